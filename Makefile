@@ -1,0 +1,44 @@
+# The commands the README promises. Only python3 needs to be on the machine: the first target
+# that needs the environment builds it (.tools holds uv, .venv the pinned project environment).
+PY       ?= python3
+UV_VER   := 0.13.9
+UV       := .tools/bin/uv
+VENV     := .venv
+STAMP    := $(VENV)/.synced
+
+.PHONY: help venv test test-fast demo airflow bench lint clean
+
+help:
+	@echo "make demo   run the flagship example end to end on the local stack"
+	@echo "make test   build the environment (first time) and run every test"
+	@echo "make bench  run the benchmarks"
+	@echo "make lint   ruff and mypy"
+
+$(UV):
+	$(PY) -m venv .tools
+	.tools/bin/python -m pip install --quiet "uv==$(UV_VER)"
+
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --all-extras --python $(PY)
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest -m "not slow"
+
+demo: $(STAMP)
+	$(VENV)/bin/python -m dagspec.dag_factory.demo
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/run.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check dag_factory provider tests bench
+	$(VENV)/bin/mypy dag_factory provider
+
+clean:
+	rm -rf .tools $(VENV) .pytest_cache build *.egg-info

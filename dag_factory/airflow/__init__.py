@@ -1,0 +1,1 @@
+"""The only layer that builds Airflow objects: plan to DAG, and the dag_folder loader."""

@@ -1,0 +1,1 @@
+"""Command line: thin wiring of argument parsing, output formats and exit codes."""

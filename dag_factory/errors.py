@@ -1,0 +1,76 @@
+"""Diagnostics as data: every problem dagspec finds in a spec, with its place and a remedy."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+__all__ = ["Diagnostic", "SpecError", "did_you_mean", "render_text", "render_json", "has_errors"]
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem: a stable ``code``, where it is, what is wrong and how to fix it."""
+
+    code: str
+    message: str
+    file: str = ""
+    line: int = 0
+    column: int = 0
+    hint: str = ""
+    severity: Severity = "error"
+    snippet: str = field(default="", compare=False)
+
+    @property
+    def location(self) -> str:
+        if not self.file:
+            return "<spec>"
+        if not self.line:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["column"] = data.pop("column")
+        data.pop("snippet")
+        return {k: data[k] for k in ("code", "severity", "message", "file", "line", "column", "hint")}
+
+    def render(self) -> str:
+        """Human text: ``file:line:col: error DSP101: message``, the source line with a caret, a hint."""
+        out = [f"{self.location}: {self.severity} {self.code}: {self.message}"]
+        if self.snippet:
+            out.append(self.snippet)
+        if self.hint:
+            out.append(f"  hint: {self.hint}")
+        return "\n".join(out)
+
+
+class SpecError(Exception):
+    """Raised when a spec cannot become a DAG; carries every diagnostic found, not only the first."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]):
+        self.diagnostics = tuple(diagnostics)
+        super().__init__(render_text(self.diagnostics))
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.severity == "error" for d in diagnostics)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A ``did you mean `x`?`` hint, or an empty string when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else ""
+
+
+def render_text(diagnostics: Iterable[Diagnostic]) -> str:
+    return "\n".join(d.render() for d in diagnostics)
+
+
+def render_json(diagnostics: Iterable[Diagnostic]) -> str:
+    return json.dumps([d.to_dict() for d in diagnostics], indent=2)

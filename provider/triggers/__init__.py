@@ -1,0 +1,1 @@
+"""dagspec.provider.triggers."""

@@ -1,0 +1,42 @@
+"""Test-wide setup: a private AIRFLOW_HOME with a SQLite metadata DB, set before Airflow is imported.
+
+Every test session gets its own AIRFLOW_HOME under pytest's temp folder, so tests never touch
+~/airflow. The ``airflow_db`` fixture migrates the database once per session, for tests that
+need a real metadata DB (``dag.test()``, DagBag syncing).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_home = Path(tempfile.mkdtemp(prefix="dagspec-airflow-home-"))
+os.environ["AIRFLOW_HOME"] = str(_home)
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_home / "dags")
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_home / 'airflow.db'}"
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+(_home / "dags").mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def airflow_home() -> Path:
+    return _home
+
+
+@pytest.fixture(scope="session")
+def airflow_db(airflow_home: Path) -> Path:
+    """A migrated SQLite metadata DB for this test session."""
+    from airflow.utils import db
+
+    db.resetdb(skip_init=False)
+    return airflow_home
