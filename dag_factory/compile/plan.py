@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import date, datetime
 from typing import Any
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "AssetRef",
     "AssetCondition",
     "TaskOutput",
+    "GroupArg",
     "ParamSpec",
     "Schedule",
     "GroupPlan",
@@ -86,6 +88,13 @@ class TaskOutput:
 
 
 @dataclass(frozen=True)
+class GroupArg:
+    """Inside a mapped task group: the current value of the group's expanded argument ``name``."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class ParamSpec:
     """A DAG param: default plus a JSON-schema fragment (type, enum, minimum, ...)."""
 
@@ -112,7 +121,7 @@ class GroupPlan:
     """A task group. ``group_id`` is the full dotted id; ``parent`` the enclosing group or None.
 
     ``expand``/``expand_kwargs`` make it a mapped task group: its tasks refer to the current
-    item through ``ImportRef``-free markers ``{"__group_arg__": name}`` inside their args.
+    item through ``GroupArg(name)`` values inside their args.
     """
 
     group_id: str
@@ -134,6 +143,8 @@ class TaskPlan:
     upstream:  full task ids this task depends on.
     expand / expand_kwargs: dynamic task mapping (values: literal lists, TaskOutput, ...).
     setup / teardown: Airflow setup/teardown; ``teardown_of`` names the setup tasks it tears down.
+    compensates: the tasks whose failure this task undoes (saga): it runs only when one of them
+               failed, and the run still ends failed.
     kind:      what the spec called it (``bash``, ``pyspark``, ``cluster_create`` ...), for render.
     """
 
@@ -147,6 +158,7 @@ class TaskPlan:
     setup: bool = False
     teardown: bool = False
     teardown_of: tuple[str, ...] = ()
+    compensates: tuple[str, ...] = ()
     kind: str = "operator"
     source: SourceLoc | None = None
 
@@ -155,8 +167,8 @@ class TaskPlan:
 class DagPlan:
     """One Airflow DAG: its keyword arguments, groups and tasks, and where it came from.
 
-    dag_kwargs holds what goes to ``airflow.sdk.DAG(...)`` besides dag_id, schedule and params
-    (description, start_date as ISO text, tags, default_args, callbacks ...).
+    dag_kwargs holds what goes to ``airflow.sdk.DAG(...)`` besides dag_id, schedule, params and
+    doc_md (description, start_date as an aware ``datetime``, tags, default_args, callbacks ...).
     """
 
     dag_id: str
@@ -181,4 +193,6 @@ def to_data(value: Any) -> Any:
         return {str(k): to_data(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_data(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
     return value
