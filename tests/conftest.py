@@ -16,6 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+pytest_plugins = ["emulator_fixtures"]
+
 _home = Path(tempfile.mkdtemp(prefix="dagspec-airflow-home-"))
 os.environ["AIRFLOW_HOME"] = str(_home)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
