@@ -1,0 +1,116 @@
+"""The compile entry points the loader and the CLI share: spec files in, plans and diagnostics out."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..errors import Diagnostic
+from ..spec.load import SpecLoader, is_spec_file, snippet
+from .compiler import compile_spec
+from .plan import DagPlan
+from .resolve import Policy, Resolver
+
+__all__ = ["CompileResult", "compile_paths", "template_dirs", "candidates_for", "Policy"]
+
+_RESOLVER = Resolver()
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    plans: list[DagPlan] = field(default_factory=list)
+    diagnostics: dict[str, list[Diagnostic]] = field(default_factory=dict)  # by spec file path
+
+    @property
+    def all_diagnostics(self) -> list[Diagnostic]:
+        return [d for diags in self.diagnostics.values() for d in diags]
+
+
+def template_dirs(root: Path, env: Mapping[str, str]) -> tuple[Path, ...]:
+    """Where templates are found: ``$DAGSPEC_TEMPLATES_PATH``, then ``<root>/templates``, then
+    ``<root>/../templates`` (the repository layout, with dags/ and templates/ side by side)."""
+    dirs = [Path(p) for p in env.get("DAGSPEC_TEMPLATES_PATH", "").split(os.pathsep) if p]
+    dirs += [root / "templates", root.parent / "templates"]
+    return tuple(d.resolve() for d in dirs if d.is_dir())
+
+
+def _in_templates(path: Path, dirs: Sequence[Path]) -> bool:
+    resolved = path.resolve()
+    return any(d == resolved.parent or d in resolved.parents for d in dirs)
+
+
+_DAG_ID_LINE = re.compile(r"^\s*(?:-\s*)?dag_id:\s*['\"]?([A-Za-z0-9_.-]+)", re.MULTILINE)
+
+
+def candidates_for(dag_id: str, paths: Sequence[Path]) -> list[Path]:
+    """The spec files that can define ``dag_id``, found without parsing YAML: the file named after
+    it, or files that write ``dag_id: <id>`` (specs and template instances)."""
+    named = [p for p in paths if p.stem == dag_id]
+    if named:
+        return named
+    out = []
+    for p in paths:
+        try:
+            text = p.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if dag_id in text and dag_id in _DAG_ID_LINE.findall(text):
+            out.append(p)
+    return out
+
+
+def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Policy | None = None,
+                  only_dag_id: str | None = None, env: Mapping[str, str] | None = None,
+                  check_imports: bool = True) -> CompileResult:
+    """Compile spec files below ``root`` (the dag_folder). Non-spec files are skipped."""
+    env = dict(os.environ) if env is None else env
+    root = Path(root).resolve()
+    dirs = template_dirs(root, env)
+    policy = policy or Policy.from_env(env)
+    files = [Path(p) for p in paths]
+    files = [p for p in files if is_spec_file(p) and not _in_templates(p, dirs)]
+    if only_dag_id:
+        files = candidates_for(only_dag_id, files)
+    loader = SpecLoader(root, dirs, env)
+    plans: list[DagPlan] = []
+    diagnostics: dict[str, list[Diagnostic]] = {}
+    seen_ids: dict[str, str] = {}
+    for path in sorted(files):
+        specs, diags = loader.load(path)
+        diags = list(diags)
+        for loaded in specs:
+            if only_dag_id and loaded.dag_id != only_dag_id:
+                continue
+            plan, plan_diags = compile_spec(loaded, _RESOLVER, policy, check_imports=check_imports)
+            diags += [d for d in plan_diags if d not in diags]
+            if plan is None or loaded.partial:
+                continue
+            if plan.dag_id in seen_ids:
+                diags.append(Diagnostic("DSP023", f"DAG id `{plan.dag_id}` is already defined in {seen_ids[plan.dag_id]}",
+                                        loaded.file, plan.source.line, plan.source.column,
+                                        "give this spec its own `dag_id:` (the default is the file name)"))
+                continue
+            seen_ids[plan.dag_id] = loaded.file
+            plans.append(plan)
+        if diags:
+            diagnostics[loader.display(path.resolve())] = _with_snippets(loader, diags)
+    return CompileResult(plans, diagnostics)
+
+
+def _with_snippets(loader: SpecLoader, diags: list[Diagnostic]) -> list[Diagnostic]:
+    out = []
+    for d in sorted(diags, key=lambda d: (d.file, d.line, d.column)):
+        doc, _ = loader.read(Path(d.file)) if d.file else (None, [])
+        lines = doc.source.lines if doc is not None else _raw_lines(d.file)
+        out.append(replace(d, snippet=snippet(lines, d.line, d.column)) if d.line else d)
+    return out
+
+
+def _raw_lines(file: str) -> list[str]:
+    try:
+        return Path(file).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []

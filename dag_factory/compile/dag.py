@@ -1,0 +1,208 @@
+"""DAG-level compile: schedule, dates, params, default args, callbacks, docs and version tags."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..errors import did_you_mean
+from ..spec import models as m
+from .context import Ctx
+from .plan import AssetCondition, CallbackRef, Duration, ParamSpec, Schedule
+from .tasks import asset, callbacks, common_args
+
+__all__ = ["schedule", "dag_kwargs", "params", "doc_md", "PRESETS", "git_commit"]
+
+PRESETS = ("@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly",
+           "@annually", "@midnight")
+_DURATION_LIKE = re.compile(r"^\s*\d+(\.\d+)?\s*(ms|s|sec|m|min|h|d|w)(\s*\d+(\.\d+)?\s*(ms|s|sec|m|min|h|d|w))*\s*$")
+_RESERVED_DAG_ARGS = {"dag_id", "schedule", "params", "doc_md", "default_args", "task_group"}
+
+
+def _cron_ok(expr: str) -> str:
+    """Empty when ``expr`` is a valid cron expression, else why not."""
+    from croniter import croniter  # pure Python, no Airflow
+
+    fields = expr.split()
+    if len(fields) not in (5, 6):
+        return f"a cron expression has 5 fields (minute hour day month weekday), this one has {len(fields)}"
+    return "" if croniter.is_valid(expr) else "a field is out of range or malformed"
+
+
+def schedule(ctx: Ctx, value: Any) -> Schedule:
+    path = ("schedule",)
+    if value is None:
+        return Schedule("none")
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("@"):
+            if text not in PRESETS:
+                ctx.error("DSP030", f"unknown schedule preset `{text}`", path,
+                          did_you_mean(text, PRESETS) or f"presets: {', '.join(PRESETS)}")
+            return Schedule("preset", text)
+        if _DURATION_LIKE.match(text):
+            from ..spec.values import parse_duration
+
+            return Schedule("every", Duration(parse_duration(text)))
+        why = _cron_ok(text)
+        if why:
+            ctx.error("DSP030", f"bad cron expression `{text}`: {why}", path,
+                      "e.g. `0 6 * * *` (06:00 daily), a preset like `@daily`, or a duration like `6h`")
+        return Schedule("cron", text)
+    if isinstance(value, m.Every):
+        return Schedule("every", Duration(value.every))
+    if isinstance(value, m.CronSchedule):
+        why = _cron_ok(value.cron)
+        if why:
+            ctx.error("DSP030", f"bad cron expression `{value.cron}`: {why}", path + ("cron",))
+        if value.timezone:
+            _zone(ctx, value.timezone, path + ("timezone",))
+        return Schedule("timetable", CallbackRef("airflow.timetables.trigger.CronTriggerTimetable",
+                                                 {"cron": value.cron, "timezone": value.timezone or "UTC"}))
+    if isinstance(value, m.TimetableSchedule):
+        ctx.check_import(value.timetable, "callable", path + ("timetable",))
+        return Schedule("timetable", CallbackRef(value.timetable, dict(value.args)))
+    assert isinstance(value, m.AssetsSchedule)
+    return Schedule("assets", _assets(value.assets))
+
+
+def _assets(expr: Any) -> AssetCondition:
+    if isinstance(expr, m.AnyOf):
+        return AssetCondition("any", tuple(_asset_item(e) for e in expr.any))
+    if isinstance(expr, m.AllOf):
+        return AssetCondition("all", tuple(_asset_item(e) for e in expr.all))
+    items = expr if isinstance(expr, list) else [expr]
+    return AssetCondition("all", tuple(_asset_item(e) for e in items))
+
+
+def _asset_item(expr: Any) -> Any:
+    if isinstance(expr, (m.AllOf, m.AnyOf, list)):
+        return _assets(expr)
+    return asset(expr)
+
+
+def _zone(ctx: Ctx, name: str, path: tuple) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        ctx.error("DSP011", f"unknown time zone `{name}`", path, "use an IANA name like `Europe/Paris` or `UTC`")
+        return ZoneInfo("UTC")
+
+
+def _when(ctx: Ctx, value: date | datetime | None, key: str) -> datetime | None:
+    if value is None:
+        return None
+    spec = ctx.loaded.spec
+    zone = _zone(ctx, spec.timezone, ("timezone",)) if spec.timezone else ZoneInfo("UTC")
+    if not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=zone)
+    return value if value.tzinfo else value.replace(tzinfo=zone)
+
+
+def params(ctx: Ctx) -> dict[str, ParamSpec]:
+    out: dict[str, ParamSpec] = {}
+    for name, value in ctx.loaded.spec.params.items():
+        if isinstance(value, m.ParamModel):
+            schema = value.model_dump(exclude_none=True, exclude={"default", "description"})
+            out[name] = ParamSpec(value.default, schema, value.description)
+        else:
+            out[name] = ParamSpec(value)
+    return out
+
+
+def dag_kwargs(ctx: Ctx) -> dict[str, Any]:
+    spec = ctx.loaded.spec
+    default_args = common_args(ctx, spec.default_args, ("default_args",))
+    if spec.owner:
+        default_args.setdefault("owner", spec.owner)
+    tags = list(dict.fromkeys([*spec.tags, "dagspec"]))
+    out: dict[str, Any] = {
+        "description": spec.description,
+        "start_date": _when(ctx, spec.start_date, "start_date"),
+        "end_date": _when(ctx, spec.end_date, "end_date"),
+        "catchup": spec.catchup,
+        "tags": tags,
+        "owner_links": dict(spec.owner_links) or None,
+        "default_args": default_args or None,
+        "max_active_runs": spec.max_active_runs,
+        "max_active_tasks": spec.max_active_tasks,
+        "max_consecutive_failed_dag_runs": spec.max_consecutive_failed_dag_runs,
+        "dagrun_timeout": Duration(spec.dagrun_timeout) if spec.dagrun_timeout is not None else None,
+        "access_control": spec.access_control,
+        "is_paused_upon_creation": spec.is_paused_upon_creation,
+        "render_template_as_native_obj": spec.render_template_as_native_obj,
+        "dag_display_name": spec.dag_display_name,
+        "on_success_callback": callbacks(ctx, spec.on_success_callback, ("on_success_callback",))
+        if spec.on_success_callback else None,
+        "on_failure_callback": callbacks(ctx, spec.on_failure_callback, ("on_failure_callback",))
+        if spec.on_failure_callback else None,
+    }
+    out = {k: v for k, v in out.items() if v is not None}
+    if spec.airflow:
+        accepted = ctx.resolver.accepted_args("airflow.sdk.DAG") if ctx.check_imports else None
+        for key, value in spec.airflow.items():
+            if key in _RESERVED_DAG_ARGS or key in out:
+                ctx.error("DSP041", f"`airflow.{key}` is set by dagspec", ("airflow", key),
+                          f"write `{key}:` at the top level of the spec instead", key=True)
+            elif accepted is not None and key not in accepted:
+                ctx.error("DSP041", f"Airflow's DAG takes no argument `{key}`", ("airflow", key),
+                          did_you_mean(key, accepted) or "see airflow.sdk.DAG for its arguments", key=True)
+            else:
+                out[key] = value
+    return out
+
+
+_GIT: dict[Path, str] = {}
+
+
+def git_commit(path: Path) -> str:
+    """The commit checked out in the git work tree holding ``path`` (read from .git; no subprocess)."""
+    for folder in [path.parent, *path.parent.parents]:
+        if folder in _GIT:
+            return _GIT[folder]
+        head = folder / ".git" / "HEAD"
+        if head.is_file():
+            commit = ""
+            try:
+                ref = head.read_text().strip()
+                if ref.startswith("ref: "):
+                    name = ref[5:]
+                    loose = folder / ".git" / name
+                    if loose.is_file():
+                        commit = loose.read_text().strip()
+                    else:
+                        packed = folder / ".git" / "packed-refs"
+                        for line in packed.read_text().splitlines() if packed.is_file() else []:
+                            if line.endswith(" " + name):
+                                commit = line.split()[0]
+                else:
+                    commit = ref
+            except OSError:
+                commit = ""
+            _GIT[folder] = commit
+            return commit
+    return ""
+
+
+def doc_md(ctx: Ctx, commit: str) -> str:
+    spec = ctx.loaded.spec
+    parts = []
+    if spec.doc:
+        parts.append(spec.doc.strip())
+    if spec.doc_file:
+        doc_path = Path(ctx.loaded.file).resolve().parent / spec.doc_file
+        try:
+            parts.append(doc_path.read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            ctx.error("DSP011", f"cannot read doc_file `{spec.doc_file}`: {exc.strerror}", ("doc_file",),
+                      "the path is relative to the spec file")
+    facts = [f"**Spec:** `{ctx.loaded.file}`", f"**Spec hash:** `{ctx.loaded.spec_hash[:12]}`"]
+    if commit:
+        facts.append(f"**Git commit:** `{commit[:12]}`")
+    parts.append("  \n".join(facts))
+    fence = "````" if "```" in ctx.loaded.text else "```"
+    parts.append(f"<details><summary>Spec source</summary>\n\n{fence}yaml\n{ctx.loaded.text.rstrip()}\n{fence}\n\n</details>")
+    return "\n\n".join(parts)

@@ -1,0 +1,177 @@
+"""Dataproc in the plan: job tasks to job/batch dicts, and ephemeral clusters to setup/teardown.
+
+An ephemeral cluster is a graph transform: a create task (Airflow *setup*) runs after everything
+the cluster's first jobs wait for, every job on the cluster depends on it, and a delete task
+(Airflow *teardown* of the create) runs after the last job, so the cluster is deleted whatever
+happened while a failed job still fails the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import did_you_mean
+from ..spec import models as m
+from ..spec.yaml_source import Path_
+from .context import Ctx
+from .tasks import OPERATORS, drop_none
+
+__all__ = ["job_args", "ClusterUse", "cluster_tasks", "create_task_id", "delete_task_id"]
+
+_JOB_FIELD = {
+    "pyspark": "pyspark_job", "spark": "spark_job", "spark_sql": "spark_sql_job", "hive": "hive_job",
+    "pig": "pig_job", "hadoop": "hadoop_job", "spark_r": "spark_r_job", "presto": "presto_job",
+    "trino": "trino_job", "flink": "flink_job",
+}
+_BATCH_FIELD = {"pyspark": "pyspark_batch", "spark": "spark_batch", "spark_sql": "spark_sql_batch",
+                "spark_r": "spark_r_batch"}
+
+
+def create_task_id(cluster: str) -> str:
+    return f"create_cluster_{cluster}"
+
+
+def delete_task_id(cluster: str) -> str:
+    return f"delete_cluster_{cluster}"
+
+
+@dataclass
+class ClusterUse:
+    """Which tasks run on each named cluster (filled while compiling job tasks)."""
+
+    users: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _main(ctx: Ctx, job: Any, path: Path_, uri_key: str) -> dict[str, Any]:
+    if bool(job.main_class) == bool(job.main_jar):
+        ctx.error("DSP062", "give exactly one of `main_class` and `main_jar`", path,
+                  "main_class runs a class from `jars`; main_jar runs the jar's own main class")
+        return {}
+    return {"main_class": job.main_class} if job.main_class else {uri_key: job.main_jar}
+
+
+def _queries(ctx: Ctx, job: Any, path: Path_) -> dict[str, Any]:
+    given = [k for k in ("query", "query_file", "queries") if getattr(job, k)]
+    if len(given) != 1:
+        ctx.error("DSP062", "give exactly one of `query`, `query_file` and `queries`", path,
+                  "query: inline text; query_file: a .sql file (relative to the spec, or gs://)")
+        return {}
+    if job.query_file:
+        return {"query_file_uri": job.query_file}
+    return {"query_list": {"queries": [job.query] if job.query else list(job.queries)}}
+
+
+def _job_body(ctx: Ctx, kind: str, job: Any, path: Path_) -> dict[str, Any]:
+    props = dict(job.properties) or None
+    if kind == "pyspark":
+        body = {"main_python_file_uri": job.main, "args": job.args, "python_file_uris": job.py_files,
+                "jar_file_uris": job.jars, "file_uris": job.files, "archive_uris": job.archives}
+    elif kind in ("spark", "hadoop"):
+        body = {**_main(ctx, job, path, "main_jar_file_uri"), "args": job.args, "jar_file_uris": job.jars,
+                "file_uris": job.files, "archive_uris": job.archives}
+    elif kind == "spark_r":
+        body = {"main_r_file_uri": job.main, "args": job.args, "file_uris": job.files, "archive_uris": job.archives}
+    elif kind == "flink":
+        body = {**_main(ctx, job, path, "main_jar_file_uri"), "args": job.args, "jar_file_uris": job.jars,
+                "savepoint_uri": job.savepoint}
+    else:  # query jobs
+        body = {**_queries(ctx, job, path), "script_variables": dict(job.script_variables) or None}
+        if kind in ("spark_sql", "hive", "pig"):
+            body["jar_file_uris"] = job.jars
+        if kind in ("hive", "pig", "presto", "trino"):
+            body["continue_on_failure"] = job.continue_on_failure or None
+        if kind in ("presto", "trino"):
+            body.update(output_format=job.output_format, client_tags=job.client_tags)
+    body["properties"] = props
+    return {k: v for k, v in body.items() if v not in (None, [], {})}
+
+
+def _batch_body(ctx: Ctx, kind: str, job: Any, serverless: m.Serverless, path: Path_) -> dict[str, Any]:
+    if kind not in _BATCH_FIELD:
+        ctx.error("DSP062", f"`{kind}` jobs cannot run on Dataproc Serverless", path,
+                  f"serverless runs: {', '.join(_BATCH_FIELD)}; use `cluster:` instead")
+        return {}
+    body = _job_body(ctx, kind, job, path)
+    if kind == "spark_sql":
+        if "query_file_uri" not in body:
+            ctx.error("DSP062", "serverless Spark SQL needs `query_file`", path, "put the query in a .sql file")
+        body = drop_none({"query_file_uri": body.get("query_file_uri"), "query_variables": body.get("script_variables"),
+                          "jar_file_uris": body.get("jar_file_uris")})
+    properties = {**serverless.properties, **body.pop("properties", {})}
+    execution = drop_none({"service_account": serverless.service_account, "subnetwork_uri": serverless.subnetwork,
+                           "network_tags": serverless.network_tags or None,
+                           "ttl": f"{int(serverless.ttl)}s" if serverless.ttl else None})
+    batch: dict[str, Any] = {_BATCH_FIELD[kind]: body}
+    runtime = drop_none({"version": serverless.runtime_version, "properties": properties or None})
+    if runtime:
+        batch["runtime_config"] = runtime
+    if execution:
+        batch["environment_config"] = {"execution_config": execution}
+    if job.labels:
+        batch["labels"] = dict(job.labels)
+    return batch
+
+
+def _placement(ctx: Ctx, task: Any) -> dict[str, Any]:
+    options = ctx.loaded.spec.dataproc.model_dump(exclude_none=True)
+    if task.dataproc is not None:
+        options.update(task.dataproc.model_dump(exclude_none=True))
+    return drop_none({"project_id": options.get("project"), "region": options.get("region"),
+                      "gcp_conn_id": options.get("conn_id"), "staging_bucket": options.get("staging_bucket"),
+                      "deferrable": options.get("deferrable"), "poll_interval": options.get("poll_interval")})
+
+
+def job_args(ctx: Ctx, kind: str, task: Any, full_id: str, path: Path_, use: ClusterUse) -> tuple[str, dict[str, Any]]:
+    """Operator path and arguments for a Dataproc job task (on a cluster or serverless)."""
+    job = getattr(task, kind)
+    here = path + (kind,)
+    files_root = str(Path(ctx.loaded.file).resolve().parent)
+    common = {**_placement(ctx, task), "files_root": files_root}
+    if task.serverless is not None:
+        if task.cluster:
+            ctx.error("DSP062", "a job runs on a `cluster` or `serverless`, not both", path + ("serverless",))
+        return OPERATORS["batch"], {"batch": _batch_body(ctx, kind, job, task.serverless, here), "batch_key": full_id, **common}
+    clusters = ctx.loaded.spec.clusters
+    name = task.cluster
+    if name is None:
+        if len(clusters) == 1:
+            name = next(iter(clusters))
+        else:
+            ctx.error("DSP060", f"Dataproc task `{full_id}` needs `cluster:` or `serverless:`", here,
+                      f"clusters in this spec: {', '.join(clusters) or 'none (add a `clusters:` section)'}", key=True)
+            return OPERATORS["job"], {}
+    cluster = clusters.get(name)
+    if cluster is None:
+        ctx.error("DSP060", f"unknown cluster `{name}`", path + ("cluster",),
+                  did_you_mean(name, clusters) or f"clusters in this spec: {', '.join(clusters) or 'none'}")
+        return OPERATORS["job"], {}
+    use.users.setdefault(name, []).append(full_id)
+    body = {_JOB_FIELD[kind]: _job_body(ctx, kind, job, here)}
+    if job.labels:
+        body["labels"] = dict(job.labels)
+    if isinstance(cluster, m.SelectedCluster):
+        target = {"cluster_name": cluster.select.name} if cluster.select.name else {"cluster_labels": dict(cluster.select.labels)}
+    else:
+        target = {"cluster": name}
+    return OPERATORS["job"], {"job": body, **target, **common}
+
+
+def cluster_tasks(ctx: Ctx, name: str, cluster: m.EphemeralCluster) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Arguments of the create and delete tasks of an ephemeral cluster."""
+    placement = _placement(ctx, _NoTask())
+    placement.pop("staging_bucket", None)
+    config = dict(cluster.config)
+    bucket = ctx.loaded.spec.dataproc.staging_bucket
+    if bucket and "config_bucket" not in config:
+        config["config_bucket"] = bucket.removeprefix("gs://").split("/")[0]
+    create = {"cluster": name, "cluster_config": config, "labels": dict(cluster.labels),
+              "idle_delete_ttl": int(cluster.idle_delete_ttl), "auto_delete_ttl": int(cluster.auto_delete_ttl),
+              "on_error": cluster.on_error, **placement}
+    delete = {"cluster": name, **placement}
+    return create, delete
+
+
+class _NoTask:
+    dataproc = None

@@ -1,0 +1,134 @@
+"""The task graph of a spec: flatten nested groups, resolve references, find cycles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import did_you_mean
+from ..spec.models import GroupTask
+from ..spec.values import TASK_ID_RE
+from ..spec.yaml_source import Path_
+from .context import Ctx
+
+__all__ = ["Node", "Graph", "flatten", "find_cycle"]
+
+
+@dataclass
+class Node:
+    """A task or a group, by full id (``group.sub.task``)."""
+
+    full_id: str
+    local_id: str
+    group: str | None
+    model: Any
+    path: Path_
+    is_group: bool = False
+    children: list[str] = field(default_factory=list)
+    upstream: list[str] = field(default_factory=list)  # full ids of tasks or groups, as written
+
+
+@dataclass
+class Graph:
+    nodes: dict[str, Node] = field(default_factory=dict)  # tasks and groups, in spec order
+
+    def tasks(self) -> list[Node]:
+        return [n for n in self.nodes.values() if not n.is_group]
+
+    def lookup(self, ref: str, group: str | None) -> str | None:
+        """A reference as written inside ``group``: a sibling first, then a full id."""
+        scope = group
+        while True:
+            candidate = f"{scope}.{ref}" if scope else ref
+            if candidate in self.nodes:
+                return candidate
+            if scope is None:
+                return None
+            scope = scope.rpartition(".")[0] or None
+
+    def leaves(self, group_id: str) -> list[str]:
+        """Tasks of a group (recursively) that no other task of the group depends on."""
+        members = self.members(group_id)
+        inner_up = {u for m in members for u in self.nodes[m].upstream}
+        return [m for m in members if m not in inner_up]
+
+    def roots(self, group_id: str) -> list[str]:
+        members = set(self.members(group_id))
+        return [m for m in self.members(group_id) if not set(self.nodes[m].upstream) & members]
+
+    def members(self, group_id: str) -> list[str]:
+        out: list[str] = []
+        for child in self.nodes[group_id].children:
+            node = self.nodes[child]
+            out += self.members(child) if node.is_group else [child]
+        return out
+
+
+def flatten(ctx: Ctx, tasks: dict[str, Any], graph: Graph, group: str | None = None, path: Path_ = ("tasks",)) -> list[str]:
+    """Add every task and group below ``tasks`` to ``graph``; returns the direct children's ids."""
+    children: list[str] = []
+    for local_id, model in tasks.items():
+        here = path + (local_id,)
+        if not TASK_ID_RE.match(str(local_id)) or len(str(local_id)) > 250:
+            ctx.error("DSP022", f"task id `{local_id}` may only use letters, digits, `_` and `-`", here,
+                      "rename the task", key=True)
+            continue
+        full = f"{group}.{local_id}" if group else str(local_id)
+        if full in graph.nodes:
+            ctx.error("DSP022", f"duplicate task id `{full}`", here, "task and group ids must be unique", key=True)
+            continue
+        node = Node(full, str(local_id), group, model, here, is_group=isinstance(model, GroupTask))
+        graph.nodes[full] = node
+        children.append(full)
+        if node.is_group:
+            node.children = flatten(ctx, model.tasks, graph, full, here + ("tasks",))
+    return children
+
+
+def resolve_refs(ctx: Ctx, graph: Graph, refs: Iterable[str], node: Node, field_name: str) -> list[str]:
+    """Full ids for the references in ``node.<field_name>``, with a diagnostic for each unknown one."""
+    out: list[str] = []
+    raw = list(refs)
+    for i, ref in enumerate(raw):
+        target = graph.lookup(ref, node.group)
+        if target is None:
+            where = node.path + ((field_name, i) if len(raw) > 1 or True else (field_name,))
+            names = [n.local_id for n in graph.nodes.values()] + list(graph.nodes)
+            ctx.error("DSP020", f"task `{node.full_id}` refers to unknown task `{ref}` in `{field_name}`", where,
+                      did_you_mean(ref, names) or "use a task id from this spec (inside groups: `group.task`)")
+        elif target == node.full_id:
+            ctx.error("DSP021", f"task `{node.full_id}` depends on itself", node.path + (field_name, i))
+        else:
+            out.append(target)
+    return out
+
+
+def find_cycle(edges: dict[str, list[str]]) -> list[str] | None:
+    """A cycle in ``task -> upstream tasks`` as a list of task ids (first == last), or None."""
+    white, grey, black = 0, 1, 2
+    color = dict.fromkeys(edges, white)
+    for start in edges:
+        if color[start] != white:
+            continue
+        stack: list[tuple[str, int]] = [(start, 0)]
+        trail: list[str] = [start]
+        color[start] = grey
+        while stack:
+            node, i = stack[-1]
+            ups = edges.get(node, [])
+            if i < len(ups):
+                stack[-1] = (node, i + 1)
+                nxt = ups[i]
+                if color.get(nxt, black) == grey:
+                    cycle = trail[trail.index(nxt):] + [nxt]
+                    return cycle[::-1]
+                if color.get(nxt) == white:
+                    color[nxt] = grey
+                    stack.append((nxt, 0))
+                    trail.append(nxt)
+            else:
+                color[node] = black
+                stack.pop()
+                trail.pop()
+    return None

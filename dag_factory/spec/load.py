@@ -1,0 +1,413 @@
+"""Spec files to validated ``Spec`` models: read, layer defaults and templates, resolve, validate.
+
+One ``SpecLoader`` serves a whole dag_folder, so the ``_defaults.yaml`` files and templates that
+many specs share are read once. Every problem becomes a ``Diagnostic`` with the file, line and
+column where it was written; the loader never raises on bad input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..errors import Diagnostic, did_you_mean
+from .compose import merge_layers, resolve_variables
+from .models import ACTION_KEYS, Spec, task_kind
+from .yaml_source import Path_, SourceMap, YamlDocument, load_yaml
+
+__all__ = ["LoadedSpec", "SpecLoader", "DEFAULTS_FILE", "is_spec_file", "snippet"]
+
+DEFAULTS_FILE = "_defaults.yaml"
+_SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A validated spec for one DAG, with where it came from."""
+
+    dag_id: str
+    file: str
+    spec: Spec
+    source: SourceMap
+    text: str
+    spec_hash: str
+    inputs: tuple[str, ...] = ()  # every file that went into it: defaults, templates, the spec
+    partial: bool = False  # invalid parts were replaced to find more problems; never build it
+
+
+def is_spec_file(path: Path) -> bool:
+    """Spec files are ``*.yaml``/``*.yml`` not starting with ``_`` or ``.``, besides ``dagspec.yaml``."""
+    name = path.name
+    return name.endswith(_SPEC_SUFFIXES) and not name.startswith(("_", ".")) and name != "dagspec.yaml"
+
+
+def snippet(lines: list[str], line: int, column: int) -> str:
+    """The source line with a caret under the column, as compilers show it."""
+    if not 0 < line <= len(lines):
+        return ""
+    text = lines[line - 1].rstrip("\n")
+    gutter = f"{line:>5} | "
+    return f"{gutter}{text}\n{' ' * (len(gutter) + max(column - 1, 0))}^"
+
+
+@dataclass
+class SpecLoader:
+    """Loads specs below ``root`` (the dag_folder), finding templates on ``template_dirs``."""
+
+    root: Path
+    template_dirs: tuple[Path, ...] = ()
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    _docs: dict[Path, tuple[YamlDocument | None, list[Diagnostic]]] = field(default_factory=dict)
+
+    # --- files ----------------------------------------------------------------------------------
+
+    def read(self, path: Path) -> tuple[YamlDocument | None, list[Diagnostic]]:
+        """Load a YAML file once per loader; non-mapping documents are an error."""
+        path = path.resolve() if not path.is_absolute() else path
+        if path not in self._docs:
+            shown = self.display(path)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                self._docs[path] = None, [Diagnostic("DSP001", f"cannot read the file: {exc}", shown)]
+                return self._docs[path]
+            doc, diags = load_yaml(text, shown)
+            if doc is not None and doc.data is None:
+                doc.data = {}
+            if doc is not None and not isinstance(doc.data, dict):
+                diags = [Diagnostic("DSP011", "a spec must be a YAML mapping (key: value lines)", shown, 1, 1,
+                                    "start with `tasks:`, or see `dagspec schema` for the keys")]
+                doc = None
+            self._docs[path] = doc, diags
+        return self._docs[path]
+
+    def display(self, path: Path) -> str:
+        """The path as diagnostics show it: relative to the current directory when below it."""
+        cwd = Path.cwd()
+        return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
+
+    def defaults_for(self, spec_path: Path) -> list[Path]:
+        """``_defaults.yaml`` files from the root down to the spec's folder (farthest first)."""
+        root = self.root.resolve()
+        folder = spec_path.resolve().parent
+        chain: list[Path] = []
+        while True:
+            candidate = folder / DEFAULTS_FILE
+            if candidate.is_file():
+                chain.append(candidate)
+            if folder == root or folder.parent == folder or root not in folder.parents:
+                break
+            folder = folder.parent
+        return chain[::-1]
+
+    def find_template(self, name: str, spec_path: Path, subdir: str = "") -> Path | None:
+        """A template by name (``etl-base``) on the template dirs, or by path relative to the spec."""
+        candidates: list[Path] = []
+        if name.endswith(_SPEC_SUFFIXES) or "/" in name:
+            candidates.append(spec_path.parent / name)
+        for folder in self.template_dirs:
+            base = folder / subdir if subdir else folder
+            candidates += [base / f"{name}.yaml", base / f"{name}.yml", base / name]
+        return next((c for c in candidates if c.is_file()), None)
+
+    # --- one spec --------------------------------------------------------------------------------
+
+    def load(self, path: Path) -> tuple[list[LoadedSpec], list[Diagnostic]]:
+        """All DAG specs one file defines (one, or one per instance), and every problem found."""
+        doc, diags = self.read(path)
+        if doc is None:
+            return [], list(diags)
+        diagnostics: list[Diagnostic] = []
+        layers: list[tuple[dict[str, Any], SourceMap]] = []
+        inputs: list[str] = []
+        for default_path in self.defaults_for(path):
+            d_doc, d_diags = self.read(default_path)
+            diagnostics += d_diags
+            if d_doc is not None:
+                layer = {k: v for k, v in d_doc.data.items() if k not in ("dag_id", "instances", "tasks")}
+                layers.append((layer, d_doc.source))
+                inputs.append(d_doc.text)
+        layers += self._template_layers(doc, path, diagnostics, inputs, seen=(path.resolve(),))
+        layers.append((doc.data, doc.source))
+        inputs.append(doc.text)
+        if any(d.severity == "error" for d in diagnostics):
+            return [], diagnostics
+        merged, source = merge_layers(layers)
+        merged.pop("extends", None)
+        self._cluster_profiles(merged, source, path, diagnostics)
+        spec_hash = hashlib.sha256("\0".join(inputs).encode()).hexdigest()
+        instances = merged.pop("instances", None)
+        results: list[LoadedSpec] = []
+        if instances is None:
+            results += self._finish(merged, source, path, doc.text, spec_hash, {}, diagnostics, inputs)
+        elif not isinstance(instances, list) or not instances:
+            loc = source.find(("instances",))
+            diagnostics.append(Diagnostic("DSP011", "`instances` must be a non-empty list", loc.file, loc.line, loc.column,
+                                          "write `instances: [{dag_id: sales_eu, vars: {region: eu}}]`"))
+        else:
+            for index, instance in enumerate(instances):
+                results += self._instance(merged, source, path, doc.text, spec_hash, index, instance, diagnostics, inputs)
+        return results, diagnostics
+
+    def _template_layers(self, doc: YamlDocument, path: Path, diagnostics: list[Diagnostic], inputs: list[str],
+                         seen: tuple[Path, ...]) -> list[tuple[dict[str, Any], SourceMap]]:
+        extends = doc.data.get("extends") or []
+        if isinstance(extends, str):
+            extends = [extends]
+        layers: list[tuple[dict[str, Any], SourceMap]] = []
+        for i, name in enumerate(extends if isinstance(extends, list) else []):
+            loc = doc.source.find(("extends", i) if isinstance(doc.data.get("extends"), list) else ("extends",))
+            found = self.find_template(str(name), path)
+            if found is None:
+                dirs = ", ".join(self.display(d) for d in self.template_dirs) or "(none configured)"
+                diagnostics.append(Diagnostic("DSP051", f"template `{name}` not found", loc.file, loc.line, loc.column,
+                                              f"templates are looked up in: {dirs}"))
+                continue
+            if found.resolve() in seen:
+                chain = " -> ".join(p.stem for p in (*seen, found))
+                diagnostics.append(Diagnostic("DSP051", f"templates extend each other in a cycle: {chain}",
+                                              loc.file, loc.line, loc.column, "remove one of the `extends`"))
+                continue
+            t_doc, t_diags = self.read(found)
+            diagnostics += t_diags
+            if t_doc is None:
+                continue
+            layers += self._template_layers(t_doc, found, diagnostics, inputs, seen + (found.resolve(),))
+            layers.append(({k: v for k, v in t_doc.data.items() if k != "extends"}, t_doc.source))
+            inputs.append(t_doc.text)
+        return layers
+
+    def _cluster_profiles(self, merged: dict[str, Any], source: SourceMap, path: Path,
+                          diagnostics: list[Diagnostic]) -> None:
+        """Replace ``clusters.X.extends: profile`` by the profile's values, overridden by X's own."""
+        clusters = merged.get("clusters")
+        if not isinstance(clusters, dict):
+            return
+        for key, cluster in clusters.items():
+            if not isinstance(cluster, dict) or not cluster.get("extends"):
+                continue
+            name = str(cluster["extends"])
+            found = self.find_template(name, path, subdir="clusters")
+            loc = source.find(("clusters", key, "extends"))
+            if found is None:
+                diagnostics.append(Diagnostic("DSP051", f"cluster profile `{name}` not found", loc.file, loc.line,
+                                              loc.column, "profiles live in templates/clusters/NAME.yaml"))
+                continue
+            p_doc, p_diags = self.read(found)
+            diagnostics += p_diags
+            if p_doc is None:
+                continue
+            profile = {k: v for k, v in p_doc.data.items() if k not in ("description",)}
+            combined, _ = merge_layers([(profile, p_doc.source), ({k: v for k, v in cluster.items() if k != "extends"}, source)])
+            clusters[key] = combined
+
+    def _instance(self, merged: dict[str, Any], source: SourceMap, path: Path, text: str, spec_hash: str,
+                  index: int, instance: Any, diagnostics: list[Diagnostic], inputs: list[str]) -> list[LoadedSpec]:
+        loc = source.find(("instances", index))
+        if not isinstance(instance, dict) or not isinstance(instance.get("dag_id"), str):
+            diagnostics.append(Diagnostic("DSP011", "each instance needs a `dag_id`", loc.file, loc.line, loc.column,
+                                          "write `- {dag_id: sales_eu, vars: {region: eu}}`"))
+            return []
+        allowed = {"dag_id", "vars", "description", "tags", "schedule", "params"}
+        for key in instance:
+            if key not in allowed:
+                k_loc = source.find(("instances", index, key), key=True)
+                diagnostics.append(Diagnostic("DSP010", f"unknown instance key `{key}`", k_loc.file, k_loc.line,
+                                              k_loc.column, did_you_mean(key, allowed) or f"allowed: {', '.join(sorted(allowed))}"))
+        overlay = {k: v for k, v in instance.items() if k in allowed and k != "vars"}
+        data, _ = merge_layers([(merged, source), (overlay, source)])
+        variables = {**(merged.get("vars") or {}), **(instance.get("vars") or {})}
+        return self._finish(data, source, path, text, hashlib.sha256(f"{spec_hash}:{index}".encode()).hexdigest(),
+                            variables, diagnostics, inputs)
+
+    def _finish(self, data: dict[str, Any], source: SourceMap, path: Path, text: str, spec_hash: str,
+                variables: Mapping[str, Any], diagnostics: list[Diagnostic], inputs: list[str]) -> list[LoadedSpec]:
+        dag_id = data.get("dag_id") or path.stem
+        spec_ns = {"dag_id": str(dag_id), "dir": str(path.parent), "file": str(path)}
+        variables = {**(data.get("vars") or {}), **variables}
+        before = len(diagnostics)
+        resolved = resolve_variables(
+            {k: v for k, v in data.items() if k != "vars"},
+            source,
+            {"env": self.env, "var": variables, "spec": spec_ns},
+            diagnostics,
+        )
+        if len(diagnostics) > before:
+            return []
+        resolved["dag_id"] = str(resolved.get("dag_id") or path.stem)
+        partial = False
+        try:
+            spec = Spec.model_validate(resolved)
+        except ValidationError as exc:
+            diagnostics += validation_diagnostics(exc, resolved, source)
+            # go on with the invalid parts replaced, so that one run reports every problem
+            try:
+                spec = Spec.model_validate(_pruned(resolved, exc))
+            except ValidationError:
+                return []
+            partial = True
+        return [LoadedSpec(spec.dag_id or path.stem, self.display(path), spec, source, text, spec_hash,
+                           tuple(inputs), partial)]
+
+
+# --- pydantic errors to diagnostics --------------------------------------------------------------
+
+
+def _is_tasks(path: tuple[Any, ...]) -> bool:
+    return len(path) % 2 == 1 and all(path[i] == "tasks" for i in range(0, len(path), 2))
+
+
+def _pruned(data: dict[str, Any], exc: ValidationError) -> dict[str, Any]:
+    """``data`` with each invalid task replaced by an empty task and other invalid keys dropped."""
+    import copy
+
+    out = copy.deepcopy(data)
+    for err in exc.errors(include_url=False):
+        path = _data_path(tuple(err["loc"]), data)
+        cut = next((i for i in range(1, len(path)) if _is_tasks(path[:i])), None)
+        if cut is not None:
+            node: Any = out
+            for part in path[:cut]:
+                node = node[part]
+            if path[cut] in node:
+                node[path[cut]] = {"empty": True}
+        elif path:
+            out.pop(path[0], None)
+    return out
+
+
+def _data_path(loc: tuple[Any, ...], data: Any) -> Path_:
+    """Drop the union tags pydantic puts into error locations, keeping the path through the data."""
+    path: list[Any] = []
+    node = data
+    skip_tag = False
+    for part in loc:
+        if skip_tag:  # pydantic names the union member chosen for a task or a cluster; not data
+            skip_tag = False
+            continue
+        if isinstance(node, dict) and part in node and (_is_tasks(tuple(path)) or tuple(path) == ("clusters",)):
+            path.append(part)
+            node = node[part]
+            skip_tag = True
+        elif isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and isinstance(part, str) and part not in node and loc[-1] == part:
+            path.append(part)  # the missing or unknown key itself
+            break
+    return tuple(path)
+
+
+def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
+    """Field names of the model at ``loc`` (for did-you-mean on unknown keys)."""
+    from . import models
+
+    path = _data_path(loc[:-1], data)
+    node: Any = data
+    try:
+        for part in path:
+            node = node[part]
+    except (KeyError, IndexError, TypeError):
+        return []
+    if path == ():
+        return list(Spec.model_fields)
+    if len(path) >= 2 and path[-2] == "tasks":
+        kind = task_kind(node)
+        cls = models._TASK_CLASSES.get(kind or "")
+        return list(cls.model_fields) if cls else list(models.TaskCommon.model_fields) + list(ACTION_KEYS)
+    if len(path) >= 3 and path[-3] == "tasks":
+        cls = models._TASK_CLASSES.get(str(path[-1]))
+        if cls is not None:
+            action = cls.model_fields[str(path[-1])].annotation
+            fields = getattr(action, "model_fields", None)
+            if fields is None:
+                for arg in getattr(action, "__args__", ()) or ():
+                    fields = getattr(arg, "model_fields", None) or fields
+            return list(fields or ())
+    names = {"default_args": models.OperatorOptions, "dataproc": models.DataprocOptions}
+    if path[-1] in names:
+        return list(names[str(path[-1])].model_fields)
+    if len(path) == 2 and path[0] == "clusters":
+        return list(models.EphemeralCluster.model_fields) + ["select"]
+    return []
+
+
+def validation_diagnostics(exc: ValidationError, data: Any, source: SourceMap) -> list[Diagnostic]:
+    """One diagnostic per pydantic error, placed at the offending key or value."""
+    out: list[Diagnostic] = []
+    seen: set[tuple[Path_, str]] = set()
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        kind = err["type"]
+        path = _data_path(loc, data)
+        if (path, kind) in seen:
+            continue
+        seen.add((path, kind))
+        key = path[-1] if path else ""
+        if kind == "extra_forbidden":
+            place = source.find(path, key=True)
+            allowed = _allowed_keys(loc, data)
+            hint = did_you_mean(str(key), allowed) or (f"allowed keys: {', '.join(sorted(allowed))}" if allowed else "")
+            out.append(Diagnostic("DSP010", f"unknown key `{key}`", place.file, place.line, place.column, hint))
+        elif kind == "task_action":
+            place = source.find(path, key=True)
+            node: Any = data
+            for part in path:
+                node = node[part]
+            found = [k for k in ACTION_KEYS if isinstance(node, dict) and k in node]
+            if found:
+                msg = f"task `{key}` has several actions: {', '.join(found)}"
+                hint = "a task does one thing; split it into tasks joined by `depends_on`"
+            else:
+                msg = f"task `{key}` has no action"
+                hint = f"add one of: {', '.join(ACTION_KEYS)} (e.g. `bash: echo hi`, `empty: true`)"
+                from .models import TaskCommon
+
+                for other in node if isinstance(node, dict) else ():
+                    close = did_you_mean(str(other), ACTION_KEYS)
+                    if other not in TaskCommon.model_fields and close:
+                        place = source.find(path + (other,), key=True)
+                        msg = f"task `{key}` has no action; `{other}` is not a task key"
+                        hint = close
+                        break
+            out.append(Diagnostic("DSP013", msg, place.file, place.line, place.column, hint))
+        elif kind == "missing":
+            place = source.find(path[:-1])
+            out.append(Diagnostic("DSP012", f"missing required key `{key}`", place.file, place.line, place.column,
+                                  f"add `{key}:` here"))
+        else:
+            place = source.find(path)
+            where = ".".join(str(p) for p in path) or "spec"
+            message = err["msg"]
+            if message.startswith("Value error, "):
+                message = message[len("Value error, "):]
+            out.append(Diagnostic("DSP011", f"`{where}`: {message}", place.file, place.line, place.column,
+                                  _type_hint(err)))
+    return out
+
+
+def _type_hint(err: Mapping[str, Any]) -> str:
+    expected = err.get("ctx", {}).get("expected")
+    if expected:
+        return f"expected {expected}"
+    kind = str(err["type"])
+    if kind.startswith("int"):
+        return "write a whole number"
+    if kind.startswith("bool"):
+        return "write true or false"
+    if kind.startswith("string_pattern"):
+        return "write a dotted import path like `package.module.name`" if "A-Za-z_" in str(err.get("ctx")) else ""
+    if kind in ("dict_type", "model_type"):
+        return "write a mapping (key: value lines)"
+    if kind == "list_type":
+        return "write a list (`[a, b]` or `- a` lines)"
+    return ""

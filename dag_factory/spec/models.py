@@ -1,0 +1,572 @@
+"""The spec language as strict, frozen pydantic models: a typo is an error, never silently dropped.
+
+A spec is a YAML mapping: DAG-level keys, optional ``clusters`` (Dataproc) and ``tasks`` keyed by
+task id. Each task has exactly one *action* key (``bash``, ``python``, ``operator``, ``pyspark``,
+``tasks`` for a group, ...) which selects its model; the remaining keys are the task options every
+Airflow operator shares (dependencies, retries, trigger rule, pools, callbacks ...).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
+
+from .values import parse_duration
+
+__all__ = [
+    "Spec",
+    "TaskModel",
+    "ACTION_KEYS",
+    "JOB_KINDS",
+    "Duration",
+    "Callback",
+    "ParamModel",
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(description="seconds, or `30s`, `5m`, `1h30m`, `2d`")]
+DottedPath = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")]
+StrList = Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
+TriggerRule = Literal[
+    "all_success", "all_failed", "all_done", "all_done_setup_success", "all_done_min_one_success",
+    "one_success", "one_failed", "one_done", "none_failed", "none_failed_min_one_success",
+    "none_skipped", "always", "all_skipped",
+]
+
+
+class Notifier(Strict):
+    """A notifier class by import path, instantiated with ``args``."""
+
+    notifier: DottedPath
+    args: dict[str, Any] = {}
+
+
+CallbackItem = Union[DottedPath, Notifier]
+Callback = Annotated[
+    list[CallbackItem],
+    BeforeValidator(lambda v: v if isinstance(v, list) else [v]),
+    Field(description="a function by dotted path, a {notifier, args} mapping, or a list of them"),
+]
+
+
+class AssetModel(Strict):
+    uri: str | None = None
+    name: str | None = None
+
+
+AssetItem = Union[str, AssetModel]
+
+
+class ParamModel(Strict):
+    """A typed DAG param; the keys besides default/description are JSON-schema keywords."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    default: Any = None
+    description: str | None = None
+    type: str | list[str] | None = None
+    enum: list[Any] | None = None
+    const: Any = None
+    title: str | None = None
+    format: str | None = None
+    pattern: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusiveMinimum: float | None = None  # noqa: N815 - JSON-schema spelling
+    exclusiveMaximum: float | None = None  # noqa: N815
+    multipleOf: float | None = None  # noqa: N815
+    minLength: int | None = None  # noqa: N815
+    maxLength: int | None = None  # noqa: N815
+    minItems: int | None = None  # noqa: N815
+    maxItems: int | None = None  # noqa: N815
+    uniqueItems: bool | None = None  # noqa: N815
+    items: dict[str, Any] | None = None
+    properties: dict[str, Any] | None = None
+    required: list[str] | None = None
+    examples: list[Any] | None = None
+    values_display: dict[str, str] | None = None
+
+
+class OperatorOptions(Strict):
+    """Options every Airflow operator takes; usable per task and in ``default_args``."""
+
+    owner: str | None = None
+    email: StrList | None = None
+    email_on_retry: bool | None = None
+    email_on_failure: bool | None = None
+    retries: int | None = Field(default=None, ge=0)
+    retry_delay: Duration | None = None
+    retry_exponential_backoff: bool | float | None = None
+    max_retry_delay: Duration | None = None
+    execution_timeout: Duration | None = None
+    depends_on_past: bool | None = None
+    wait_for_downstream: bool | None = None
+    trigger_rule: TriggerRule | None = None
+    pool: str | None = None
+    pool_slots: int | None = Field(default=None, ge=1)
+    queue: str | None = None
+    priority_weight: int | None = None
+    weight_rule: Literal["downstream", "upstream", "absolute"] | None = None
+    max_active_tis_per_dag: int | None = None
+    max_active_tis_per_dagrun: int | None = None
+    executor: str | None = None
+    run_as_user: str | None = None
+    do_xcom_push: bool | None = None
+    on_execute_callback: Callback | None = None
+    on_failure_callback: Callback | None = None
+    on_success_callback: Callback | None = None
+    on_retry_callback: Callback | None = None
+    on_skipped_callback: Callback | None = None
+
+
+class FromTask(Strict):
+    """The output (XCom) of an upstream task."""
+
+    task: str
+    key: str = "return_value"
+
+
+class FromParam(Strict):
+    """The value of a DAG param (must be a list for mapping)."""
+
+    param: str
+
+
+MapSource = Union[list[Any], FromTask, FromParam]
+
+
+class TaskCommon(OperatorOptions):
+    """What every task may say besides its action."""
+
+    depends_on: StrList = []
+    doc: str | None = Field(default=None, description="markdown shown for the task in the UI")
+    display_name: str | None = None
+    inlets: list[AssetItem] = []
+    outlets: list[AssetItem] = []
+    setup: bool = False
+    teardown_of: StrList = Field(default=[], description="makes this a teardown of these setup tasks")
+    compensates: StrList = Field(default=[], description="runs only when one of these tasks failed (saga)")
+    expand: dict[str, MapSource] | None = Field(default=None, description="dynamic task mapping")
+    expand_kwargs: MapSource | None = None
+    map_index_template: str | None = None
+    args: dict[str, Any] = Field(default={}, description="more operator arguments, checked against it")
+
+
+# --- actions -------------------------------------------------------------------------------------
+
+
+class BashAction(Strict):
+    command: str | None = Field(default=None, description="required unless `expand` maps bash_command")
+    env: dict[str, str] | None = None
+    append_env: bool | None = None
+    cwd: str | None = None
+    skip_on_exit_code: int | list[int] | None = None
+
+
+class PythonAction(Strict):
+    callable: DottedPath
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+
+
+class BranchAction(Strict):
+    """Branch on a rendered value (``on`` + ``cases``), or on a callable's returned task ids."""
+
+    on: str | None = None
+    cases: dict[str, StrList] = {}
+    default: StrList = []
+    callable: DottedPath | None = None
+    kwargs: dict[str, Any] = {}
+
+
+class ShortCircuitAction(Strict):
+    condition: str | None = None
+    callable: DottedPath | None = None
+    kwargs: dict[str, Any] = {}
+    ignore_downstream_trigger_rules: bool = True
+
+
+class TriggerDagAction(Strict):
+    dag_id: str
+    conf: dict[str, Any] | None = None
+    wait: bool = False
+    poke_interval: Duration | None = None
+    reset_dag_run: bool | None = None
+    logical_date: str | None = None
+    allowed_states: list[str] | None = None
+    failed_states: list[str] | None = None
+
+
+class WaitForDagAction(Strict):
+    dag_id: str
+    task_id: str | None = None
+    task_group_id: str | None = None
+    allowed_states: list[str] | None = None
+    failed_states: list[str] | None = None
+    execution_delta: Duration | None = None
+    mode: Literal["poke", "reschedule"] = "reschedule"
+    poke_interval: Duration | None = None
+    timeout: Duration | None = None
+    deferrable: bool | None = None
+
+
+class WaitForAssetAction(Strict):
+    uri: str
+    mode: Literal["poke", "reschedule"] = "reschedule"
+    poke_interval: Duration | None = None
+    timeout: Duration | None = None
+
+
+def _short(field: str):
+    """Let an action be written as one string: ``bash: echo hi`` == ``bash: {command: echo hi}``."""
+    return BeforeValidator(lambda v: {field: v} if isinstance(v, str) else v)
+
+
+class BashTask(TaskCommon):
+    bash: Annotated[BashAction, _short("command")]
+
+
+class PythonTask(TaskCommon):
+    python: Annotated[PythonAction, _short("callable")]
+
+
+class EmptyTask(TaskCommon):
+    empty: Literal[True]
+
+
+class BranchTask(TaskCommon):
+    branch: BranchAction
+
+
+class ShortCircuitTask(TaskCommon):
+    short_circuit: Annotated[ShortCircuitAction, _short("condition")]
+
+
+class TriggerDagTask(TaskCommon):
+    trigger_dag: Annotated[TriggerDagAction, _short("dag_id")]
+
+
+class WaitForDagTask(TaskCommon):
+    wait_for_dag: Annotated[WaitForDagAction, _short("dag_id")]
+
+
+class WaitForAssetTask(TaskCommon):
+    wait_for_asset: Annotated[WaitForAssetAction, _short("uri")]
+
+
+class OperatorTask(TaskCommon):
+    operator: DottedPath
+
+
+class GroupTask(Strict):
+    """A task group: nested ``tasks``; ``expand`` makes it a mapped task group."""
+
+    tasks: dict[str, TaskModel]
+    tooltip: str | None = None
+    depends_on: StrList = []
+    expand: dict[str, MapSource] | None = None
+    expand_kwargs: MapSource | None = None
+    default_args: OperatorOptions | None = None
+
+
+# --- Dataproc jobs -------------------------------------------------------------------------------
+
+
+class DataprocOptions(Strict):
+    """Where Dataproc work runs and how the provider reaches it (spec-wide or per task)."""
+
+    project: str | None = None
+    region: str | None = None
+    conn_id: str | None = None
+    staging_bucket: str | None = None
+    deferrable: bool | None = None
+    poll_interval: Duration | None = None
+
+
+class _Job(Strict):
+    properties: dict[str, str] = {}
+    labels: dict[str, str] = {}
+
+
+class _Query(_Job):
+    query: str | None = None
+    query_file: str | None = None
+    queries: list[str] | None = None
+    script_variables: dict[str, str] = {}
+
+
+class PySparkJob(_Job):
+    main: str = Field(description="main .py file: a path relative to the spec, or gs://")
+    args: list[str] = []
+    py_files: list[str] = []
+    jars: list[str] = []
+    files: list[str] = []
+    archives: list[str] = []
+
+
+class SparkJob(_Job):
+    main_class: str | None = None
+    main_jar: str | None = None
+    args: list[str] = []
+    jars: list[str] = []
+    files: list[str] = []
+    archives: list[str] = []
+
+
+class SparkSqlJob(_Query):
+    jars: list[str] = []
+
+
+class HiveJob(_Query):
+    continue_on_failure: bool = False
+    jars: list[str] = []
+
+
+class PrestoJob(_Query):
+    output_format: str | None = None
+    client_tags: list[str] = []
+    continue_on_failure: bool = False
+
+
+class SparkRJob(_Job):
+    main: str
+    args: list[str] = []
+    files: list[str] = []
+    archives: list[str] = []
+
+
+class FlinkJob(_Job):
+    main_class: str | None = None
+    main_jar: str | None = None
+    args: list[str] = []
+    jars: list[str] = []
+    savepoint: str | None = None
+
+
+class Serverless(Strict):
+    """Run as a Dataproc Serverless batch instead of on a cluster."""
+
+    runtime_version: str | None = None
+    service_account: str | None = None
+    subnetwork: str | None = None
+    network_tags: list[str] = []
+    properties: dict[str, str] = {}
+    ttl: Duration | None = None
+
+
+class _JobTask(TaskCommon):
+    cluster: str | None = Field(default=None, description="a cluster from `clusters:`")
+    serverless: Serverless | None = None
+    dataproc: DataprocOptions | None = None
+
+
+class PySparkTask(_JobTask):
+    pyspark: Annotated[PySparkJob, _short("main")]
+
+
+class SparkTask(_JobTask):
+    spark: SparkJob
+
+
+class SparkSqlTask(_JobTask):
+    spark_sql: Annotated[SparkSqlJob, _short("query")]
+
+
+class HiveTask(_JobTask):
+    hive: Annotated[HiveJob, _short("query")]
+
+
+class PigTask(_JobTask):
+    pig: Annotated[HiveJob, _short("query")]
+
+
+class HadoopTask(_JobTask):
+    hadoop: SparkJob
+
+
+class SparkRTask(_JobTask):
+    spark_r: Annotated[SparkRJob, _short("main")]
+
+
+class PrestoTask(_JobTask):
+    presto: Annotated[PrestoJob, _short("query")]
+
+
+class TrinoTask(_JobTask):
+    trino: Annotated[PrestoJob, _short("query")]
+
+
+class FlinkTask(_JobTask):
+    flink: FlinkJob
+
+
+_TASK_CLASSES: dict[str, type[BaseModel]] = {
+    "bash": BashTask,
+    "python": PythonTask,
+    "empty": EmptyTask,
+    "branch": BranchTask,
+    "short_circuit": ShortCircuitTask,
+    "trigger_dag": TriggerDagTask,
+    "wait_for_dag": WaitForDagTask,
+    "wait_for_asset": WaitForAssetTask,
+    "operator": OperatorTask,
+    "tasks": GroupTask,
+    "pyspark": PySparkTask,
+    "spark": SparkTask,
+    "spark_sql": SparkSqlTask,
+    "hive": HiveTask,
+    "pig": PigTask,
+    "hadoop": HadoopTask,
+    "spark_r": SparkRTask,
+    "presto": PrestoTask,
+    "trino": TrinoTask,
+    "flink": FlinkTask,
+}
+ACTION_KEYS: tuple[str, ...] = tuple(_TASK_CLASSES)
+JOB_KINDS: tuple[str, ...] = ("pyspark", "spark", "spark_sql", "hive", "pig", "hadoop", "spark_r", "presto", "trino", "flink")
+
+
+def task_kind(value: Any) -> str | None:
+    """The action key of a raw task mapping, or None when it has none or several."""
+    if isinstance(value, BaseModel):
+        for key in ACTION_KEYS:
+            if key in type(value).model_fields and key not in TaskCommon.model_fields:
+                return key
+        return None
+    if not isinstance(value, dict):
+        return None
+    found = [k for k in ACTION_KEYS if k in value]
+    return found[0] if len(found) == 1 else None
+
+
+TaskModel = Annotated[
+    tuple(Annotated[cls, Tag(key)] for key, cls in _TASK_CLASSES.items()),  # type: ignore[misc]
+    Discriminator(
+        task_kind,
+        custom_error_type="task_action",
+        custom_error_message="a task needs exactly one action key",
+    ),
+]
+
+
+# --- clusters ------------------------------------------------------------------------------------
+
+
+class EphemeralCluster(Strict):
+    """Created before the first task that uses it, deleted after the last, whatever happens."""
+
+    extends: str | None = Field(default=None, description="a cluster profile in templates/clusters/")
+    config: dict[str, Any] = Field(default={}, description="Dataproc ClusterConfig (snake_case fields)")
+    labels: dict[str, str] = {}
+    idle_delete_ttl: Duration = 1800
+    auto_delete_ttl: Duration = 14400
+    on_error: Literal["recreate", "fail"] = "recreate"
+
+
+class ClusterSelector(Strict):
+    labels: dict[str, str] = {}
+    name: str | None = None
+
+
+class SelectedCluster(Strict):
+    """An existing cluster, chosen by name or by labels (like a Workflow Template's selector)."""
+
+    select: ClusterSelector
+
+
+Cluster = Annotated[
+    Annotated[EphemeralCluster, Tag("ephemeral")] | Annotated[SelectedCluster, Tag("select")],
+    Discriminator(lambda v: "select" if (isinstance(v, dict) and "select" in v) or isinstance(v, SelectedCluster) else "ephemeral"),
+]
+
+
+# --- the DAG -------------------------------------------------------------------------------------
+
+
+class Every(Strict):
+    every: Duration
+
+
+class CronSchedule(Strict):
+    cron: str
+    timezone: str | None = None
+
+
+class TimetableSchedule(Strict):
+    timetable: DottedPath
+    args: dict[str, Any] = {}
+
+
+class AssetsSchedule(Strict):
+    """Run when assets are updated: a list (all of them), or ``{all: [...]}`` / ``{any: [...]}``, nested."""
+
+    assets: AssetExpr
+
+
+class AllOf(Strict):
+    all: list[AssetExpr]
+
+
+class AnyOf(Strict):
+    any: list[AssetExpr]
+
+
+AssetExpr = Union[str, AssetModel, AllOf, AnyOf, list[str | AssetModel | AllOf | AnyOf]]
+
+ScheduleSpec = Union[None, str, Every, CronSchedule, TimetableSchedule, AssetsSchedule]
+
+
+class Instance(Strict):
+    """One DAG made from this spec, with its own variable values and overrides."""
+
+    dag_id: str
+    vars: dict[str, Any] = {}
+    description: str | None = None
+    tags: list[str] = []
+    schedule: ScheduleSpec = None
+    params: dict[str, Any] = {}
+
+
+class Spec(Strict):
+    """A dagspec workflow: one YAML file, one Airflow DAG (or one per ``instances`` entry)."""
+
+    dag_id: str | None = Field(default=None, description="default: the file name without .yaml")
+    extends: StrList = Field(default=[], description="templates (in templates/) this spec builds on")
+    vars: dict[str, Any] = Field(default={}, description="values for ${var.NAME}")
+    instances: list[Instance] | None = Field(default=None, description="one DAG per entry")
+    description: str | None = None
+    doc: str | None = Field(default=None, description="markdown shown in the UI")
+    doc_file: str | None = Field(default=None, description="markdown file, relative to the spec")
+    schedule: ScheduleSpec = None
+    start_date: date | datetime | None = None
+    end_date: date | datetime | None = None
+    timezone: str | None = None
+    catchup: bool | None = None
+    tags: list[str] = []
+    owner: str | None = None
+    owner_links: dict[str, str] = {}
+    params: dict[str, ParamModel | Any] = {}
+    default_args: OperatorOptions = OperatorOptions()
+    max_active_runs: int | None = Field(default=None, ge=1)
+    max_active_tasks: int | None = Field(default=None, ge=1)
+    max_consecutive_failed_dag_runs: int | None = None
+    dagrun_timeout: Duration | None = None
+    access_control: dict[str, Any] | None = None
+    is_paused_upon_creation: bool | None = None
+    render_template_as_native_obj: bool | None = None
+    dag_display_name: str | None = None
+    on_success_callback: Callback | None = None
+    on_failure_callback: Callback | None = None
+    airflow: dict[str, Any] = Field(default={}, description="any other airflow.sdk.DAG argument")
+    dataproc: DataprocOptions = DataprocOptions()
+    clusters: dict[str, Cluster] = {}
+    tasks: dict[str, TaskModel] = {}
+
+
+for _model in (GroupTask, AssetsSchedule, AllOf, AnyOf, Instance, Spec):
+    _model.model_rebuild()

@@ -1,0 +1,237 @@
+"""Safe YAML loading that remembers where every value was written (file, line, column).
+
+The text is composed into nodes with PyYAML's C loader when available, then built into plain
+Python values here, so that:
+
+- every mapping key and value has a position, looked up by its path (``("tasks", "load", "bash")``);
+- duplicate keys, anchors that expand into huge documents, absurd nesting, oversized files and any
+  tag outside the safe core schema (``!!python/object`` …) are reported as diagnostics, never run;
+- no text substitution happens over the raw YAML: variables are resolved later, on values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ..errors import Diagnostic
+
+__all__ = ["Loc", "SourceMap", "YamlDocument", "load_yaml", "MAX_BYTES", "MAX_DEPTH", "MAX_NODES"]
+
+try:  # the C loader is ~10x faster; the pure one is a correct fallback
+    _Composer: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Composer = yaml.SafeLoader
+
+MAX_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_NODES = 100_000
+
+_SAFE_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+_STR = "tag:yaml.org,2002:str"
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Loc:
+    """A place in a file; line and column are 1-based (0 when unknown)."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+
+@dataclass
+class SourceMap:
+    """Positions of values (``values``) and of mapping keys (``keys``), by path."""
+
+    file: str
+    values: dict[Path_, Loc] = field(default_factory=dict)
+    keys: dict[Path_, Loc] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+    def find(self, path: Path_, *, key: bool = False) -> Loc:
+        """The position of ``path``, or of its nearest ancestor that has one."""
+        table = self.keys if key else self.values
+        p = tuple(path)
+        while p:
+            if p in table:
+                return table[p]
+            if not key and p in self.keys:
+                return self.keys[p]
+            p = p[:-1]
+        return self.values.get((), Loc(self.file, 1, 1))
+
+    def merge(self, other: SourceMap) -> None:
+        """Take ``other``'s positions where it has them (an overlay wins over what it overrides)."""
+        self.values.update(other.values)
+        self.keys.update(other.keys)
+
+
+@dataclass
+class YamlDocument:
+    """A loaded YAML document: the plain data, its source map, and the text it came from."""
+
+    data: Any
+    source: SourceMap
+    text: str
+
+
+class _Abort(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+
+
+def _flow_depth_ok(text: str) -> bool:
+    """Cheap guard against deeply nested flow collections, which would exhaust the C stack."""
+    if text.count("[") + text.count("{") < MAX_DEPTH:
+        return True
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Composer):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return False
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return True  # the composer reports the syntax error with its position
+    return True
+
+
+class _Builder:
+    """Builds plain values from composed nodes, recording positions and rejecting unsafe input."""
+
+    def __init__(self, file: str, source: SourceMap):
+        self.file = file
+        self.source = source
+        self.count = 0
+        self.scalars = SafeConstructor()
+
+    def loc(self, node: Node) -> Loc:
+        mark = node.start_mark
+        return Loc(self.file, mark.line + 1, mark.column + 1)
+
+    def fail(self, node: Node, code: str, message: str, hint: str = "") -> _Abort:
+        loc = self.loc(node)
+        return _Abort(Diagnostic(code, message, loc.file, loc.line, loc.column, hint))
+
+    def build(self, node: Node, path: Path_, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self.fail(
+                node,
+                "DSP003",
+                f"the document expands to more than {MAX_NODES} values",
+                "anchors and aliases (&a / *a) that repeat each other blow up; write the values out",
+            )
+        if depth > MAX_DEPTH:
+            raise self.fail(node, "DSP003", f"values nested deeper than {MAX_DEPTH} levels", "flatten the spec")
+        if node.tag not in _SAFE_TAGS:
+            raise self.fail(
+                node,
+                "DSP002",
+                f"tag `{node.tag}` is not allowed in a spec",
+                "specs use plain YAML values only; remove the tag (python tags never run)",
+            )
+        self.source.values[path] = self.loc(node)
+        if isinstance(node, ScalarNode):
+            try:
+                return self.scalars.construct_object(node)
+            except (ConstructorError, ValueError) as exc:
+                raise self.fail(node, "DSP001", f"bad value: {exc}") from None
+        if isinstance(node, SequenceNode):
+            return [self.build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
+        assert isinstance(node, MappingNode)
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise self.fail(key_node, "DSP002", "merge keys (`<<`) are not supported", "write the keys out")
+            if not isinstance(key_node, ScalarNode):
+                raise self.fail(key_node, "DSP001", "mapping keys must be plain scalars")
+            if key_node.tag not in _SAFE_TAGS:
+                raise self.fail(key_node, "DSP002", f"tag `{key_node.tag}` is not allowed in a spec")
+            # keys are names: kept as written, so `on:`, `yes:` or `3:` stay strings (YAML 1.1
+            # would make them booleans and numbers)
+            key = key_node.value
+            if key in out:
+                first = self.source.keys[path + (key,)]
+                raise self.fail(
+                    key_node,
+                    "DSP004",
+                    f"duplicate key `{key}` (first at line {first.line})",
+                    "each key may appear once in a mapping; remove or rename one",
+                )
+            self.source.keys[path + (key,)] = self.loc(key_node)
+            out[key] = self.build(value_node, path + (key,), depth + 1)
+        return out
+
+
+def _syntax_diagnostic(file: str, exc: yaml.YAMLError, lines: list[str]) -> Diagnostic:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    hint = "check indentation and quoting near this place"
+    line = mark.line + 1 if mark else 0
+    if 0 < line <= len(lines) and "\t" in lines[line - 1]:
+        hint = "YAML does not allow tabs for indentation; use spaces"
+    column = mark.column + 1 if mark else 0
+    return Diagnostic("DSP001", message, file, line, column, hint)
+
+
+def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Diagnostic]]:
+    """Parse one YAML document safely. Returns the document, or None with the diagnostics."""
+    source = SourceMap(file, lines=text.splitlines())
+    if len(text) > MAX_BYTES:
+        return None, [
+            Diagnostic("DSP003", f"file is larger than {MAX_BYTES // 1024} KiB", file, 1, 1, "split the spec")
+        ]
+    if not _flow_depth_ok(text):
+        return None, [
+            Diagnostic("DSP003", f"values nested deeper than {MAX_DEPTH} levels", file, 1, 1, "flatten the spec")
+        ]
+    try:
+        loader = _Composer(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        return None, [_syntax_diagnostic(file, exc, source.lines)]
+    except RecursionError:
+        return None, [Diagnostic("DSP003", "values nested too deeply", file, 1, 1, "flatten the spec")]
+    if node is None:
+        return YamlDocument(None, source, text), []
+    try:
+        data = _Builder(file, source).build(node, (), 0)
+    except _Abort as abort:
+        return None, [abort.diagnostic]
+    return YamlDocument(data, source, text), []
+
+
+def iter_paths(data: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+    """Every (path, value) below ``data``, depth first."""
+    yield path, data
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from iter_paths(v, path + (k,))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from iter_paths(v, path + (i,))
