@@ -445,7 +445,7 @@ def task_kind(value: Any) -> str | None:
 
 
 TaskModel = Annotated[
-    tuple(Annotated[cls, Tag(key)] for key, cls in _TASK_CLASSES.items()),  # type: ignore[misc]
+    Union[tuple(Annotated[cls, Tag(key)] for key, cls in _TASK_CLASSES.items())],  # type: ignore[misc]  # noqa: UP007
     Discriminator(
         task_kind,
         custom_error_type="task_action",

@@ -1,0 +1,122 @@
+"""The CLI's commands: each runs the shared compile path and prints its result as text or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..compile.api import CompileResult, compile_paths
+from ..compile.plan import DagPlan, Duration, ImportRef, TaskOutput, to_data
+from ..errors import has_errors, render_json, render_text
+from ..spec.discover import find_root, find_spec_files
+
+__all__ = ["validate", "render", "schema", "UsageError", "collect"]
+
+
+class UsageError(Exception):
+    """The command line itself is wrong (exit 2)."""
+
+
+def collect(paths: list[Path], root: Path | None) -> tuple[list[Path], Path]:
+    files: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or folder")
+        files += list(find_spec_files(path)) if path.is_dir() else [path]
+    return files, (root or find_root(paths[0])).resolve()
+
+
+def validate(args: argparse.Namespace) -> int:
+    files, root = collect(args.paths, args.root)
+    result = compile_paths(files, root=root, check_imports=not args.no_imports)
+    diagnostics = result.all_diagnostics
+    if args.format == "json":
+        print(render_json(diagnostics))
+    else:
+        if diagnostics:
+            print(render_text(diagnostics))
+            print()
+        errors = sum(d.severity == "error" for d in diagnostics)
+        warnings = len(diagnostics) - errors
+        bad = sum(1 for diags in result.diagnostics.values() if has_errors(diags))
+        print(f"{len(files)} spec file(s), {len(result.plans)} DAG(s) ok; "
+              f"{errors} error(s), {warnings} warning(s) in {bad} file(s)")
+    return 1 if has_errors(diagnostics) else 0
+
+
+def _one(args: argparse.Namespace) -> CompileResult:
+    files, root = collect([args.spec], args.root)
+    return compile_paths(files, root=root)
+
+
+def render(args: argparse.Namespace) -> int:
+    result = _one(args)
+    diagnostics = result.all_diagnostics
+    if has_errors(diagnostics):
+        print(render_text(diagnostics), file=sys.stderr)
+        return 1
+    if args.format == "json":
+        print(json.dumps([to_data(p) for p in result.plans], indent=2, default=str))
+    else:
+        if diagnostics:
+            print(render_text(diagnostics), file=sys.stderr)
+        print("\n\n".join(render_plan_text(p) for p in result.plans))
+    return 0
+
+
+def _short(value: object) -> str:
+    if isinstance(value, ImportRef):
+        return value.path
+    if isinstance(value, Duration):
+        return f"{value.seconds:g}s"
+    if isinstance(value, TaskOutput):
+        return f"output of {value.task_id}"
+    text = json.dumps(to_data(value), default=str)
+    return text if len(text) <= 90 else text[:87] + "..."
+
+
+def render_plan_text(plan: DagPlan) -> str:
+    """A readable outline of a plan: the DAG's settings, then each task with its edges."""
+    sched = plan.schedule
+    lines = [f"DAG {plan.dag_id}  ({plan.source.file})",
+             f"  schedule: {sched.kind}{'' if sched.value is None else ' ' + _short(sched.value)}",
+             f"  spec hash: {plan.spec_hash[:12]}"]
+    for key, value in plan.dag_kwargs.items():
+        lines.append(f"  {key}: {_short(value)}")
+    if plan.params:
+        lines.append("  params: " + ", ".join(f"{k}={p.default!r}" for k, p in plan.params.items()))
+    for group in plan.groups:
+        mapped = " (mapped)" if group.expand or group.expand_kwargs else ""
+        lines.append(f"  group {group.group_id}{mapped}")
+    lines.append(f"  tasks ({len(plan.tasks)}):")
+    for task in plan.tasks:
+        flags = [f for f, on in (("setup", task.setup), ("teardown", task.teardown), ("mapped", bool(task.expand or
+                 task.expand_kwargs))) if on]
+        if task.compensates:
+            flags.append("compensates " + ", ".join(task.compensates))
+        head = f"    {task.task_id}  [{task.kind}] {task.operator.rpartition('.')[2]}"
+        lines.append(head + (f"  ({'; '.join(flags)})" if flags else ""))
+        if task.upstream:
+            lines.append(f"      after: {', '.join(task.upstream)}")
+        for key, value in task.args.items():
+            if key != "doc_md":
+                lines.append(f"      {key}: {_short(value)}")
+        if task.expand:
+            lines.append(f"      expand: {_short(task.expand)}")
+    return "\n".join(lines)
+
+
+def schema(args: argparse.Namespace) -> int:
+    from ..spec.models import Spec
+
+    data = Spec.model_json_schema()
+    data = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "dagspec spec", **data}
+    text = json.dumps(data, indent=2)
+    if args.output:
+        args.output.write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        print(text)
+    return 0

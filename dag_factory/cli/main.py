@@ -1,0 +1,101 @@
+"""The ``dagspec`` command: argument parsing, output formats and exit codes; the work lives elsewhere.
+
+Exit codes: 0 success, 1 the input has errors (or the command failed), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+_EPILOG = """\
+examples:
+  dagspec validate dags/                 check every spec under dags/ (exit 1 on errors)
+  dagspec validate dags/sales.yaml --format json
+  dagspec render dags/sales.yaml         show the tasks, edges and clusters a spec compiles to
+  dagspec schema > dagspec.schema.json   JSON Schema for editor completion
+  dagspec emulator                       local Dataproc + GCS emulators on 127.0.0.1
+
+docs: README.md (spec reference, five-minute tour)
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dagspec",
+        description="Declarative YAML specs for Airflow 3 DAGs, with ephemeral Google Cloud Dataproc clusters.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="show tracebacks of unexpected errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    v = sub.add_parser("validate", help="check specs and report every problem with file:line:column",
+                       description="Check spec files or folders. Reports every problem of every file at once: "
+                                   "a code, the place, what is wrong and a hint. Exit 0 when there are no errors, "
+                                   "1 when there are.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="examples:\n  dagspec validate dags/\n  dagspec validate a.yaml b.yaml --format json")
+    v.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="spec files or folders (searched recursively)")
+    v.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    v.add_argument("--root", type=Path, help="the dag_folder (default: the folder holding dagspec_loader.py)")
+    v.add_argument("--no-imports", action="store_true",
+                   help="skip checks that import operators and callables (faster; no Airflow needed)")
+
+    r = sub.add_parser("render", help="print the plan a spec compiles to",
+                       description="Print the compiled plan of a spec: DAG settings, tasks, operators, edges, "
+                                   "mapping and cluster lifecycles. The Airflow loader builds DAGs from this same plan.")
+    r.add_argument("spec", type=Path, metavar="SPEC")
+    r.add_argument("--format", choices=("text", "json"), default="text")
+    r.add_argument("--root", type=Path, help="the dag_folder (default: the folder holding dagspec_loader.py)")
+
+    s = sub.add_parser("schema", help="print the JSON Schema of specs (for editor completion)",
+                       description="Print the JSON Schema of the spec language. With the VS Code YAML extension, "
+                                   "map it to your specs in settings.json: "
+                                   '"yaml.schemas": {"./dagspec.schema.json": "dags/**/*.yaml"}')
+    s.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+
+    e = sub.add_parser("emulator", help="run the local Dataproc and GCS emulators", add_help=False)
+    e.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["emulator"]:
+        from dagspec.provider.emulator.cli import main as emulator_main
+
+        return emulator_main(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    from . import commands
+
+    try:
+        return getattr(commands, args.command)(args)
+    except KeyboardInterrupt:
+        return 130
+    except commands.UsageError as exc:
+        print(f"dagspec {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the CLI's last line of defence: a clean message, traceback on request
+        if args.verbose:
+            raise
+        print(f"dagspec {args.command}: unexpected error: {type(exc).__name__}: {exc} (use --verbose for details)",
+              file=sys.stderr)
+        return 1
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

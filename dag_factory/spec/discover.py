@@ -1,0 +1,84 @@
+"""Finding spec files in a folder the way Airflow lists a dag_folder, honouring ``.airflowignore``.
+
+The dag_folder loader uses Airflow's own listing; this pure version serves the CLI, which must
+not import Airflow. Both syntaxes Airflow knows are supported: ``glob`` (gitignore-like, the
+default in Airflow 3) and ``regexp`` (``AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX=regexp``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+__all__ = ["find_spec_files", "find_root", "LOADER_FILE"]
+
+LOADER_FILE = "dagspec_loader.py"
+_IGNORE = ".airflowignore"
+
+
+def _patterns(folder: Path) -> list[str]:
+    ignore = folder / _IGNORE
+    if not ignore.is_file():
+        return []
+    out = []
+    for line in ignore.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            out.append(line)
+    return out
+
+
+def _ignored(rel: str, patterns: list[tuple[Path, str]], root: Path, path: Path, syntax: str) -> bool:
+    for base, pattern in patterns:
+        relative = path.relative_to(base).as_posix()
+        if syntax == "regexp":
+            if re.search(pattern, relative):
+                return True
+            continue
+        negate = pattern.startswith("!")
+        pat = pattern[1:] if negate else pattern
+        pat = pat.rstrip("/")
+        anchored = pat.startswith("/")
+        pat = pat.lstrip("/")
+        candidates = [relative] if anchored or "/" in pat else [relative, *relative.split("/")]
+        matched = any(fnmatchcase(c, pat) or fnmatchcase(c, pat + "/*") for c in candidates)
+        if matched:
+            return not negate
+    return False
+
+
+def find_spec_files(root: Path, env: Mapping[str, str] | None = None) -> Iterator[Path]:
+    """Every ``*.yaml``/``*.yml`` below ``root`` that ``.airflowignore`` files do not exclude."""
+    env = os.environ if env is None else env
+    syntax = env.get("AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX", "glob").lower()
+    root = root.resolve()
+    stack: list[tuple[Path, list[tuple[Path, str]]]] = [(root, [])]
+    while stack:
+        folder, inherited = stack.pop()
+        patterns = inherited + [(folder, p) for p in _patterns(folder)]
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.name.startswith(".") or _ignored(entry.name, patterns, root, path, syntax):
+                continue
+            if entry.is_dir(follow_symlinks=True):
+                stack.append((path, patterns))
+            elif entry.name.endswith((".yaml", ".yml")):
+                yield path
+
+
+def find_root(path: Path) -> Path:
+    """The dag_folder a spec belongs to: the nearest folder up holding the loader file, else the
+    folder given (or the file's folder)."""
+    start = path.resolve()
+    folder = start if start.is_dir() else start.parent
+    for candidate in [folder, *folder.parents]:
+        if (candidate / LOADER_FILE).is_file():
+            return candidate
+    return folder
