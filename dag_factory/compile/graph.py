@@ -47,15 +47,35 @@ class Graph:
                 return None
             scope = scope.rpartition(".")[0] or None
 
+    def _inside(self, group_id: str) -> set[str]:
+        """Every id below a group: its tasks and its nested groups."""
+        out: set[str] = set()
+        for child in self.nodes[group_id].children:
+            out.add(child)
+            if self.nodes[child].is_group:
+                out |= self._inside(child)
+        return out
+
     def leaves(self, group_id: str) -> list[str]:
-        """Tasks of a group (recursively) that no other task of the group depends on."""
-        members = self.members(group_id)
-        inner_up = {u for m in members for u in self.nodes[m].upstream}
-        return [m for m in members if m not in inner_up]
+        """The group's last tasks: children no sibling depends on (a child group gives its leaves)."""
+        inside = self._inside(group_id)
+        needed = {u for i in inside for u in self.nodes[i].upstream}
+        out: list[str] = []
+        for child in self.nodes[group_id].children:
+            if child in needed or (self.nodes[child].is_group and needed & self._inside(child)):
+                continue
+            out += self.leaves(child) if self.nodes[child].is_group else [child]
+        return out
 
     def roots(self, group_id: str) -> list[str]:
-        members = set(self.members(group_id))
-        return [m for m in self.members(group_id) if not set(self.nodes[m].upstream) & members]
+        """The group's first tasks: children depending on nothing inside the group."""
+        inside = self._inside(group_id)
+        out: list[str] = []
+        for child in self.nodes[group_id].children:
+            if set(self.nodes[child].upstream) & inside:
+                continue
+            out += self.roots(child) if self.nodes[child].is_group else [child]
+        return out
 
     def members(self, group_id: str) -> list[str]:
         out: list[str] = []
