@@ -11,6 +11,7 @@ from ..compile.api import CompileResult, compile_paths
 from ..compile.plan import DagPlan, Duration, ImportRef, TaskOutput, to_data
 from ..errors import has_errors, render_json, render_text
 from ..spec.discover import find_root, find_spec_files
+from ..spec.load import is_spec_file
 
 __all__ = ["validate", "render", "schema", "UsageError", "collect"]
 
@@ -24,7 +25,7 @@ def collect(paths: list[Path], root: Path | None) -> tuple[list[Path], Path]:
     for path in paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
-        files += list(find_spec_files(path)) if path.is_dir() else [path]
+        files += [p for p in find_spec_files(path) if is_spec_file(p)] if path.is_dir() else [path]
     return files, (root or find_root(paths[0])).resolve()
 
 
