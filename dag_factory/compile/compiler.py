@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from ..errors import did_you_mean, has_errors
@@ -56,7 +55,7 @@ def compile_spec(loaded: LoadedSpec, resolver: Resolver, policy: Policy, *, chec
     kwargs = dag_part.dag_kwargs(ctx)
     sched = dag_part.schedule(ctx, spec.schedule)
     if commit is None:
-        commit = dag_part.git_commit(Path(loaded.file).resolve())
+        commit = dag_part.git_commit(loaded.path)
     kwargs["tags"] = [*kwargs["tags"], f"spec:{loaded.spec_hash[:12]}", *([f"git:{commit[:12]}"] if commit else [])]
     doc = dag_part.doc_md(ctx, commit)
     if has_errors(ctx.diagnostics):
@@ -165,6 +164,8 @@ def _expand_group_edges(graph: Graph, tasks: dict[str, TaskPlan]) -> None:
     from dataclasses import replace
 
     group_up: dict[str, list[str]] = {n.full_id: n.upstream for n in graph.nodes.values() if n.is_group}
+    if not group_up:
+        return
     for task_id, plan in list(tasks.items()):
         ups: list[str] = []
         for u in plan.upstream:
@@ -176,7 +177,9 @@ def _expand_group_edges(graph: Graph, tasks: dict[str, TaskPlan]) -> None:
                 for u in group_up[group]:
                     ups += graph.leaves(u) if u in group_up else [u]
             group = group.rpartition(".")[0] or None
-        tasks[task_id] = replace(plan, upstream=tuple(dict.fromkeys(ups)))
+        upstream = tuple(dict.fromkeys(ups))
+        if upstream != plan.upstream:
+            tasks[task_id] = replace(plan, upstream=upstream)
 
 
 def _branch_edges(ctx: Ctx, graph: Graph, tasks: dict[str, TaskPlan]) -> None:

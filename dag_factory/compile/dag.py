@@ -160,6 +160,13 @@ _GIT: dict[Path, str] = {}
 
 def git_commit(path: Path) -> str:
     """The commit checked out in the git work tree holding ``path`` (read from .git; no subprocess)."""
+    if path.parent in _GIT:
+        return _GIT[path.parent]
+    _GIT[path.parent] = _find_commit(path)
+    return _GIT[path.parent]
+
+
+def _find_commit(path: Path) -> str:
     for folder in [path.parent, *path.parent.parents]:
         if folder in _GIT:
             return _GIT[folder]
@@ -193,7 +200,7 @@ def doc_md(ctx: Ctx, commit: str) -> str:
     if spec.doc:
         parts.append(spec.doc.strip())
     if spec.doc_file:
-        doc_path = Path(ctx.loaded.file).resolve().parent / spec.doc_file
+        doc_path = ctx.loaded.path.parent / spec.doc_file
         try:
             parts.append(doc_path.read_text(encoding="utf-8").strip())
         except OSError as exc:

@@ -9,7 +9,6 @@ happened while a failed job still fails the run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..errors import did_you_mean
@@ -127,7 +126,7 @@ def job_args(ctx: Ctx, kind: str, task: Any, full_id: str, path: Path_, use: Clu
     """Operator path and arguments for a Dataproc job task (on a cluster or serverless)."""
     job = getattr(task, kind)
     here = path + (kind,)
-    files_root = str(Path(ctx.loaded.file).resolve().parent)
+    files_root = str(ctx.loaded.path.parent)
     common = {**_placement(ctx, task), "files_root": files_root}
     if task.serverless is not None:
         if task.cluster:

@@ -66,7 +66,7 @@ def merge_layers(layers: list[tuple[dict[str, Any], SourceMap]]) -> tuple[dict[s
     for layer, layer_source in layers:
         data = _merge(data, layer, ())
         if source is None:
-            source = SourceMap(layer_source.file, dict(layer_source.values), dict(layer_source.keys), layer_source.lines)
+            source = layer_source.copy()
         else:
             source.merge(layer_source)
             source.file = layer_source.file

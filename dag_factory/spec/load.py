@@ -39,6 +39,7 @@ class LoadedSpec:
     spec_hash: str
     inputs: tuple[str, ...] = ()  # every file that went into it: defaults, templates, the spec
     partial: bool = False  # invalid parts were replaced to find more problems; never build it
+    path: Path = Path()  # the spec file, absolute
 
 
 def is_spec_file(path: Path) -> bool:
@@ -69,7 +70,7 @@ class SpecLoader:
 
     def read(self, path: Path) -> tuple[YamlDocument | None, list[Diagnostic]]:
         """Load a YAML file once per loader; non-mapping documents are an error."""
-        path = path.resolve() if not path.is_absolute() else path
+        path = path if path.is_absolute() else Path(os.path.abspath(path))
         if path not in self._docs:
             shown = self.display(path)
             try:
@@ -89,13 +90,14 @@ class SpecLoader:
 
     def display(self, path: Path) -> str:
         """The path as diagnostics show it: relative to the current directory when below it."""
-        cwd = Path.cwd()
-        return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
+        cwd = os.getcwd() + os.sep
+        text = str(path)
+        return text[len(cwd):] if text.startswith(cwd) else text
 
     def defaults_for(self, spec_path: Path) -> list[Path]:
         """``_defaults.yaml`` files from the root down to the spec's folder (farthest first)."""
-        root = self.root.resolve()
-        folder = spec_path.resolve().parent
+        root = self.root
+        folder = spec_path.parent
         chain: list[Path] = []
         while True:
             candidate = folder / DEFAULTS_FILE
@@ -118,8 +120,12 @@ class SpecLoader:
 
     # --- one spec --------------------------------------------------------------------------------
 
+    def __post_init__(self) -> None:
+        self.root = Path(os.path.abspath(self.root))
+
     def load(self, path: Path) -> tuple[list[LoadedSpec], list[Diagnostic]]:
         """All DAG specs one file defines (one, or one per instance), and every problem found."""
+        path = Path(os.path.abspath(path))
         doc, diags = self.read(path)
         if doc is None:
             return [], list(diags)
@@ -133,7 +139,7 @@ class SpecLoader:
                 layer = {k: v for k, v in d_doc.data.items() if k not in ("dag_id", "instances", "tasks")}
                 layers.append((layer, d_doc.source))
                 inputs.append(d_doc.text)
-        layers += self._template_layers(doc, path, diagnostics, inputs, seen=(path.resolve(),))
+        layers += self._template_layers(doc, path, diagnostics, inputs, seen=(path,))
         layers.append((doc.data, doc.source))
         inputs.append(doc.text)
         if any(d.severity == "error" for d in diagnostics):
@@ -169,7 +175,8 @@ class SpecLoader:
                 diagnostics.append(Diagnostic("DSP051", f"template `{name}` not found", loc.file, loc.line, loc.column,
                                               f"templates are looked up in: {dirs}"))
                 continue
-            if found.resolve() in seen:
+            found = Path(os.path.abspath(found))
+            if found in seen:
                 chain = " -> ".join(p.stem for p in (*seen, found))
                 diagnostics.append(Diagnostic("DSP051", f"templates extend each other in a cycle: {chain}",
                                               loc.file, loc.line, loc.column, "remove one of the `extends`"))
@@ -178,7 +185,7 @@ class SpecLoader:
             diagnostics += t_diags
             if t_doc is None:
                 continue
-            layers += self._template_layers(t_doc, found, diagnostics, inputs, seen + (found.resolve(),))
+            layers += self._template_layers(t_doc, found, diagnostics, inputs, seen + (found,))
             layers.append(({k: v for k, v in t_doc.data.items() if k != "extends"}, t_doc.source))
             inputs.append(t_doc.text)
         return layers
@@ -253,7 +260,7 @@ class SpecLoader:
                 return []
             partial = True
         return [LoadedSpec(spec.dag_id or path.stem, self.display(path), spec, source, text, spec_hash,
-                           tuple(inputs), partial)]
+                           tuple(inputs), partial, path)]
 
 
 # --- pydantic errors to diagnostics --------------------------------------------------------------

@@ -44,7 +44,7 @@ class Notifier(Strict):
     """A notifier class by import path, instantiated with ``args``."""
 
     notifier: DottedPath
-    args: dict[str, Any] = {}
+    args: dict[str, Any] = Field(default_factory=dict)
 
 
 CallbackItem = Union[DottedPath, Notifier]
@@ -143,18 +143,18 @@ MapSource = Union[list[Any], FromTask, FromParam]
 class TaskCommon(OperatorOptions):
     """What every task may say besides its action."""
 
-    depends_on: StrList = []
+    depends_on: StrList = Field(default_factory=list)
     doc: str | None = Field(default=None, description="markdown shown for the task in the UI")
     display_name: str | None = None
-    inlets: list[AssetItem] = []
-    outlets: list[AssetItem] = []
+    inlets: list[AssetItem] = Field(default_factory=list)
+    outlets: list[AssetItem] = Field(default_factory=list)
     setup: bool = False
-    teardown_of: StrList = Field(default=[], description="makes this a teardown of these setup tasks")
-    compensates: StrList = Field(default=[], description="runs only when one of these tasks failed (saga)")
+    teardown_of: StrList = Field(default_factory=list, description="makes this a teardown of these setup tasks")
+    compensates: StrList = Field(default_factory=list, description="runs only when one of these tasks failed (saga)")
     expand: dict[str, MapSource] | None = Field(default=None, description="dynamic task mapping")
     expand_kwargs: MapSource | None = None
     map_index_template: str | None = None
-    args: dict[str, Any] = Field(default={}, description="more operator arguments, checked against it")
+    args: dict[str, Any] = Field(default_factory=dict, description="more operator arguments, checked against it")
 
 
 # --- actions -------------------------------------------------------------------------------------
@@ -170,24 +170,24 @@ class BashAction(Strict):
 
 class PythonAction(Strict):
     callable: DottedPath
-    args: list[Any] = []
-    kwargs: dict[str, Any] = {}
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
 class BranchAction(Strict):
     """Branch on a rendered value (``on`` + ``cases``), or on a callable's returned task ids."""
 
     on: str | None = None
-    cases: dict[str, StrList] = {}
-    default: StrList = []
+    cases: dict[str, StrList] = Field(default_factory=dict)
+    default: StrList = Field(default_factory=list)
     callable: DottedPath | None = None
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
 class ShortCircuitAction(Strict):
     condition: str | None = None
     callable: DottedPath | None = None
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = Field(default_factory=dict)
     ignore_downstream_trigger_rules: bool = True
 
 
@@ -268,7 +268,7 @@ class GroupTask(Strict):
 
     tasks: dict[str, TaskModel]
     tooltip: str | None = None
-    depends_on: StrList = []
+    depends_on: StrList = Field(default_factory=list)
     expand: dict[str, MapSource] | None = None
     expand_kwargs: MapSource | None = None
     default_args: OperatorOptions | None = None
@@ -289,62 +289,62 @@ class DataprocOptions(Strict):
 
 
 class _Job(Strict):
-    properties: dict[str, str] = {}
-    labels: dict[str, str] = {}
+    properties: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
 
 
 class _Query(_Job):
     query: str | None = None
     query_file: str | None = None
     queries: list[str] | None = None
-    script_variables: dict[str, str] = {}
+    script_variables: dict[str, str] = Field(default_factory=dict)
 
 
 class PySparkJob(_Job):
     main: str = Field(description="main .py file: a path relative to the spec, or gs://")
-    args: list[str] = []
-    py_files: list[str] = []
-    jars: list[str] = []
-    files: list[str] = []
-    archives: list[str] = []
+    args: list[str] = Field(default_factory=list)
+    py_files: list[str] = Field(default_factory=list)
+    jars: list[str] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=list)
+    archives: list[str] = Field(default_factory=list)
 
 
 class SparkJob(_Job):
     main_class: str | None = None
     main_jar: str | None = None
-    args: list[str] = []
-    jars: list[str] = []
-    files: list[str] = []
-    archives: list[str] = []
+    args: list[str] = Field(default_factory=list)
+    jars: list[str] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=list)
+    archives: list[str] = Field(default_factory=list)
 
 
 class SparkSqlJob(_Query):
-    jars: list[str] = []
+    jars: list[str] = Field(default_factory=list)
 
 
 class HiveJob(_Query):
     continue_on_failure: bool = False
-    jars: list[str] = []
+    jars: list[str] = Field(default_factory=list)
 
 
 class PrestoJob(_Query):
     output_format: str | None = None
-    client_tags: list[str] = []
+    client_tags: list[str] = Field(default_factory=list)
     continue_on_failure: bool = False
 
 
 class SparkRJob(_Job):
     main: str
-    args: list[str] = []
-    files: list[str] = []
-    archives: list[str] = []
+    args: list[str] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=list)
+    archives: list[str] = Field(default_factory=list)
 
 
 class FlinkJob(_Job):
     main_class: str | None = None
     main_jar: str | None = None
-    args: list[str] = []
-    jars: list[str] = []
+    args: list[str] = Field(default_factory=list)
+    jars: list[str] = Field(default_factory=list)
     savepoint: str | None = None
 
 
@@ -354,8 +354,8 @@ class Serverless(Strict):
     runtime_version: str | None = None
     service_account: str | None = None
     subnetwork: str | None = None
-    network_tags: list[str] = []
-    properties: dict[str, str] = {}
+    network_tags: list[str] = Field(default_factory=list)
+    properties: dict[str, str] = Field(default_factory=dict)
     ttl: Duration | None = None
 
 
@@ -461,15 +461,15 @@ class EphemeralCluster(Strict):
     """Created before the first task that uses it, deleted after the last, whatever happens."""
 
     extends: str | None = Field(default=None, description="a cluster profile in templates/clusters/")
-    config: dict[str, Any] = Field(default={}, description="Dataproc ClusterConfig (snake_case fields)")
-    labels: dict[str, str] = {}
+    config: dict[str, Any] = Field(default_factory=dict, description="Dataproc ClusterConfig (snake_case fields)")
+    labels: dict[str, str] = Field(default_factory=dict)
     idle_delete_ttl: Duration = 1800
     auto_delete_ttl: Duration = 14400
     on_error: Literal["recreate", "fail"] = "recreate"
 
 
 class ClusterSelector(Strict):
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
     name: str | None = None
 
 
@@ -499,7 +499,7 @@ class CronSchedule(Strict):
 
 class TimetableSchedule(Strict):
     timetable: DottedPath
-    args: dict[str, Any] = {}
+    args: dict[str, Any] = Field(default_factory=dict)
 
 
 class AssetsSchedule(Strict):
@@ -525,19 +525,19 @@ class Instance(Strict):
     """One DAG made from this spec, with its own variable values and overrides."""
 
     dag_id: str
-    vars: dict[str, Any] = {}
+    vars: dict[str, Any] = Field(default_factory=dict)
     description: str | None = None
-    tags: list[str] = []
+    tags: list[str] = Field(default_factory=list)
     schedule: ScheduleSpec = None
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = Field(default_factory=dict)
 
 
 class Spec(Strict):
     """A dagspec workflow: one YAML file, one Airflow DAG (or one per ``instances`` entry)."""
 
     dag_id: str | None = Field(default=None, description="default: the file name without .yaml")
-    extends: StrList = Field(default=[], description="templates (in templates/) this spec builds on")
-    vars: dict[str, Any] = Field(default={}, description="values for ${var.NAME}")
+    extends: StrList = Field(default_factory=list, description="templates (in templates/) this spec builds on")
+    vars: dict[str, Any] = Field(default_factory=dict, description="values for ${var.NAME}")
     instances: list[Instance] | None = Field(default=None, description="one DAG per entry")
     description: str | None = None
     doc: str | None = Field(default=None, description="markdown shown in the UI")
@@ -547,11 +547,11 @@ class Spec(Strict):
     end_date: date | datetime | None = None
     timezone: str | None = None
     catchup: bool | None = None
-    tags: list[str] = []
+    tags: list[str] = Field(default_factory=list)
     owner: str | None = None
-    owner_links: dict[str, str] = {}
-    params: dict[str, ParamModel | Any] = {}
-    default_args: OperatorOptions = OperatorOptions()
+    owner_links: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, ParamModel | Any] = Field(default_factory=dict)
+    default_args: OperatorOptions = Field(default_factory=OperatorOptions)
     max_active_runs: int | None = Field(default=None, ge=1)
     max_active_tasks: int | None = Field(default=None, ge=1)
     max_consecutive_failed_dag_runs: int | None = None
@@ -562,10 +562,10 @@ class Spec(Strict):
     dag_display_name: str | None = None
     on_success_callback: Callback | None = None
     on_failure_callback: Callback | None = None
-    airflow: dict[str, Any] = Field(default={}, description="any other airflow.sdk.DAG argument")
-    dataproc: DataprocOptions = DataprocOptions()
-    clusters: dict[str, Cluster] = {}
-    tasks: dict[str, TaskModel] = {}
+    airflow: dict[str, Any] = Field(default_factory=dict, description="any other airflow.sdk.DAG argument")
+    dataproc: DataprocOptions = Field(default_factory=DataprocOptions)
+    clusters: dict[str, Cluster] = Field(default_factory=dict)
+    tasks: dict[str, TaskModel] = Field(default_factory=dict)
 
 
 for _model in (GroupTask, AssetsSchedule, AllOf, AnyOf, Instance, Spec):

@@ -12,7 +12,7 @@ Python values here, so that:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -56,31 +56,63 @@ class Loc:
     column: int = 0
 
 
-@dataclass
 class SourceMap:
-    """Positions of values (``values``) and of mapping keys (``keys``), by path."""
+    """Where values and mapping keys were written, looked up by path when a diagnostic needs it.
 
-    file: str
-    values: dict[Path_, Loc] = field(default_factory=dict)
-    keys: dict[Path_, Loc] = field(default_factory=dict)
-    lines: list[str] = field(default_factory=list)
+    Positions are read from the composed YAML nodes on demand, so loading pays nothing for them.
+    A merged spec keeps one layer per file (nearest first); a lookup answers from the layer that
+    knows the longest part of the path.
+    """
 
-    def find(self, path: Path_, *, key: bool = False) -> Loc:
-        """The position of ``path``, or of its nearest ancestor that has one."""
-        table = self.keys if key else self.values
-        p = tuple(path)
-        while p:
-            if p in table:
-                return table[p]
-            if not key and p in self.keys:
-                return self.keys[p]
-            p = p[:-1]
-        return self.values.get((), Loc(self.file, 1, 1))
+    def __init__(self, file: str, root: Node | None = None, lines: list[str] | None = None):
+        self.file = file
+        self.lines = lines or []
+        self.layers: list[tuple[str, Node]] = [(file, root)] if root is not None else []
 
     def merge(self, other: SourceMap) -> None:
-        """Take ``other``'s positions where it has them (an overlay wins over what it overrides)."""
-        self.values.update(other.values)
-        self.keys.update(other.keys)
+        """Put ``other``'s layers in front (an overlay wins over what it overrides)."""
+        self.layers = [*other.layers, *self.layers]
+
+    def copy(self) -> SourceMap:
+        out = SourceMap(self.file, None, self.lines)
+        out.layers = list(self.layers)
+        return out
+
+    _index: dict[int, dict[str, tuple[Node, Node]]]
+
+    def _pairs(self, node: MappingNode) -> dict[str, tuple[Node, Node]]:
+        index = self.__dict__.setdefault("_index", {})
+        if id(node) not in index:
+            index[id(node)] = {k.value: (k, v) for k, v in node.value if isinstance(k, ScalarNode)}
+        return index[id(node)]
+
+    def _walk(self, root: Node, path: Path_, key: bool) -> tuple[int, Node]:
+        node, mark, depth = root, root, 0
+        for i, part in enumerate(path):
+            if isinstance(node, MappingNode):
+                pair = self._pairs(node).get(str(part))
+                if pair is None:
+                    break
+                node = pair[1]
+                mark = pair[0] if key and i == len(path) - 1 else pair[1]
+            elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                node = mark = node.value[part]
+            else:
+                break
+            depth += 1
+        return depth, mark
+
+    def find(self, path: Path_, *, key: bool = False) -> Loc:
+        """The position of ``path`` (its key with ``key=True``), or of its nearest known ancestor."""
+        best: tuple[int, str, Node] | None = None
+        for file, root in self.layers:
+            depth, mark = self._walk(root, tuple(path), key)
+            if best is None or depth > best[0]:
+                best = (depth, file, mark)
+        if best is None:
+            return Loc(self.file, 1, 1)
+        start = best[2].start_mark
+        return Loc(best[1], start.line + 1, start.column + 1)
 
 
 @dataclass
@@ -118,9 +150,8 @@ def _flow_depth_ok(text: str) -> bool:
 class _Builder:
     """Builds plain values from composed nodes, recording positions and rejecting unsafe input."""
 
-    def __init__(self, file: str, source: SourceMap):
+    def __init__(self, file: str):
         self.file = file
-        self.source = source
         self.count = 0
         self.scalars = SafeConstructor()
 
@@ -150,8 +181,9 @@ class _Builder:
                 f"tag `{node.tag}` is not allowed in a spec",
                 "specs use plain YAML values only; remove the tag (python tags never run)",
             )
-        self.source.values[path] = self.loc(node)
         if isinstance(node, ScalarNode):
+            if node.tag == _STR:
+                return node.value
             try:
                 return self.scalars.construct_object(node)
             except (ConstructorError, ValueError) as exc:
@@ -171,14 +203,13 @@ class _Builder:
             # would make them booleans and numbers)
             key = key_node.value
             if key in out:
-                first = self.source.keys[path + (key,)]
+                first = next(k for k, _ in node.value if isinstance(k, ScalarNode) and k.value == key)
                 raise self.fail(
                     key_node,
                     "DSP004",
-                    f"duplicate key `{key}` (first at line {first.line})",
+                    f"duplicate key `{key}` (first at line {first.start_mark.line + 1})",
                     "each key may appear once in a mapping; remove or rename one",
                 )
-            self.source.keys[path + (key,)] = self.loc(key_node)
             out[key] = self.build(value_node, path + (key,), depth + 1)
         return out
 
@@ -198,7 +229,7 @@ def _syntax_diagnostic(file: str, exc: yaml.YAMLError, lines: list[str]) -> Diag
 
 def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Diagnostic]]:
     """Parse one YAML document safely. Returns the document, or None with the diagnostics."""
-    source = SourceMap(file, lines=text.splitlines())
+    lines = text.splitlines()
     if len(text) > MAX_BYTES:
         return None, [
             Diagnostic("DSP003", f"file is larger than {MAX_BYTES // 1024} KiB", file, 1, 1, "split the spec")
@@ -214,16 +245,16 @@ def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Diagnosti
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        return None, [_syntax_diagnostic(file, exc, source.lines)]
+        return None, [_syntax_diagnostic(file, exc, lines)]
     except RecursionError:
         return None, [Diagnostic("DSP003", "values nested too deeply", file, 1, 1, "flatten the spec")]
     if node is None:
-        return YamlDocument(None, source, text), []
+        return YamlDocument(None, SourceMap(file, None, lines), text), []
     try:
-        data = _Builder(file, source).build(node, (), 0)
+        data = _Builder(file).build(node, (), 0)
     except _Abort as abort:
         return None, [abort.diagnostic]
-    return YamlDocument(data, source, text), []
+    return YamlDocument(data, SourceMap(file, node, lines), text), []
 
 
 def iter_paths(data: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:

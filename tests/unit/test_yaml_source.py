@@ -14,8 +14,12 @@ def test_positions_of_keys_and_values() -> None:
     doc, diags = load_yaml("a: 1\nb:\n  c: [x, y]\n", "f.yaml")
     assert not diags and doc is not None
     assert doc.data == {"a": 1, "b": {"c": ["x", "y"]}}
-    assert (doc.source.keys[("b", "c")].line, doc.source.keys[("b", "c")].column) == (3, 3)
-    assert (doc.source.values[("b", "c", 1)].line, doc.source.values[("b", "c", 1)].column) == (3, 10)
+    key = doc.source.find(("b", "c"), key=True)
+    value = doc.source.find(("b", "c", 1))
+    assert (key.line, key.column) == (3, 3)
+    assert (value.line, value.column) == (3, 10)
+    missing = doc.source.find(("b", "nope", 3))  # the nearest known ancestor
+    assert (missing.line, missing.column) == (3, 3)
 
 
 def test_keys_stay_strings_even_when_yaml_11_would_make_them_booleans() -> None:

@@ -1,0 +1,423 @@
+"""Plan to Airflow: build one ``airflow.sdk.DAG`` (groups, operators, mapping, dependencies) from a DagPlan.
+
+The builder does what a hand-written DAG file does and nothing more: import each operator class once
+(cached by path), convert the plan's tagged values, instantiate the operators and wire them.
+
+Tagged values (``dagspec.dag_factory.compile.plan``) are converted wherever they appear in task args,
+``expand`` values, ``dag_kwargs`` and ``default_args``: ``Duration`` → ``timedelta``, ``ImportRef`` →
+the imported object, ``CallbackRef`` → the function, or ``Notifier(**args)``, ``AssetRef`` →
+``Asset``, ``AssetCondition`` → ``&``/``|`` of assets, ``TaskOutput`` → ``XComArg`` of the upstream
+operator (with its key), ``GroupArg`` → the mapped task group's argument, ``ParamSpec`` → ``Param``.
+
+Task ids. ``TaskPlan.task_id`` is the full id (``group.sub.task``); operators are created with the
+local id inside their ``TaskGroup`` so that Airflow's id equals the plan's (checked).
+
+Mapped task groups are made with Airflow's ``@task_group`` decorator and ``.expand()`` /
+``.expand_kwargs()``; the decorated function only captures the ``MappedArgument`` stand-ins, which
+then replace ``GroupArg`` values in the args of the group's tasks. Since tasks may be created after
+the group's ``with`` block has closed (creation follows data dependencies, not nesting), the group's
+dependency on the tasks its expansion reads is set again once all its tasks exist.
+
+Compensation (saga). A task with ``compensates: [t1, t2]`` must run only when one of them failed,
+be skipped when they succeed, and the run must still end FAILED after a successful compensation.
+Airflow 3.3 decides a run's state from its *effective leaves* only (``DagRun.update_state`` →
+``_tis_for_dagrun_state``: tasks with no downstream other than teardowns): FAILED if every task is
+finished and a leaf is ``failed``/``upstream_failed``, SUCCESS if every leaf is ``success``/``skipped``.
+Making ``t1`` upstream of the compensation turns ``t1`` from a leaf into an inner task, so a failed
+``t1`` followed by a successful compensation would end SUCCESS. The construction:
+
+* the compensation gets trigger rule ``one_failed`` (runs as soon as one compensated task is
+  ``failed``/``upstream_failed``; ``skipped`` once all of them finished otherwise);
+* a ``CompensationGuard`` leaf (``<compensation>__saga_failed``, same group, ``retries=0``, trigger
+  rule ``all_success``) follows it and fails on purpose. Compensation succeeded → guard FAILED →
+  run FAILED. Compensation failed → guard ``upstream_failed`` → run FAILED. Compensated tasks
+  succeeded → compensation skipped → guard skipped → leaves decide as usual.
+
+A teardown-based trick (keeping ``t1`` a leaf by making the compensation a teardown) was rejected:
+teardowns get ``all_done_setup_success``, are excluded from the run state and are re-run on clears.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from functools import reduce
+from typing import Any
+
+from airflow.sdk import DAG, Asset, Param, TaskGroup, XComArg, task_group
+
+from ..compile.plan import (
+    AssetCondition,
+    AssetRef,
+    CallbackRef,
+    DagPlan,
+    Duration,
+    GroupArg,
+    GroupPlan,
+    ImportRef,
+    ParamSpec,
+    Schedule,
+    SourceLoc,
+    TaskOutput,
+    TaskPlan,
+)
+
+__all__ = ["build_dag", "import_object", "iter_guard_ids", "BuildError", "GUARD_SUFFIX"]
+
+GUARD_SUFFIX = "__saga_failed"
+_IMPORTS: dict[str, Any] = {}
+_PLAIN = (str, int, float, bool, type(None))
+
+
+class BuildError(Exception):
+    """A plan that Airflow rejects; ``source`` points at the spec line of the task or group at fault."""
+
+    def __init__(self, message: str, source: SourceLoc | None = None):
+        super().__init__(message)
+        self.source = source
+
+
+def import_object(path: str) -> Any:
+    """The object at dotted ``path`` (``pkg.module.Name`` or ``pkg.module.Class.attr``), imported once."""
+    try:
+        return _IMPORTS[path]
+    except KeyError:
+        pass
+    module_name, _, attr = path.rpartition(".")
+    attrs = [attr]
+    while True:
+        if not module_name:
+            raise ImportError(f"cannot import {path!r}")
+        try:
+            obj: Any = importlib.import_module(module_name)
+            break
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module_name.startswith(exc.name):
+                raise
+            module_name, _, parent = module_name.rpartition(".")
+            attrs.insert(0, parent)
+    for name in attrs:
+        try:
+            obj = getattr(obj, name)
+        except AttributeError:
+            raise ImportError(f"cannot import {path!r}: {module_name!r} has no attribute {name!r}") from None
+    _IMPORTS[path] = obj
+    return obj
+
+
+def _local_id(full_id: str, group: str | None) -> str:
+    if group is None:
+        return full_id
+    prefix = group + "."
+    if not full_id.startswith(prefix):
+        raise BuildError(f"id `{full_id}` is not inside its group `{group}`")
+    return full_id[len(prefix):]
+
+
+def _group_arg_names(value: Any, out: set[str]) -> None:
+    if isinstance(value, GroupArg):
+        out.add(value.name)
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            _group_arg_names(v, out)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _group_arg_names(v, out)
+
+
+class _Builder:
+    """One build: the plan's operators and groups by full id, created on demand in data order."""
+
+    def __init__(self, plan: DagPlan):
+        self.plan = plan
+        self.task_plans = {t.task_id: t for t in plan.tasks}
+        self.group_plans = {g.group_id: g for g in plan.groups}
+        self.ops: dict[str, Any] = {}
+        self.groups: dict[str, TaskGroup] = {}
+        self.group_args: dict[str, dict[str, Any]] = {}
+        self.mapped_refs: dict[str, list[str]] = {}
+        self.pending: set[str] = set()
+        self.dag: DAG | None = None
+
+    # -- values ------------------------------------------------------------------------------
+
+    def convert(self, value: Any, group: str | None = None) -> Any:
+        """A plan value with every tagged value replaced by its Airflow object; plain data is kept."""
+        if isinstance(value, _PLAIN):
+            return value
+        if isinstance(value, Mapping):
+            return {k: self.convert(v, group) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.convert(v, group) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.convert(v, group) for v in value)
+        handler = _HANDLERS.get(type(value))
+        return handler(self, value, group) if handler is not None else value
+
+    def _duration(self, value: Duration, group: str | None) -> timedelta:
+        return timedelta(seconds=value.seconds)
+
+    def _import(self, value: ImportRef, group: str | None) -> Any:
+        return import_object(value.path)
+
+    def _callback(self, value: CallbackRef, group: str | None) -> Any:
+        target = import_object(value.path)
+        if value.args is None:
+            return target
+        return target(**self.convert(value.args, group))
+
+    def _asset(self, value: AssetRef, group: str | None) -> Asset:
+        if value.name is not None and value.uri is not None:
+            return Asset(name=value.name, uri=value.uri)
+        if value.uri is not None:
+            return Asset(uri=value.uri)
+        return Asset(name=value.name)
+
+    def _condition(self, value: AssetCondition, group: str | None) -> Any:
+        items = [self.convert(item, group) for item in value.items]
+        if not items:
+            raise BuildError(f"an asset condition `{value.op}` needs at least one asset")
+        if value.op == "all":
+            return reduce(lambda a, b: a & b, items)
+        if value.op == "any":
+            return reduce(lambda a, b: a | b, items)
+        raise BuildError(f"unknown asset condition `{value.op}` (expected `all` or `any`)")
+
+    def _output(self, value: TaskOutput, group: str | None) -> Any:
+        op = self.operator(value.task_id)
+        return op.output if value.key == "return_value" else XComArg(op, key=value.key)
+
+    def _group_arg(self, value: GroupArg, group: str | None) -> Any:
+        gid = group
+        while gid is not None:
+            if gid in self.group_args:
+                args = self.group_args[gid]
+                if value.name not in args:
+                    raise BuildError(f"mapped group `{gid}` has no argument `{value.name}` "
+                                     f"(it expands {', '.join(sorted(args)) or 'nothing'})")
+                return args[value.name]
+            gid = self.group_plans[gid].parent if gid in self.group_plans else None
+        raise BuildError(f"GroupArg `{value.name}` used outside a mapped task group")
+
+    def _param(self, value: ParamSpec, group: str | None) -> Param:
+        return Param(self.convert(value.default, group), description=value.description,
+                     schema=self.convert(dict(value.schema), group))
+
+    # -- DAG ---------------------------------------------------------------------------------
+
+    def schedule(self, schedule: Schedule) -> Any:
+        kind, value = schedule.kind, schedule.value
+        if kind == "none":
+            return None
+        if kind in ("cron", "preset"):
+            return str(value)
+        if kind == "every":
+            return self.convert(value) if isinstance(value, Duration) else timedelta(seconds=float(value))
+        if kind == "timetable":
+            if isinstance(value, (CallbackRef, ImportRef)):
+                args = getattr(value, "args", None) or {}
+                return import_object(value.path)(**self.convert(args))
+            return self.convert(value)
+        if kind == "assets":
+            return self.convert(value)
+        raise BuildError(f"unknown schedule kind `{kind}`", self.plan.source)
+
+    def build(self, fileloc: str | None) -> DAG:
+        plan = self.plan
+        kwargs = self.convert(plan.dag_kwargs)
+        params = {name: self._param(spec, None) for name, spec in plan.params.items()}
+        dag = DAG(dag_id=plan.dag_id, schedule=self.schedule(plan.schedule), params=params or None,
+                  doc_md=plan.doc_md or None, **kwargs)
+        if fileloc is not None:
+            dag.fileloc = fileloc
+        self.dag = dag
+        for task in plan.tasks:
+            self.operator(task.task_id)
+        for group_id in self.group_plans:
+            self.group(group_id)
+        for task in plan.tasks:
+            self.wire(task)
+        for group_id, refs in self.mapped_refs.items():
+            if refs:
+                self.groups[group_id].set_upstream([self.ops[r] for r in refs])
+        return dag
+
+    # -- groups ------------------------------------------------------------------------------
+
+    def group(self, group_id: str | None) -> TaskGroup | None:
+        if group_id is None:
+            return None
+        if group_id in self.groups:
+            return self.groups[group_id]
+        gp = self.group_plans.get(group_id)
+        if gp is None:
+            raise BuildError(f"unknown task group `{group_id}`")
+        if group_id in self.pending:
+            raise BuildError(f"task group `{group_id}` expands over the output of one of its own tasks", gp.source)
+        self.pending.add(group_id)
+        try:
+            parent = self.group(gp.parent)
+            local = _local_id(group_id, gp.parent)
+            tg_kwargs: dict[str, Any] = {"group_id": local, "parent_group": parent or self.dag.task_group}  # type: ignore[union-attr]
+            if gp.tooltip:
+                tg_kwargs["tooltip"] = gp.tooltip
+            if gp.expand is None and gp.expand_kwargs is None:
+                tg = TaskGroup(dag=self.dag, **tg_kwargs)
+            else:
+                tg = self._mapped_group(gp, tg_kwargs)
+        except BuildError as exc:
+            raise BuildError(str(exc), exc.source or gp.source) from exc
+        except Exception as exc:
+            raise BuildError(f"task group `{group_id}`: {type(exc).__name__}: {exc}", gp.source) from exc
+        finally:
+            self.pending.discard(group_id)
+        if tg.group_id != group_id:
+            raise BuildError(f"Airflow names group `{group_id}` `{tg.group_id}`", gp.source)
+        self.groups[group_id] = tg
+        return tg
+
+    def _mapped_group(self, gp: GroupPlan, tg_kwargs: dict[str, Any]) -> TaskGroup:
+        if gp.expand is not None:
+            names = set(gp.expand)
+        else:
+            names = set()
+            for t in self.plan.tasks:
+                if t.group is not None and (t.group == gp.group_id or t.group.startswith(gp.group_id + ".")):
+                    _group_arg_names(t.args, names)
+                    _group_arg_names(t.expand, names)
+                    _group_arg_names(t.expand_kwargs, names)
+        captured: dict[str, Any] = {}
+
+        def body(**arguments: Any) -> None:
+            captured.update(arguments)
+
+        body.__name__ = tg_kwargs["group_id"]
+        body.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in sorted(names)])
+        factory = task_group(**tg_kwargs)(body)
+        refs: set[str] = set()
+        _task_refs(gp.expand if gp.expand is not None else gp.expand_kwargs, refs)
+        if gp.expand is not None:
+            tg = factory.expand(**self.convert(gp.expand, gp.parent))
+        else:
+            tg = factory.expand_kwargs(self.convert(gp.expand_kwargs, gp.parent))
+        self.group_args[gp.group_id] = captured
+        self.mapped_refs[gp.group_id] = sorted(refs)
+        return tg
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    def operator(self, task_id: str) -> Any:
+        op = self.ops.get(task_id)
+        if op is not None:
+            return op
+        task = self.task_plans.get(task_id)
+        if task is None:
+            raise BuildError(f"unknown task `{task_id}`")
+        if task_id in self.pending:
+            raise BuildError(f"task `{task_id}` reads its own output (a cycle of task outputs)", task.source)
+        self.pending.add(task_id)
+        try:
+            op = self._create(task)
+        except BuildError as exc:
+            raise BuildError(str(exc), exc.source or task.source) from exc
+        except Exception as exc:
+            raise BuildError(f"task `{task_id}`: {type(exc).__name__}: {exc}", task.source) from exc
+        finally:
+            self.pending.discard(task_id)
+        if op.task_id != task_id:
+            raise BuildError(f"Airflow names task `{task_id}` `{op.task_id}`", task.source)
+        self.ops[task_id] = op
+        return op
+
+    def _create(self, task: TaskPlan) -> Any:
+        cls = import_object(task.operator)
+        tg = self.group(task.group)
+        kwargs = self.convert(task.args, task.group)
+        kwargs["task_id"] = _local_id(task.task_id, task.group)
+        kwargs["dag"] = self.dag
+        kwargs["task_group"] = tg
+        if task.compensates:
+            kwargs["trigger_rule"] = "one_failed"
+        if task.expand is not None:
+            return cls.partial(**kwargs).expand(**self.convert(task.expand, task.group))
+        if task.expand_kwargs is not None:
+            return cls.partial(**kwargs).expand_kwargs(self.convert(task.expand_kwargs, task.group))
+        return cls(**kwargs)
+
+    def wire(self, task: TaskPlan) -> None:
+        op = self.ops[task.task_id]
+        try:
+            if task.upstream:
+                op.set_upstream([self.operator(u) for u in task.upstream])
+            for target in task.compensates:
+                op.set_upstream(self.operator(target))
+            if task.setup:
+                op.as_setup()
+            if task.teardown:
+                setups = [self.operator(s) for s in task.teardown_of]
+                op.as_teardown(setups=setups or None)
+            if task.compensates:
+                self._guard(task, op)
+        except BuildError as exc:
+            raise BuildError(str(exc), exc.source or task.source) from exc
+        except Exception as exc:
+            raise BuildError(f"task `{task.task_id}`: {type(exc).__name__}: {exc}", task.source) from exc
+
+    def _guard(self, task: TaskPlan, op: Any) -> None:
+        from .callables import CompensationGuard
+
+        guard_id = task.task_id + GUARD_SUFFIX
+        if guard_id in self.task_plans:
+            raise BuildError(f"task id `{guard_id}` is reserved for the compensation guard of `{task.task_id}`")
+        guard = CompensationGuard(
+            task_id=_local_id(guard_id, task.group), dag=self.dag, task_group=self.group(task.group),
+            compensation=task.task_id, compensates=task.compensates, retries=0, trigger_rule="all_success",
+            doc_md=f"Fails the run after compensation `{task.task_id}` ran "
+                   f"(one of {', '.join(task.compensates)} failed).",
+        )
+        guard.set_upstream(op)
+
+
+def _task_refs(value: Any, out: set[str]) -> None:
+    if isinstance(value, TaskOutput):
+        out.add(value.task_id)
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            _task_refs(v, out)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _task_refs(v, out)
+
+
+_HANDLERS: dict[type, Any] = {
+    Duration: _Builder._duration,
+    ImportRef: _Builder._import,
+    CallbackRef: _Builder._callback,
+    AssetRef: _Builder._asset,
+    AssetCondition: _Builder._condition,
+    TaskOutput: _Builder._output,
+    GroupArg: _Builder._group_arg,
+    ParamSpec: _Builder._param,
+}
+
+
+def build_dag(plan: DagPlan, *, fileloc: str | None = None) -> DAG:
+    """The Airflow DAG for ``plan``. ``fileloc`` (the DAG file defining it) defaults to Airflow's guess.
+
+    Raises ``BuildError`` (with the spec location of the task or group at fault) when Airflow
+    rejects the plan.
+    """
+    try:
+        return _Builder(plan).build(fileloc)
+    except BuildError:
+        raise
+    except Exception as exc:
+        raise BuildError(f"DAG `{plan.dag_id}`: {type(exc).__name__}: {exc}", plan.source) from exc
+
+
+def iter_guard_ids(plan: DagPlan) -> Iterable[str]:
+    """The ids of the guard tasks the builder adds to ``plan`` (one per compensation task)."""
+    return (t.task_id + GUARD_SUFFIX for t in plan.tasks if t.compensates)
