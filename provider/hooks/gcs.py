@@ -1,0 +1,145 @@
+"""Cloud Storage work of the provider: content-hashed staging of local job files, and reading driver output."""
+
+from __future__ import annotations
+
+import collections
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigurationError, NotFound
+from ..files import file_digest, local_path, parse_gs_uri, rewrite_files, staged_object
+from .dataproc import DataprocHook
+
+__all__ = ["Stager", "DriverOutput", "default_staging_bucket", "staging_for", "files_exist"]
+
+log = logging.getLogger(__name__)
+
+
+def default_staging_bucket(project: str) -> str:
+    return f"gs://dagspec-staging-{project}"
+
+
+class Stager:
+    """Uploads local files to ``gs://bucket[/prefix]/<sha256-prefix>/<name>``, skipping unchanged ones."""
+
+    def __init__(self, hook: DataprocHook, staging: str, files_root: str | None, create_bucket: bool = False) -> None:
+        self.hook = hook
+        self.staging = staging.rstrip("/")
+        self.files_root = files_root
+        self.create_bucket = create_bucket
+        self._bucket_checked = False
+        self.uploaded: list[str] = []
+        self.reused: list[str] = []
+
+    def _ensure_bucket(self, name: str) -> Any:
+        storage = self.hook.storage
+        bucket = storage.bucket(name)
+        if self._bucket_checked:
+            return bucket
+        try:
+            self.hook.call(storage.get_bucket, name)
+        except NotFound:
+            if not self.create_bucket:
+                raise
+            log.info("creating staging bucket gs://%s", name)
+            self.hook.call(storage.create_bucket, name, location=None)
+        self._bucket_checked = True
+        return bucket
+
+    def upload(self, uri: str) -> str:
+        """The gs:// URI of local file ``uri`` after making sure its content is staged."""
+        path, fragment = local_path(uri, self.files_root)
+        if not path.is_file():
+            raise ConfigurationError(f"local job file {uri!r} not found (looked at {path})")
+        bucket_name, name = staged_object(self.staging, file_digest(path), path.name)
+        bucket = self._ensure_bucket(bucket_name)
+        blob = bucket.blob(name)
+        target = f"gs://{bucket_name}/{name}"
+        if self.hook.call(blob.exists):
+            self.reused.append(target)
+        else:
+            self.hook.call(blob.upload_from_filename, str(path))
+            self.uploaded.append(target)
+            log.info("staged %s as %s", path, target)
+        return target + fragment
+
+    def stage(self, body: dict[str, Any]) -> dict[str, Any]:
+        return rewrite_files(body, self.upload)
+
+
+class DriverOutput:
+    """Follows a job's driver output objects ``<uri>.000000000``, ``.000000001``, ... and returns new text."""
+
+    def __init__(self, hook: DataprocHook, uri: str, tail_lines: int = 40, index: int = 0, offset: int = 0) -> None:
+        self.hook = hook
+        self.bucket, self.prefix = parse_gs_uri(uri)
+        self.index = index
+        self.offset = offset
+        self.tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
+        self._partial = ""
+
+    def _object(self, index: int) -> Any:
+        return self.hook.storage.bucket(self.bucket).blob(f"{self.prefix}.{index:09d}")
+
+    def _read(self, index: int) -> bytes | None:
+        try:
+            return self.hook.call(self._object(index).download_as_bytes)
+        except NotFound:
+            return None
+
+    def read_new(self) -> list[str]:
+        """Complete new lines since the last call (and the last partial line once the output moved on)."""
+        chunks: list[str] = []
+        while True:
+            data = self._read(self.index)
+            if data is None:
+                break
+            if len(data) > self.offset:
+                chunks.append(data[self.offset :].decode("utf-8", "replace"))
+                self.offset = len(data)
+            if self._read(self.index + 1) is None:
+                break
+            self.index, self.offset = self.index + 1, 0
+        text = self._partial + "".join(chunks)
+        lines = text.split("\n")
+        self._partial = lines.pop()
+        self.tail.extend(lines)
+        return lines
+
+    def flush(self) -> list[str]:
+        """New lines including a final line without a newline (call once the job has ended)."""
+        lines = self.read_new()
+        if self._partial:
+            lines.append(self._partial)
+            self.tail.append(self._partial)
+            self._partial = ""
+        return lines
+
+    def tail_text(self) -> str:
+        return "\n".join(self.tail)
+
+
+def staging_for(hook: DataprocHook, staging_bucket: str | None, cluster: Any | None) -> tuple[str, bool]:
+    """The staging location and whether its bucket may be created if missing: explicit, the cluster's, or the default."""
+    if staging_bucket:
+        uri = staging_bucket if staging_bucket.startswith("gs://") else f"gs://{staging_bucket}"
+        return uri, True
+    config_bucket = getattr(getattr(cluster, "config", None), "config_bucket", "") if cluster is not None else ""
+    if config_bucket:
+        return f"gs://{config_bucket}/dagspec-staging", False
+    return default_staging_bucket(hook.project_id), True
+
+
+def files_exist(body: dict[str, Any], files_root: str | None) -> list[Path]:
+    """Local files a body refers to that are missing (for early, clear errors)."""
+    missing: list[Path] = []
+
+    def check(uri: str) -> str:
+        path, _ = local_path(uri, files_root)
+        if not path.is_file():
+            missing.append(path)
+        return uri
+
+    rewrite_files(body, check)
+    return missing

@@ -1,0 +1,200 @@
+"""Pure lifecycle decisions: what the operators do next, given what they observed and the policy.
+
+No I/O here. Operators and triggers observe (get cluster / get job), call a ``decide_*`` function,
+perform the one action it names, and observe again. Every branch is covered by the table tests in
+``tests/provider/test_lifecycle.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+__all__ = [
+    "ClusterAction",
+    "ObservedCluster",
+    "ClusterPolicy",
+    "ClusterDecision",
+    "decide_cluster",
+    "decide_cluster_delete",
+    "JobAction",
+    "ObservedJob",
+    "JobDecision",
+    "decide_job",
+    "job_phase",
+    "batch_phase",
+    "CLUSTER_WAIT_STATES",
+    "JOB_ACTIVE",
+]
+
+# Dataproc ClusterStatus.State names
+CLUSTER_WAIT_STATES = frozenset({"CREATING", "UPDATING", "STARTING", "STOPPING", "REPAIRING", "UNKNOWN", "DELETING"})
+_CLUSTER_ERROR = frozenset({"ERROR", "ERROR_DUE_TO_UPDATE"})
+
+
+class ClusterAction(str, Enum):
+    CREATE = "create"  # send CreateCluster (with request_id)
+    REUSE = "reuse"  # the cluster is ours and RUNNING: done
+    WAIT = "wait"  # a transition is under way: observe again later (or defer)
+    START = "start"  # ours and STOPPED: send StartCluster
+    DELETE = "delete"  # delete (with cluster_uuid); ``recreate`` says whether to create again afterwards
+    DONE = "done"  # (delete) nothing of ours is left
+    FAIL = "fail"  # give up; ``cleanup`` says whether to delete the (ours) cluster first
+
+
+@dataclass(frozen=True)
+class ObservedCluster:
+    """What a GetCluster returned, reduced to what decisions need."""
+
+    exists: bool
+    state: str | None = None  # ClusterStatus.State name
+    ours: bool = True  # the ownership labels match this run and cluster key
+    uuid: str | None = None
+    detail: str = ""  # status.detail, for the log
+
+    @classmethod
+    def absent(cls) -> ObservedCluster:
+        return cls(exists=False)
+
+
+@dataclass(frozen=True)
+class ClusterPolicy:
+    """How to treat a broken cluster: ``on_error`` 'recreate' (up to ``max_recreates`` times) or 'fail'."""
+
+    on_error: str = "recreate"
+    max_recreates: int = 1
+    recreates_done: int = 0
+
+    def __post_init__(self) -> None:
+        if self.on_error not in ("recreate", "fail"):
+            raise ValueError(f"on_error must be 'recreate' or 'fail', not {self.on_error!r}")
+
+
+@dataclass(frozen=True)
+class ClusterDecision:
+    action: ClusterAction
+    reason: str
+    recreate: bool = False  # DELETE: create again once it is gone
+    cleanup: bool = False  # FAIL: delete our broken cluster before failing
+
+
+def decide_cluster(observed: ObservedCluster, policy: ClusterPolicy) -> ClusterDecision:
+    """The next step towards "this run's cluster exists and is RUNNING"."""
+    A = ClusterAction
+    if not observed.exists:
+        return ClusterDecision(A.CREATE, "the cluster does not exist")
+    state = observed.state or "UNKNOWN"
+    if not observed.ours:
+        return ClusterDecision(A.FAIL, f"a cluster with this name exists but was not created by this run (state {state})")
+    if state == "RUNNING":
+        return ClusterDecision(A.REUSE, "the cluster is ours and RUNNING")
+    if state == "STOPPED":
+        return ClusterDecision(A.START, "the cluster is ours and STOPPED")
+    if state == "DELETING":
+        return ClusterDecision(A.WAIT, "the cluster is being deleted; create it again once it is gone")
+    if state in _CLUSTER_ERROR:
+        why = f"the cluster is in {state}" + (f": {observed.detail}" if observed.detail else "")
+        if policy.on_error == "recreate" and policy.recreates_done < policy.max_recreates:
+            return ClusterDecision(A.DELETE, f"{why}; deleting it to create it again", recreate=True)
+        if policy.on_error == "recreate":
+            return ClusterDecision(A.FAIL, f"{why}; already recreated {policy.recreates_done} time(s)", cleanup=True)
+        return ClusterDecision(A.FAIL, f"{why}; policy on_error=fail", cleanup=True)
+    if state in CLUSTER_WAIT_STATES:
+        return ClusterDecision(A.WAIT, f"the cluster is {state}")
+    return ClusterDecision(A.WAIT, f"the cluster is in an unexpected state {state}")
+
+
+def decide_cluster_delete(observed: ObservedCluster) -> ClusterDecision:
+    """The next step towards "no cluster of this run is left" (never touching anyone else's)."""
+    A = ClusterAction
+    if not observed.exists:
+        return ClusterDecision(A.DONE, "the cluster does not exist")
+    if not observed.ours:
+        return ClusterDecision(A.DONE, "a cluster with this name exists but is not ours: leaving it alone")
+    if observed.state == "DELETING":
+        return ClusterDecision(A.WAIT, "the cluster is already being deleted")
+    if observed.state in ("CREATING", "UPDATING", "STARTING", "STOPPING", "REPAIRING"):
+        # Dataproc refuses deletes during some transitions; waiting avoids a FAILED_PRECONDITION loop.
+        return ClusterDecision(A.WAIT, f"the cluster is {observed.state}; delete it once that settles")
+    return ClusterDecision(A.DELETE, f"the cluster is ours ({observed.state or 'UNKNOWN'})")
+
+
+# -- jobs and batches -------------------------------------------------------------------------------
+
+JOB_ACTIVE = frozenset({"PENDING", "SETUP_DONE", "RUNNING", "ATTEMPT_FAILURE", "STATE_UNSPECIFIED"})
+_PHASE_JOB = {
+    **{s: "active" for s in JOB_ACTIVE},
+    "CANCEL_PENDING": "cancelling",
+    "CANCEL_STARTED": "cancelling",
+    "DONE": "succeeded",
+    "ERROR": "failed",
+    "CANCELLED": "failed",
+}
+_PHASE_BATCH = {
+    "STATE_UNSPECIFIED": "active",
+    "PENDING": "active",
+    "RUNNING": "active",
+    "CANCELLING": "cancelling",
+    "SUCCEEDED": "succeeded",
+    "FAILED": "failed",
+    "CANCELLED": "failed",
+}
+
+
+def job_phase(state: str) -> str:
+    """A Dataproc JobStatus.State name as 'active' | 'cancelling' | 'succeeded' | 'failed'."""
+    return _PHASE_JOB.get(state, "active")
+
+
+def batch_phase(state: str) -> str:
+    """A Dataproc Batch.State name as 'active' | 'cancelling' | 'succeeded' | 'failed'."""
+    return _PHASE_BATCH.get(state, "active")
+
+
+class JobAction(str, Enum):
+    SUBMIT = "submit"  # submit attempt ``attempt`` (1 = the base id)
+    REATTACH = "reattach"  # follow the running attempt ``attempt`` until it ends
+    WAIT = "wait"  # a cancellation is under way: observe again, then decide (not attached)
+    DONE = "done"  # attempt ``attempt`` succeeded
+    FAIL = "fail"  # the attempt we followed failed
+    RESUBMIT = "resubmit"  # a previous try's attempt failed: submit attempt ``attempt``
+
+
+@dataclass(frozen=True)
+class ObservedJob:
+    """The latest attempt of a task's job: its 1-based number and its phase (see ``job_phase``)."""
+
+    attempt: int
+    phase: str
+    state: str = ""
+
+
+@dataclass(frozen=True)
+class JobDecision:
+    action: JobAction
+    attempt: int
+    reason: str
+
+
+def decide_job(observed: ObservedJob | None, *, attached: bool, max_attempts: int = 50) -> JobDecision:
+    """Get-or-submit for one task's job (or batch).
+
+    ``attached`` is True once this execution submitted the observed attempt or reattached to it
+    while it was active: its failure is then *this* try's failure. A failed attempt found at the
+    start of an execution belongs to an earlier try, so this try submits the next attempt.
+    """
+    A = JobAction
+    if observed is None:
+        return JobDecision(A.SUBMIT, 1, "no attempt exists yet")
+    n, phase, state = observed.attempt, observed.phase, observed.state or observed.phase
+    if phase == "active":
+        return JobDecision(A.REATTACH, n, f"attempt {n} is {state}")
+    if phase == "cancelling":
+        return JobDecision(A.WAIT, n, f"attempt {n} is being cancelled ({state})")
+    if phase == "succeeded":
+        return JobDecision(A.DONE, n, f"attempt {n} finished ({state})")
+    if attached:
+        return JobDecision(A.FAIL, n, f"attempt {n} ended in {state}")
+    if n >= max_attempts:
+        return JobDecision(A.FAIL, n, f"attempt {n} ended in {state} and the limit of {max_attempts} attempts is reached")
+    return JobDecision(A.RESUBMIT, n + 1, f"attempt {n} of an earlier try ended in {state}; submitting attempt {n + 1}")
