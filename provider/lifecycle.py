@@ -8,7 +8,7 @@ perform the one action it names, and observe again. Every branch is covered by t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "ClusterAction",
@@ -32,7 +32,7 @@ CLUSTER_WAIT_STATES = frozenset({"CREATING", "UPDATING", "STARTING", "STOPPING",
 _CLUSTER_ERROR = frozenset({"ERROR", "ERROR_DUE_TO_UPDATE"})
 
 
-class ClusterAction(str, Enum):
+class ClusterAction(StrEnum):
     CREATE = "create"  # send CreateCluster (with request_id)
     REUSE = "reuse"  # the cluster is ours and RUNNING: done
     WAIT = "wait"  # a transition is under way: observe again later (or defer)
@@ -151,7 +151,7 @@ def batch_phase(state: str) -> str:
     return _PHASE_BATCH.get(state, "active")
 
 
-class JobAction(str, Enum):
+class JobAction(StrEnum):
     SUBMIT = "submit"  # submit attempt ``attempt`` (1 = the base id)
     REATTACH = "reattach"  # follow the running attempt ``attempt`` until it ends
     WAIT = "wait"  # a cancellation is under way: observe again, then decide (not attached)

@@ -38,7 +38,9 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "Impersonate service account", "Service account to impersonate; a comma-separated chain ends with the target"
     ),
     "scopes": _field("Scopes", "Comma-separated OAuth scopes (default cloud-platform)"),
-    "dataproc_endpoint": _field("Dataproc endpoint", "host:port of the Dataproc API (default <region>-dataproc.googleapis.com:443)"),
+    "dataproc_endpoint": _field(
+        "Dataproc endpoint", "host:port of the Dataproc API (default <region>-dataproc.googleapis.com:443)"
+    ),
     "insecure": _field("Insecure channel", "Plain-text gRPC to the Dataproc endpoint (local emulator only)", "boolean",
                        default=False),
     "storage_endpoint": _field("Storage endpoint", "URL of the Cloud Storage API (e.g. an emulator)"),
