@@ -1,0 +1,220 @@
+"""The dag_folder loader: compile the folder's specs into DAGs in the loader module, report broken specs.
+
+``dags/dagspec_loader.py`` calls ``load_dag_folder(globals())``. Airflow imports that file like any DAG
+file (dag processor, ``DagBag``, and on a worker before each task); the loader lists the spec files
+below the folder that ``.airflowignore`` does not exclude (Airflow's own walker and
+``[core] dag_ignore_file_syntax``), compiles them, builds each good DAG and binds it in the module's
+namespace, where Airflow's importer finds it.
+
+Worker path. When Airflow sets a parsing context (``get_parsing_context().dag_id``: a worker about
+to run a task, or ``airflow tasks``/``dags`` commands), only the spec(s) that can define that dag_id
+are compiled and built.
+
+Per-spec import errors. A broken spec must show up in Airflow's import errors under *its own*
+path, with the diagnostics as text, and must not hide the good DAGs of the same folder. Airflow
+3.3 parses one DAG file per ``DagBag.process_file``: the Python importer executes the module, then
+``process_file`` copies the importer's errors into ``DagBag.import_errors`` (keyed by path relative
+to the bundle). Everything downstream reads that dict: the dag processor sends it to the manager
+in ``DagFileParsingResult.import_errors`` (``processor._parse_file``), which stores one
+``ParseImportError`` row per key (``collection._update_import_errors``); ``sync_bag_to_db`` (used by
+``dag.test()`` and ``airflow dags reserialize``) and ``airflow dags list-import-errors --local`` do
+the same from a ``DagBag``. So the loader finds the ``DagBag`` that is importing it (the nearest
+caller frame whose ``self`` is a ``DagBag``; the loader runs inside ``process_file``) and adds one
+entry per broken spec, keyed by the spec's path relative to the bag's bundle.
+
+Clearing. ``sync_bag_to_db`` clears the errors of every file listed in ``DagBag.file_last_changed``
+that has no error now, so the loader records each spec it compiled there (it did read it): a fixed
+spec's row disappears on the next sync. The dag processor clears only the file it parsed (the
+loader) and, at each bundle refresh (``[dag_processor] refresh_interval``, 300 s by default), every
+error row whose file is not a DAG file of the bundle (``clear_orphaned_import_errors``): a fixed
+spec's error disappears at that sweep, and a still-broken spec's error is written again by the
+next parse of the loader. No DB access happens from the loader.
+
+When no ``DagBag`` is importing the module (plain ``python dagspec_loader.py``), diagnostics are
+logged instead.
+"""
+
+from __future__ import annotations
+
+import keyword
+import logging
+import os
+import re
+import sys
+import traceback
+from collections.abc import Iterable, MutableMapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import Diagnostic, has_errors, render_text
+
+__all__ = ["load_dag_folder", "list_spec_files", "SPEC_SUFFIXES", "BUILD_ERROR_CODE"]
+
+log = logging.getLogger(__name__)
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+BUILD_ERROR_CODE = "DSP900"  # a compiled plan that Airflow refused, or a crash in dagspec itself
+
+
+def _conf_get(section: str, key: str, fallback: str) -> str:
+    from airflow.sdk import conf
+
+    value = conf.get(section, key, fallback=fallback)
+    return fallback if value is None else str(value)
+
+
+def list_spec_files(root: str | Path) -> list[Path]:
+    """Spec candidates (``*.yaml``/``*.yml``) below ``root`` that ``.airflowignore`` does not exclude."""
+    from airflow.sdk._shared.module_loading.file_discovery import find_path_from_directory
+
+    syntax = _conf_get("core", "dag_ignore_file_syntax", "glob")
+    return sorted(Path(p) for p in find_path_from_directory(root, ".airflowignore", syntax)
+                  if p.endswith(SPEC_SUFFIXES))
+
+
+def _policy() -> Any:
+    from ..compile.api import Policy
+
+    return Policy.from_env({
+        "AIRFLOW__DAGSPEC__ALLOWED_OPERATORS": _conf_get("dagspec", "allowed_operators", ""),
+        "AIRFLOW__DAGSPEC__ALLOWED_CALLABLES": _conf_get("dagspec", "allowed_callables", ""),
+    })
+
+
+def _collecting_dagbag() -> Any:
+    """The ``DagBag`` whose ``process_file`` is importing the caller, or None."""
+    module = sys.modules.get("airflow.dag_processing.dagbag")
+    if module is None:
+        return None
+    frame = sys._getframe(1)
+    while frame is not None:
+        candidate = frame.f_locals.get("self")
+        if isinstance(candidate, module.DagBag):
+            return candidate
+        frame = frame.f_back
+    return None
+
+
+def _bag_key(bag: Any, path: Path) -> str | None:
+    """The key ``DagBag`` uses for ``path``: relative to its bundle, else the path itself."""
+    if not bag.bundle_path:
+        return str(path)
+    bundle = Path(bag.bundle_path)
+    for candidate, base in ((path, bundle), (path.resolve(), bundle.resolve())):
+        try:
+            return str(candidate.relative_to(base))
+        except ValueError:
+            continue
+    return None
+
+
+class _Report:
+    """Diagnostics by spec path, kept until they are handed to the DagBag (or the log)."""
+
+    def __init__(self, listed: Iterable[Path]):
+        self._by_resolved = {p.resolve(): p for p in listed}
+        self.errors: dict[Path, list[Diagnostic]] = {}
+
+    def spec_path(self, key: str) -> Path:
+        path = Path(key)
+        if not path.is_absolute():
+            path = Path.cwd() / path
+        return self._by_resolved.get(path.resolve(), path)
+
+    def add(self, key: str, diagnostics: list[Diagnostic]) -> None:
+        errors = [d for d in diagnostics if d.severity == "error"]
+        for d in diagnostics:
+            if d.severity != "error":
+                log.warning("%s", d.render())
+        if errors:
+            self.errors.setdefault(self.spec_path(key), []).extend(errors)
+
+    def crash(self, key: str, message: str, line: int = 0, column: int = 0) -> None:
+        self.add(key, [Diagnostic(BUILD_ERROR_CODE, message, key, line, column)])
+
+
+def _compile(paths: list[Path], root: Path, only: str | None, report: _Report) -> list[Any]:
+    from ..compile.api import compile_paths
+
+    policy = _policy()
+    try:
+        result = compile_paths(paths, root=root, policy=policy, only_dag_id=only)
+        groups = [result]
+    except Exception:  # a dagspec bug must not hide the other specs: retry file by file
+        log.exception("dagspec: compiling %s failed; compiling spec by spec", root)
+        groups = []
+        for path in paths:
+            try:
+                groups.append(compile_paths([path], root=root, policy=policy, only_dag_id=only))
+            except Exception as exc:
+                report.crash(str(path), f"dagspec crashed compiling this spec: {type(exc).__name__}: {exc}\n"
+                             + traceback.format_exc(limit=-3))
+    plans = []
+    for result in groups:
+        for key, diagnostics in result.diagnostics.items():
+            report.add(key, diagnostics)
+        plans.extend(result.plans)
+    return plans
+
+
+def _var_name(dag_id: str, namespace: MutableMapping[str, Any]) -> str:
+    base = re.sub(r"\W", "_", dag_id)
+    if not base or base[0].isdigit() or keyword.iskeyword(base):
+        base = "dag_" + base
+    name, n = base, 2
+    while name in namespace:
+        name, n = f"{base}_{n}", n + 1
+    return name
+
+
+def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None = None) -> None:
+    """Compile the specs below ``root`` (default: the folder of the calling loader file, else Airflow's
+    ``[core] dags_folder``) and bind each built DAG in ``namespace``; register broken specs as
+    import errors of the DagBag importing the loader."""
+    from airflow.sdk import get_parsing_context
+
+    from .build import BuildError, build_dag
+
+    loader_file = namespace.get("__file__")
+    if root is None:
+        root = Path(loader_file).parent if loader_file else Path(_conf_get("core", "dags_folder", "."))
+    root = Path(root)
+    only = get_parsing_context().dag_id
+    paths = list_spec_files(root)
+    report = _Report(paths)
+    plans = _compile(paths, root, only, report)
+
+    for plan in plans:
+        try:
+            dag = build_dag(plan, fileloc=loader_file)
+        except BuildError as exc:
+            src = exc.source or plan.source
+            report.add(plan.source.file, [Diagnostic(BUILD_ERROR_CODE, f"Airflow rejected DAG `{plan.dag_id}`: {exc}",
+                                                     src.file, src.line, src.column)])
+            continue
+        namespace[_var_name(plan.dag_id, namespace)] = dag
+
+    bag = _collecting_dagbag()
+    if bag is None:
+        for path, diagnostics in report.errors.items():
+            log.error("dagspec: %s is broken:\n%s", path, render_text(diagnostics))
+        return
+    for path, diagnostics in report.errors.items():
+        key = _bag_key(bag, path)
+        if key is not None and has_errors(diagnostics):
+            bag.import_errors[key] = render_text(diagnostics)
+    if only is None and bag.bundle_path:
+        _mark_parsed(bag, paths)
+
+
+def _mark_parsed(bag: Any, paths: list[Path]) -> None:
+    """Record the specs as read by this parse, so ``sync_bag_to_db`` clears errors of fixed ones."""
+    bundle = Path(bag.bundle_path)
+    for path in paths:
+        if not path.is_relative_to(bundle):  # sync_bag_to_db relativizes these keys without a fallback
+            continue
+        try:
+            bag.file_last_changed[str(path)] = datetime.fromtimestamp(os.path.getmtime(path))
+        except OSError:
+            continue
