@@ -1,0 +1,152 @@
+"""The emulator's shared in-memory state: clusters, jobs, operations, request-id replays, and test controls."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import grpc
+
+from .common import ApiError
+from .control import Clock, Delays, Faults, Stats
+from .gcs import GcsStore
+from .messages import pb
+from .operations import OperationRecord, OperationStore
+
+if TYPE_CHECKING:
+    from .runner import JobRunner
+
+__all__ = ["Backend", "ClusterRecord", "JobRecord"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClusterRecord:
+    """A cluster and what the emulator tracks beside its message."""
+
+    project: str
+    region: str
+    pb: Any  # pb.Cluster
+    create_time: float
+    active_jobs: set[str] = field(default_factory=set)
+    idle_since: float | None = None
+    operation: OperationRecord | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.pb.cluster_name)
+
+    @property
+    def bucket(self) -> str:
+        return str(self.pb.config.config_bucket)
+
+
+@dataclass
+class JobRecord:
+    """A job (or a batch run) and the handles to cancel it."""
+
+    project: str
+    region: str
+    pb: Any  # pb.Job
+    cluster_key: tuple[str, str, str] | None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+    operation: OperationRecord | None = None
+    cancel_reason: str = ""
+
+    @property
+    def job_id(self) -> str:
+        return str(self.pb.reference.job_id)
+
+
+class Backend:
+    """Everything the gRPC services share; one lock guards the dictionaries and the messages in them."""
+
+    def __init__(self, project: str, clock: Clock, delays: Delays, faults: Faults, stats: Stats,
+                 gcs: GcsStore, runner: JobRunner) -> None:
+        self.project = project
+        self.clock = clock
+        self.delays = delays
+        self.faults = faults
+        self.stats = stats
+        self.gcs = gcs
+        self.runner = runner
+        self.lock = threading.RLock()
+        self.clusters: dict[tuple[str, str, str], ClusterRecord] = {}
+        self.jobs: dict[tuple[str, str, str], JobRecord] = {}
+        self.ops = OperationStore()
+        self.replays: dict[tuple[str, ...], Any] = {}
+        self.stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # -- threads and time ---------------------------------------------------------------
+    def spawn(self, target: Callable[..., None], *args: Any, name: str = "emulator-worker") -> None:
+        """Run ``target`` in a daemon thread; exceptions are logged, never lost silently."""
+
+        def run() -> None:
+            try:
+                target(*args)
+            except Exception:  # a worker must never die quietly: log with traceback
+                log.exception("emulator worker %s failed", name)
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        with self.lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleep real ``seconds``; False if the emulator is stopping."""
+        return not self.stopping.wait(max(0.0, seconds))
+
+    def join_workers(self, timeout: float) -> None:
+        with self.lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout)
+
+    # -- request ids --------------------------------------------------------------------------
+    def replay(self, kind: str, project: str, region: str, request_id: str) -> Any:
+        """The value stored for this request id, or None (empty ids never replay)."""
+        if not request_id:
+            return None
+        with self.lock:
+            return self.replays.get((kind, project, region, request_id))
+
+    def remember(self, kind: str, project: str, region: str, request_id: str, value: Any) -> None:
+        if request_id:
+            with self.lock:
+                self.replays[(kind, project, region, request_id)] = value
+
+    # -- lookups --------------------------------------------------------------------------------
+    def cluster(self, project: str, region: str, name: str) -> ClusterRecord:
+        with self.lock:
+            record = self.clusters.get((project, region, name))
+        if record is None:
+            raise ApiError(grpc.StatusCode.NOT_FOUND,
+                           f"Not found: Cluster projects/{project}/regions/{region}/clusters/{name}")
+        return record
+
+    def job(self, project: str, region: str, job_id: str) -> JobRecord:
+        with self.lock:
+            record = self.jobs.get((project, region, job_id))
+        if record is None:
+            raise ApiError(grpc.StatusCode.NOT_FOUND,
+                           f"Not found: Job projects/{project}/regions/{region}/jobs/{job_id}")
+        return record
+
+    def copy_cluster(self, record: ClusterRecord) -> Any:
+        with self.lock:
+            out = pb.Cluster()
+            out.CopyFrom(record.pb)
+            return out
+
+    def copy_job(self, record: JobRecord) -> Any:
+        with self.lock:
+            out = pb.Job()
+            out.CopyFrom(record.pb)
+            return out

@@ -1,0 +1,151 @@
+"""Long-running operations: the store every service records its work in, and the google.longrunning service."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import grpc
+from google.longrunning import operations_pb2
+from google.protobuf import any_pb2, empty_pb2
+from google.protobuf.message import Message
+from google.rpc import status_pb2
+
+from .common import ApiError, duration_seconds, page
+
+__all__ = ["OperationRecord", "OperationStore", "OperationsService"]
+
+
+@dataclass
+class OperationRecord:
+    """One operation; ``cancel`` is the hook CancelOperation calls (None: the operation cannot be cancelled)."""
+
+    pb: operations_pb2.Operation
+    cancel: Callable[[], None] | None = None
+    finished: threading.Event = field(default_factory=threading.Event)
+
+
+class OperationStore:
+    """Thread-safe operations keyed by name ``projects/P/regions/R/operations/UUID``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ops: dict[str, OperationRecord] = {}
+
+    def create(self, project: str, region: str, metadata: Message,
+               cancel: Callable[[], None] | None = None) -> OperationRecord:
+        name = f"projects/{project}/regions/{region}/operations/{uuid.uuid4()}"
+        pb = operations_pb2.Operation(name=name)
+        pb.metadata.Pack(metadata)
+        record = OperationRecord(pb=pb, cancel=cancel)
+        with self._lock:
+            self._ops[name] = record
+        return record
+
+    def set_metadata(self, record: OperationRecord, metadata: Message) -> None:
+        with self._lock:
+            record.pb.metadata.Pack(metadata)
+
+    def finish(self, record: OperationRecord, response: Message | None = None,
+               error: tuple[grpc.StatusCode, str] | None = None, metadata: Message | None = None) -> None:
+        """Mark done with a response (default ``Empty``) or an error ``(code, message)``; idempotent."""
+        with self._lock:
+            if record.pb.done:
+                return
+            if metadata is not None:
+                record.pb.metadata.Pack(metadata)
+            if error is not None:
+                code, message = error
+                record.pb.error.CopyFrom(status_pb2.Status(code=code.value[0], message=message))
+            else:
+                packed = any_pb2.Any()
+                packed.Pack(response if response is not None else empty_pb2.Empty())
+                record.pb.response.CopyFrom(packed)
+            record.pb.done = True
+            record.cancel = None
+        record.finished.set()
+
+    def get(self, name: str) -> OperationRecord:
+        with self._lock:
+            record = self._ops.get(name)
+        if record is None:
+            raise ApiError(grpc.StatusCode.NOT_FOUND, f"Not found: Operation {name}")
+        return record
+
+    def snapshot(self, record: OperationRecord) -> operations_pb2.Operation:
+        with self._lock:
+            copy = operations_pb2.Operation()
+            copy.CopyFrom(record.pb)
+            return copy
+
+    def list(self, prefix: str) -> list[operations_pb2.Operation]:
+        with self._lock:
+            records = [r for n, r in self._ops.items() if n.startswith(prefix)]
+        return [self.snapshot(r) for r in records]
+
+    def delete(self, name: str) -> None:
+        with self._lock:
+            if self._ops.pop(name, None) is None:
+                raise ApiError(grpc.StatusCode.NOT_FOUND, f"Not found: Operation {name}")
+
+
+class OperationsService:
+    """google.longrunning.Operations: what the client's ``operation.result()`` polls."""
+
+    SERVICE = "google.longrunning.Operations"
+
+    def __init__(self, store: OperationStore) -> None:
+        self.store = store
+
+    def methods(self) -> dict[str, tuple[Callable, type, type]]:
+        o = operations_pb2
+        return {
+            "GetOperation": (self.get, o.GetOperationRequest, o.Operation),
+            "ListOperations": (self.list, o.ListOperationsRequest, o.ListOperationsResponse),
+            "CancelOperation": (self.cancel, o.CancelOperationRequest, empty_pb2.Empty),
+            "DeleteOperation": (self.delete, o.DeleteOperationRequest, empty_pb2.Empty),
+            "WaitOperation": (self.wait, o.WaitOperationRequest, o.Operation),
+        }
+
+    def get(self, request: operations_pb2.GetOperationRequest) -> operations_pb2.Operation:
+        return self.store.snapshot(self.store.get(request.name))
+
+    def list(self, request: operations_pb2.ListOperationsRequest) -> operations_pb2.ListOperationsResponse:
+        prefix = request.name.rstrip("/") + "/" if request.name else ""
+        ops = sorted(self.store.list(prefix), key=lambda op: op.name)
+        if request.filter.strip():
+            ops = [op for op in ops if _op_matches(op, request.filter)]
+        chunk, token = page(ops, request.page_size, request.page_token)
+        return operations_pb2.ListOperationsResponse(operations=chunk, next_page_token=token)
+
+    def cancel(self, request: operations_pb2.CancelOperationRequest) -> empty_pb2.Empty:
+        record = self.store.get(request.name)
+        if record.pb.done:
+            return empty_pb2.Empty()
+        if record.cancel is None:
+            raise ApiError(grpc.StatusCode.FAILED_PRECONDITION,
+                           f"Operation {request.name} cannot be cancelled")
+        record.cancel()
+        return empty_pb2.Empty()
+
+    def delete(self, request: operations_pb2.DeleteOperationRequest) -> empty_pb2.Empty:
+        self.store.delete(request.name)
+        return empty_pb2.Empty()
+
+    def wait(self, request: operations_pb2.WaitOperationRequest) -> operations_pb2.Operation:
+        record = self.store.get(request.name)
+        timeout = duration_seconds(request.timeout) if request.HasField("timeout") else 60.0
+        record.finished.wait(timeout)
+        return self.store.snapshot(record)
+
+
+def _op_matches(op: operations_pb2.Operation, text: str) -> bool:
+    """Support ``done = true|false`` and ``operationType = CREATE`` style filters; others match all."""
+    for part in text.replace("AND", "and").split(" and "):
+        key, _, value = part.partition("=")
+        key, value = key.strip().lower(), value.strip().strip('"').lower()
+        if key == "done" and str(op.done).lower() != value:
+            return False
+    return True
