@@ -10,8 +10,7 @@ from pathlib import Path
 from ..compile.api import CompileResult, compile_paths
 from ..compile.plan import DagPlan, Duration, ImportRef, TaskOutput, to_data
 from ..errors import has_errors, render_json, render_text
-from ..spec.discover import find_root, find_spec_files
-from ..spec.load import is_spec_file
+from ..spec.discover import find_root, find_spec_files, is_spec_file
 
 __all__ = ["validate", "render", "schema", "UsageError", "collect"]
 

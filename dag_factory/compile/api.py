@@ -1,4 +1,8 @@
-"""The compile entry points the loader and the CLI share: spec files in, plans and diagnostics out."""
+"""The compile entry points the loader and the CLI share: spec files in, plans and diagnostics out.
+
+Importing this module is cheap: the spec models and the compiler load only when a spec must
+actually be compiled, not when every plan comes from the cache (a worker's usual case).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..errors import Diagnostic
-from ..spec.load import SpecLoader, is_spec_file, snippet
-from .compiler import compile_spec
+from ..errors import Diagnostic, has_errors
+from ..spec.discover import is_spec_file
+from .cache import PlanCache
 from .plan import DagPlan
 from .resolve import Policy, Resolver
 
@@ -79,15 +83,20 @@ def gc_paused() -> Iterator[None]:
 
 def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Policy | None = None,
                   only_dag_id: str | None = None, env: Mapping[str, str] | None = None,
-                  check_imports: bool = True) -> CompileResult:
-    """Compile spec files below ``root`` (the dag_folder). Non-spec files are skipped."""
+                  check_imports: bool = True, cache: PlanCache | None | bool = False) -> CompileResult:
+    """Compile spec files below ``root`` (the dag_folder). Non-spec files are skipped.
+
+    ``cache=True`` reuses plans of unchanged specs from the machine's plan cache (see
+    ``compile.cache``); the loader in Airflow uses it, the CLI does not.
+    """
     with gc_paused():
-        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports)
+        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache)
 
 
 def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy | None, only_dag_id: str | None,
-                   env: Mapping[str, str] | None, check_imports: bool) -> CompileResult:
+                   env: Mapping[str, str] | None, check_imports: bool, cache: PlanCache | None | bool) -> CompileResult:
     env = dict(os.environ) if env is None else env
+    store = PlanCache.default(env) if cache is True else (cache or None)
     root = Path(root).resolve()
     dirs = template_dirs(root, env)
     policy = policy or Policy.from_env(env)
@@ -95,39 +104,65 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
     files = [p for p in files if is_spec_file(p) and not _in_templates(p, dirs)]
     if only_dag_id:
         files = candidates_for(only_dag_id, files)
-    loader = SpecLoader(root, dirs, env)
+    policy_key = f"{policy!r}:{check_imports}"
+    loader = None
     plans: list[DagPlan] = []
     diagnostics: dict[str, list[Diagnostic]] = {}
     seen_ids: dict[str, str] = {}
     for path in sorted(files):
-        specs, diags = loader.load(path)
-        diags = list(diags)
-        for loaded in specs:
-            if only_dag_id and loaded.dag_id != only_dag_id:
-                continue
-            plan, plan_diags = compile_spec(loaded, _RESOLVER, policy, check_imports=check_imports)
-            diags += [d for d in plan_diags if d not in diags]
-            if plan is None or loaded.partial:
+        key = os.path.abspath(path)
+        entry = store.get(key, env, policy_key) if store else None
+        if entry is not None:
+            file_plans, diags = list(entry.plans), list(entry.diagnostics)
+            shown = entry.diagnostics[0].file if entry.diagnostics else key
+        else:
+            if loader is None:
+                from ..spec.load import SpecLoader
+
+                loader = SpecLoader(root, dirs, env)
+            file_plans, diags = _compile_file(loader, Path(key), policy, check_imports, store, env, policy_key)
+            shown = loader.display(Path(key))
+        for plan in file_plans:
+            if only_dag_id and plan.dag_id != only_dag_id:
                 continue
             if plan.dag_id in seen_ids:
-                diags.append(Diagnostic("DSP023", f"DAG id `{plan.dag_id}` is already defined in {seen_ids[plan.dag_id]}",
-                                        loaded.file, plan.source.line, plan.source.column,
-                                        "give this spec its own `dag_id:` (the default is the file name)"))
+                diags.append(_with_snippet(Diagnostic(
+                    "DSP023", f"DAG id `{plan.dag_id}` is already defined in {seen_ids[plan.dag_id]}",
+                    plan.source.file, plan.source.line, plan.source.column,
+                    "give this spec its own `dag_id:` (the default is the file name)")))
                 continue
-            seen_ids[plan.dag_id] = loaded.file
+            seen_ids[plan.dag_id] = plan.source.file
             plans.append(plan)
         if diags:
-            diagnostics[loader.display(Path(os.path.abspath(path)))] = _with_snippets(loader, diags)
+            diagnostics[shown] = diags
     return CompileResult(plans, diagnostics)
 
 
-def _with_snippets(loader: SpecLoader, diags: list[Diagnostic]) -> list[Diagnostic]:
-    out = []
-    for d in sorted(diags, key=lambda d: (d.file, d.line, d.column)):
-        doc, _ = loader.read(Path(d.file)) if d.file else (None, [])
-        lines = doc.source.lines if doc is not None else _raw_lines(d.file)
-        out.append(replace(d, snippet=snippet(lines, d.line, d.column)) if d.line else d)
-    return out
+def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store: PlanCache | None,
+                  env: Mapping[str, str], policy_key: str) -> tuple[list[DagPlan], list[Diagnostic]]:
+    """Load and compile one spec file (all its instances); cache the result when it is clean."""
+    from .compiler import compile_spec
+
+    specs, diags = loader.load(path)
+    diags = list(diags)
+    plans = []
+    for loaded in specs:
+        plan, plan_diags = compile_spec(loaded, _RESOLVER, policy, check_imports=check_imports)
+        diags += [d for d in plan_diags if d not in diags]
+        if plan is not None and not loaded.partial:
+            plans.append(plan)
+    diags = sorted((_with_snippet(d) for d in diags), key=lambda d: (d.file, d.line, d.column))
+    if store is not None and specs and not has_errors(diags):
+        first = specs[0]
+        inputs = sorted({f for s in specs for f in s.input_files})
+        store.put(str(path), inputs, first.watch_dirs, first.inputs, env, policy_key, plans, diags)
+    return plans, diags
+
+
+def _with_snippet(d: Diagnostic) -> Diagnostic:
+    from ..spec.load import snippet
+
+    return replace(d, snippet=snippet(_raw_lines(d.file), d.line, d.column)) if d.line and d.file else d
 
 
 def _raw_lines(file: str) -> list[str]:

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-__all__ = ["find_spec_files", "find_root", "LOADER_FILE"]
+__all__ = ["find_spec_files", "find_root", "is_spec_file", "LOADER_FILE"]
 
 LOADER_FILE = "dagspec_loader.py"
 _IGNORE = ".airflowignore"
@@ -71,6 +71,12 @@ def find_spec_files(root: Path, env: Mapping[str, str] | None = None) -> Iterato
                 stack.append((path, patterns))
             elif entry.name.endswith((".yaml", ".yml")):
                 yield path
+
+
+def is_spec_file(path: Path) -> bool:
+    """Spec files are ``*.yaml``/``*.yml`` not starting with ``_`` or ``.``, besides ``dagspec.yaml``."""
+    name = path.name
+    return name.endswith((".yaml", ".yml")) and not name.startswith(("_", ".")) and name != "dagspec.yaml"
 
 
 def find_root(path: Path) -> Path:

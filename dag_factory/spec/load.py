@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from ..errors import Diagnostic, did_you_mean
 from .compose import merge_layers, resolve_variables
+from .discover import is_spec_file
 from .models import ACTION_KEYS, Spec, task_kind
 from .yaml_source import Path_, SourceMap, YamlDocument, load_yaml
 
@@ -40,12 +41,10 @@ class LoadedSpec:
     inputs: tuple[str, ...] = ()  # every file that went into it: defaults, templates, the spec
     partial: bool = False  # invalid parts were replaced to find more problems; never build it
     path: Path = Path()  # the spec file, absolute
+    input_files: tuple[str, ...] = ()  # absolute paths of the defaults and templates it used
+    watch_dirs: tuple[str, ...] = ()  # folders where a new defaults file or template would change it
 
 
-def is_spec_file(path: Path) -> bool:
-    """Spec files are ``*.yaml``/``*.yml`` not starting with ``_`` or ``.``, besides ``dagspec.yaml``."""
-    name = path.name
-    return name.endswith(_SPEC_SUFFIXES) and not name.startswith(("_", ".")) and name != "dagspec.yaml"
 
 
 def snippet(lines: list[str], line: int, column: int) -> str:
@@ -132,7 +131,9 @@ class SpecLoader:
         diagnostics: list[Diagnostic] = []
         layers: list[tuple[dict[str, Any], SourceMap]] = []
         inputs: list[str] = []
+        self._used: list[str] = []
         for default_path in self.defaults_for(path):
+            self._used.append(str(default_path))
             d_doc, d_diags = self.read(default_path)
             diagnostics += d_diags
             if d_doc is not None:
@@ -182,6 +183,7 @@ class SpecLoader:
                                               loc.file, loc.line, loc.column, "remove one of the `extends`"))
                 continue
             t_doc, t_diags = self.read(found)
+            self._used.append(str(found))
             diagnostics += t_diags
             if t_doc is None:
                 continue
@@ -207,6 +209,7 @@ class SpecLoader:
                                               loc.column, "profiles live in templates/clusters/NAME.yaml"))
                 continue
             p_doc, p_diags = self.read(found)
+            self._used.append(str(found))
             diagnostics += p_diags
             if p_doc is None:
                 continue
@@ -260,7 +263,18 @@ class SpecLoader:
                 return []
             partial = True
         return [LoadedSpec(spec.dag_id or path.stem, self.display(path), spec, source, text, spec_hash,
-                           tuple(inputs), partial, path)]
+                           tuple(inputs), partial, path, tuple(self._used), self.watch_dirs(path))]
+
+    def watch_dirs(self, spec_path: Path) -> tuple[str, ...]:
+        """Folders whose contents decide what the spec compiles to (defaults chain, template dirs)."""
+        folders = [str(spec_path.parent)]
+        folder = spec_path.parent
+        while folder != self.root and self.root in folder.parents:
+            folder = folder.parent
+            folders.append(str(folder))
+        folders += [str(d) for d in self.template_dirs]
+        folders += [str(d / "clusters") for d in self.template_dirs if (d / "clusters").is_dir()]
+        return tuple(folders)
 
 
 # --- pydantic errors to diagnostics --------------------------------------------------------------

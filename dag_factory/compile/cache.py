@@ -1,0 +1,109 @@
+"""A local cache of compiled plans, so that re-parsing an unchanged spec costs a file stat and an
+unpickle instead of YAML, validation and compile.
+
+Airflow parses the dag_folder over and over, and a worker re-parses before every task. An entry
+is kept per spec file and is valid while every input is unchanged: the spec, its ``_defaults.yaml``
+and template files (size and mtime), the folders where such files could appear (mtime), the
+values of the ``${env.NAME}`` variables it uses, the governance policy and dagspec's version.
+Anything else misses and compiles afresh. This module imports only the standard library and the
+plan classes, so a cache hit never loads the spec models.
+
+The cache lives in ``$DAGSPEC_CACHE_DIR``, default ``<tmp>/dagspec-cache-<uid>``; it is local to
+each machine and safe to delete at any time. ``DAGSPEC_CACHE=off`` disables it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .plan import DagPlan
+
+__all__ = ["PlanCache", "CacheEntry", "ENV_REF"]
+
+_VERSION = "dagspec-plan-cache-1"
+ENV_REF = re.compile(r"\$\{env\.([A-Za-z0-9_]+)")
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """What a spec file compiled to, and the facts that must still hold for it to be reused."""
+
+    files: tuple[tuple[str, tuple[int, int] | None], ...]
+    dirs: tuple[tuple[str, tuple[int, int] | None], ...]
+    env: tuple[tuple[str, str | None], ...]
+    policy: str
+    plans: tuple[DagPlan, ...]
+    diagnostics: tuple[Any, ...]
+
+    def fresh(self, env: Mapping[str, str], policy: str) -> bool:
+        if policy != self.policy:
+            return False
+        if any(env.get(name) != value for name, value in self.env):
+            return False
+        return all(_stat(p) == s for p, s in self.files) and all(_stat(d) == s for d, s in self.dirs)
+
+
+class PlanCache:
+    """Per-machine store of ``CacheEntry`` objects, one file per spec."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    @classmethod
+    def default(cls, env: Mapping[str, str]) -> PlanCache | None:
+        if env.get("DAGSPEC_CACHE", "").lower() in ("off", "0", "false", "no"):
+            return None
+        folder = env.get("DAGSPEC_CACHE_DIR") or os.path.join(tempfile.gettempdir(), f"dagspec-cache-{os.getuid()}")
+        return cls(Path(folder))
+
+    def _file(self, spec: str) -> Path:
+        return self.folder / (hashlib.sha1(f"{_VERSION}:{spec}".encode()).hexdigest() + ".pickle")
+
+    def get(self, spec: str, env: Mapping[str, str], policy: str) -> CacheEntry | None:
+        try:
+            with open(self._file(spec), "rb") as fh:
+                entry = pickle.load(fh)
+        except Exception:  # a missing, partial or foreign file is a miss, never an error
+            return None
+        if not isinstance(entry, CacheEntry) or not entry.fresh(env, policy):
+            return None
+        return entry
+
+    def put(self, spec: str, inputs: Sequence[str], dirs: Sequence[str], texts: Sequence[str],
+            env: Mapping[str, str], policy: str, plans: Sequence[DagPlan], diagnostics: Sequence[Any]) -> None:
+        names = sorted({n for text in texts for n in ENV_REF.findall(text)})
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)  # before the stats: it may sit in a watched folder
+        except OSError:
+            return
+        entry = CacheEntry(
+            files=tuple((p, _stat(p)) for p in dict.fromkeys([spec, *inputs])),
+            dirs=tuple((d, _stat(d)) for d in dict.fromkeys(dirs)),
+            env=tuple((n, env.get(n)) for n in names),
+            policy=policy,
+            plans=tuple(plans),
+            diagnostics=tuple(diagnostics),
+        )
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(entry, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self._file(spec))
+        except OSError:
+            pass  # a read-only or full disk only costs speed
