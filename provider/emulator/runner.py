@@ -117,7 +117,8 @@ class JobRunner:
 
     def __init__(self, gcs: GcsStore, work_root: Path, spark: bool = True, flush_interval: float = 0.3,
                  slots: int = 1, master: str = "local[2]", driver_memory: str = "512m",
-                 simulated_run: float = 0.05, keep_scratch: bool = False) -> None:
+                 simulated_run: float = 0.05, keep_scratch: bool = False,
+                 java_options: str = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC") -> None:
         self.gcs = gcs
         self.work_root = work_root
         self.spark = spark
@@ -126,6 +127,7 @@ class JobRunner:
         self.driver_memory = driver_memory
         self.simulated_run = simulated_run
         self.keep_scratch = keep_scratch
+        self.java_options = java_options  # fast JVM start for short local jobs
         self._slots = threading.Semaphore(slots)
 
     def write_driver_output(self, uri: str, text: str) -> None:
@@ -190,8 +192,8 @@ class JobRunner:
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",
             "spark.sql.warehouse.dir": str(scratch / "warehouse"),
-            "spark.local.dir": str(scratch / "tmp"),
-            "spark.driver.extraJavaOptions": f"-Dderby.system.home={scratch / 'derby'}",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.driver.extraJavaOptions": f"-Dderby.system.home={scratch / 'derby'} {self.java_options}",
             "spark.sql.shuffle.partitions": "4",
             "spark.log.level": spec.log_level or "WARN",
         }
@@ -202,6 +204,7 @@ class JobRunner:
             submit += ["--conf", f"{key}={value}"]
         env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_SUBMIT_ARGS", "PYSPARK_DRIVER_PYTHON")}
         env.update(SPARK_HOME=str(home), SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=sys.executable,
+                   SPARK_LOCAL_DIRS=str(scratch / "tmp"),
                    PYTHONUNBUFFERED="1",
                    PYTHONPATH=os.pathsep.join([str(work), *py_files, env.get("PYTHONPATH", "")]).rstrip(os.pathsep))
         if spec.kind == "spark_job":

@@ -1,0 +1,132 @@
+"""Table tests of the pure cluster and job lifecycle decisions."""
+
+from __future__ import annotations
+
+import pytest
+from dagspec.provider.lifecycle import (
+    ClusterAction as C,
+)
+from dagspec.provider.lifecycle import (
+    ClusterPolicy,
+    ObservedCluster,
+    ObservedJob,
+    batch_phase,
+    decide_cluster,
+    decide_cluster_delete,
+    decide_job,
+    job_phase,
+)
+from dagspec.provider.lifecycle import (
+    JobAction as J,
+)
+
+RECREATE = ClusterPolicy(on_error="recreate")
+RECREATED = ClusterPolicy(on_error="recreate", recreates_done=1)
+FAIL = ClusterPolicy(on_error="fail")
+
+
+def ours(state: str) -> ObservedCluster:
+    return ObservedCluster(exists=True, state=state, ours=True, uuid="u-1", detail="boom")
+
+
+def foreign(state: str) -> ObservedCluster:
+    return ObservedCluster(exists=True, state=state, ours=False, uuid="u-2")
+
+
+CLUSTER_CASES = [
+    # observed, policy, action, recreate, cleanup
+    (ObservedCluster.absent(), RECREATE, C.CREATE, False, False),
+    (ObservedCluster.absent(), FAIL, C.CREATE, False, False),
+    (ours("RUNNING"), RECREATE, C.REUSE, False, False),
+    (ours("CREATING"), RECREATE, C.WAIT, False, False),
+    (ours("UPDATING"), RECREATE, C.WAIT, False, False),
+    (ours("STARTING"), RECREATE, C.WAIT, False, False),
+    (ours("STOPPING"), RECREATE, C.WAIT, False, False),
+    (ours("REPAIRING"), RECREATE, C.WAIT, False, False),
+    (ours("UNKNOWN"), RECREATE, C.WAIT, False, False),
+    (ours("DELETING"), RECREATE, C.WAIT, False, False),
+    (ours("DELETING"), FAIL, C.WAIT, False, False),
+    (ours("STOPPED"), RECREATE, C.START, False, False),
+    (ours("ERROR"), RECREATE, C.DELETE, True, False),
+    (ours("ERROR_DUE_TO_UPDATE"), RECREATE, C.DELETE, True, False),
+    (ours("ERROR"), RECREATED, C.FAIL, False, True),
+    (ours("ERROR"), FAIL, C.FAIL, False, True),
+    (foreign("RUNNING"), RECREATE, C.FAIL, False, False),
+    (foreign("ERROR"), RECREATE, C.FAIL, False, False),
+    (ours("SOMETHING_NEW"), RECREATE, C.WAIT, False, False),
+]
+
+
+@pytest.mark.parametrize(("observed", "policy", "action", "recreate", "cleanup"), CLUSTER_CASES)
+def test_decide_cluster(observed, policy, action, recreate, cleanup) -> None:
+    decision = decide_cluster(observed, policy)
+    assert (decision.action, decision.recreate, decision.cleanup) == (action, recreate, cleanup)
+    assert decision.reason
+
+
+def test_error_reason_carries_the_diagnosis() -> None:
+    assert "boom" in decide_cluster(ours("ERROR"), FAIL).reason
+
+
+def test_policy_rejects_unknown_on_error() -> None:
+    with pytest.raises(ValueError):
+        ClusterPolicy(on_error="ignore")
+
+
+DELETE_CASES = [
+    (ObservedCluster.absent(), C.DONE),
+    (foreign("RUNNING"), C.DONE),  # never touch someone else's cluster
+    (ours("RUNNING"), C.DELETE),
+    (ours("ERROR"), C.DELETE),
+    (ours("STOPPED"), C.DELETE),
+    (ours("DELETING"), C.WAIT),
+    (ours("CREATING"), C.WAIT),
+    (ours("UPDATING"), C.WAIT),
+]
+
+
+@pytest.mark.parametrize(("observed", "action"), DELETE_CASES)
+def test_decide_cluster_delete(observed, action) -> None:
+    assert decide_cluster_delete(observed).action is action
+
+
+def job(attempt: int, state: str) -> ObservedJob:
+    return ObservedJob(attempt=attempt, phase=job_phase(state), state=state)
+
+
+JOB_CASES = [
+    # observed, attached, action, attempt
+    (None, False, J.SUBMIT, 1),
+    (job(1, "PENDING"), False, J.REATTACH, 1),  # worker crashed: reattach
+    (job(1, "RUNNING"), False, J.REATTACH, 1),
+    (job(1, "SETUP_DONE"), True, J.REATTACH, 1),
+    (job(2, "ATTEMPT_FAILURE"), False, J.REATTACH, 2),  # restartable job: Dataproc restarts the driver
+    (job(1, "DONE"), False, J.DONE, 1),  # crashed after the job finished: nothing to run again
+    (job(1, "DONE"), True, J.DONE, 1),
+    (job(1, "ERROR"), True, J.FAIL, 1),  # the attempt this try followed failed
+    (job(1, "CANCELLED"), True, J.FAIL, 1),
+    (job(1, "ERROR"), False, J.RESUBMIT, 2),  # an earlier try's attempt failed: new attempt
+    (job(3, "CANCELLED"), False, J.RESUBMIT, 4),
+    (job(1, "CANCEL_PENDING"), False, J.WAIT, 1),
+    (job(1, "CANCEL_STARTED"), True, J.WAIT, 1),
+    (job(50, "ERROR"), False, J.FAIL, 50),  # attempt limit
+]
+
+
+@pytest.mark.parametrize(("observed", "attached", "action", "attempt"), JOB_CASES)
+def test_decide_job(observed, attached, action, attempt) -> None:
+    decision = decide_job(observed, attached=attached)
+    assert (decision.action, decision.attempt) == (action, attempt)
+    assert decision.reason
+
+
+@pytest.mark.parametrize(
+    ("state", "phase"),
+    [("PENDING", "active"), ("RUNNING", "active"), ("CANCELLING", "cancelling"), ("SUCCEEDED", "succeeded"),
+     ("FAILED", "failed"), ("CANCELLED", "failed")],
+)
+def test_batch_phases(state: str, phase: str) -> None:
+    assert batch_phase(state) == phase
+    batch = ObservedJob(attempt=1, phase=phase, state=state)
+    expected = {"active": J.REATTACH, "cancelling": J.WAIT, "succeeded": J.DONE, "failed": J.RESUBMIT}[phase]
+    assert decide_job(batch, attached=False).action is expected
