@@ -72,7 +72,6 @@ class EmulatorHandle:
         while not self.backend.stopping.wait(0.05):
             try:
                 self.backend.clusters_service.reap_expired()  # type: ignore[attr-defined]
-                self.backend.workflows_service.check_timeouts()  # type: ignore[attr-defined]
             except Exception:  # keep the lifecycle loop alive, but never silently
                 log.exception("lifecycle check failed")
 
@@ -160,7 +159,6 @@ def start_emulators(
     workflows = WorkflowService(backend, clusters, jobs)
     batches = BatchService(backend)
     backend.clusters_service = clusters  # type: ignore[attr-defined]
-    backend.workflows_service = workflows  # type: ignore[attr-defined]
     services = [clusters, jobs, workflows, batches, OperationsService(backend.ops)]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="dataproc-rpc"))
     for service in services:
