@@ -142,8 +142,7 @@ class _WorkOperator(DataprocBaseOperator):
                 self.link.persist(context, self._url(work_id))
                 self._wait(work_id, attached)
         finally:
-            self._active_id = None
-            self.close_hook()
+            self.close_hook()  # _active_id stays set while the attempt runs: on_kill may follow a timeout
 
     def _wait(self, work_id: str, attached: bool) -> None:
         """Defer until the attempt ends, or follow it here (streaming its driver output)."""
@@ -164,6 +163,7 @@ class _WorkOperator(DataprocBaseOperator):
                 for line in (output.flush() if ended else output.read_new()):
                     self.log.info("[driver] %s", line)
             if ended or raw is None:
+                self._active_id = None
                 return
             self.sleep()
 

@@ -198,3 +198,35 @@ def test_batch_get_or_submit(emu, hook, run_id, scripts) -> None:
     again = drive(op, context_for("etl", run_id, "report", try_number=2))
     assert first == again and emu.stats.batches_started[first] == 1
     assert "dataproc/batches/local-region/" in ctx["ti"].xcom["dagspec_batch_link"]
+
+
+def test_on_kill_cancels_the_followed_job(emu, hook, run_id, scripts) -> None:
+    import threading
+    import time
+
+    ensure_cluster(run_id)
+    try:
+        op = submit_op(scripts, "slow.py", ["30"], deferrable=False, task_id="slow")
+        outcome: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                op.execute(context_for("etl", run_id, "slow"))
+            except BaseException as exc:  # noqa: BLE001 - the test inspects it
+                outcome.append(exc)
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        base = job_id("etl", run_id, "slow", -1)
+        for _ in range(200):
+            job = hook.get_job(base)
+            if job is not None and job.status.state.name == "RUNNING" and getattr(op, "_active_id", None):
+                break
+            time.sleep(0.05)
+        op.on_kill()  # what Airflow calls on SIGTERM or after an execution timeout
+        worker.join(60)
+        assert not worker.is_alive()
+        assert hook.get_job(base).status.state.name == "CANCELLED"
+        assert isinstance(outcome[0], JobFailed) and outcome[0].state == "CANCELLED"
+    finally:
+        remove_cluster(run_id)
