@@ -139,7 +139,13 @@ class _Builder:
         self.group_args: dict[str, dict[str, Any]] = {}
         self.mapped_refs: dict[str, list[str]] = {}
         self.pending: set[str] = set()
-        self.dag: DAG | None = None
+        self._dag: DAG | None = None
+
+    @property
+    def dag(self) -> DAG:
+        if self._dag is None:
+            raise RuntimeError("the DAG is not created yet")
+        return self._dag
 
     # -- values ------------------------------------------------------------------------------
 
@@ -173,6 +179,8 @@ class _Builder:
             return Asset(name=value.name, uri=value.uri)
         if value.uri is not None:
             return Asset(uri=value.uri)
+        if value.name is None:
+            raise BuildError("an asset needs a `uri` or a `name`")
         return Asset(name=value.name)
 
     def _condition(self, value: AssetCondition, group: str | None) -> Any:
@@ -232,7 +240,7 @@ class _Builder:
                   doc_md=plan.doc_md or None, **kwargs)
         if fileloc is not None:
             dag.fileloc = fileloc
-        self.dag = dag
+        self._dag = dag
         for task in plan.tasks:
             self.operator(task.task_id)
         for group_id in self.group_plans:
@@ -260,7 +268,7 @@ class _Builder:
         try:
             parent = self.group(gp.parent)
             local = _local_id(group_id, gp.parent)
-            tg_kwargs: dict[str, Any] = {"group_id": local, "parent_group": parent or self.dag.task_group}  # type: ignore[union-attr]
+            tg_kwargs: dict[str, Any] = {"group_id": local, "parent_group": parent or self.dag.task_group}
             if gp.tooltip:
                 tg_kwargs["tooltip"] = gp.tooltip
             if gp.expand is None and gp.expand_kwargs is None:
@@ -415,7 +423,7 @@ def build_dag(plan: DagPlan, *, fileloc: str | None = None) -> DAG:
     except BuildError:
         raise
     except Exception as exc:
-        raise BuildError(f"DAG `{plan.dag_id}`: {type(exc).__name__}: {exc}", plan.source) from exc
+        raise BuildError(f"{type(exc).__name__}: {exc}", plan.source) from exc
 
 
 def iter_guard_ids(plan: DagPlan) -> Iterable[str]:

@@ -45,6 +45,7 @@ import traceback
 from collections.abc import Iterable, MutableMapping
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from ..errors import Diagnostic, has_errors, render_text
@@ -87,7 +88,7 @@ def _collecting_dagbag() -> Any:
     module = sys.modules.get("airflow.dag_processing.dagbag")
     if module is None:
         return None
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         candidate = frame.f_locals.get("self")
         if isinstance(candidate, module.DagBag):
@@ -185,7 +186,10 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
     report = _Report(paths)
     plans = _compile(paths, root, only, report)
 
+    broken = set(report.errors)
     for plan in plans:
+        if report.spec_path(plan.source.file) in broken:  # a file with errors gives no DAG
+            continue
         try:
             dag = build_dag(plan, fileloc=loader_file)
         except BuildError as exc:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseNotifier
-
 from dagspec.dag_factory.compile.plan import DagPlan, GroupPlan, SourceLoc, TaskPlan
 
 __all__ = ["BASH", "EMPTY", "PYTHON", "START", "task", "plan", "RecordingNotifier", "record_call", "CALLS",
-           "write_loader"]
+           "write_loader", "group_kwargs"]
 
 BASH = "airflow.providers.standard.operators.bash.BashOperator"
 EMPTY = "airflow.providers.standard.operators.empty.EmptyOperator"
 PYTHON = "airflow.providers.standard.operators.python.PythonOperator"
-START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+START = datetime(2024, 1, 1, tzinfo=UTC)
 CALLS: list[Any] = []
 
 LOADER_TEXT = (Path(__file__).resolve().parents[2] / "dags" / "dagspec_loader.py").read_text()
@@ -50,6 +49,11 @@ class RecordingNotifier(BaseNotifier):
 def record_call(context: Any = None) -> None:
     """A plain function callback."""
     CALLS.append(("call", context))
+
+
+def group_kwargs(names: list[str], folder: str) -> list[dict[str, str]]:
+    """Per-item kwargs for a mapped task group: the name, and a command checking its output file."""
+    return [{"name": n, "check": f"test -s {folder}/{n}"} for n in names]
 
 
 def write_loader(folder: Path) -> Path:

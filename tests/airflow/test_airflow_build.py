@@ -11,8 +11,6 @@ from airflow.sdk.definitions.mappedoperator import MappedOperator
 from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 from airflow.sdk.definitions.xcom_arg import XComArg
 from airflow.serialization.serialized_objects import DagSerialization
-from plan_kit import BASH, EMPTY, PYTHON, RecordingNotifier, plan, record_call, task
-
 from dagspec.dag_factory.airflow.build import GUARD_SUFFIX, BuildError, build_dag, import_object
 from dagspec.dag_factory.compile.plan import (
     AssetCondition,
@@ -26,6 +24,7 @@ from dagspec.dag_factory.compile.plan import (
     Schedule,
     TaskOutput,
 )
+from plan_kit import BASH, EMPTY, PYTHON, RecordingNotifier, plan, record_call, task
 
 
 def roundtrip(dag):

@@ -1,0 +1,235 @@
+"""The dag_folder loader through Airflow's own DagBag: good specs load, broken ones are import errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from airflow.dag_processing.dagbag import BundleDagBag, DagBag
+from dagspec.dag_factory.airflow.loader import list_spec_files, load_dag_folder
+from plan_kit import write_loader
+
+ROOT = Path(__file__).resolve().parents[2]
+
+GOOD = """\
+description: a good spec
+schedule: "@daily"
+start_date: 2024-01-01
+tags: [team-a]
+tasks:
+  hello: {bash: echo hello}
+  bye: {bash: echo bye, depends_on: hello}
+"""
+
+BROKEN = """\
+start_date: 2024-01-01
+tasks:
+  hello: {bash: echo hello}
+  bye:
+    bash: echo bye
+    depends_on: helo
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+@pytest.fixture
+def dag_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "dags"
+    write_loader(folder)
+    write(folder, "good.yaml", GOOD)
+    write(folder, "team/broken.yaml", BROKEN)
+    write(folder, "notes.txt", "not a spec")
+    return folder
+
+
+def bag_of(folder: Path) -> BundleDagBag:
+    return BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
+
+
+def test_good_specs_load_and_broken_ones_are_import_errors_under_their_own_path(dag_folder: Path):
+    bag = bag_of(dag_folder)
+    assert set(bag.dags) == {"good"}
+    good = bag.dags["good"]
+    assert good.fileloc == str(dag_folder / "dagspec_loader.py")
+    assert {"hello", "bye"} == set(good.task_dict)
+    assert "team-a" in good.tags
+    assert set(bag.import_errors) == {"team/broken.yaml"}
+    text = bag.import_errors["team/broken.yaml"]
+    assert "broken.yaml:6:" in text and "helo" in text and "error DSP" in text
+    assert "did you mean `hello`?" in text  # the diagnostic's hint travels with it
+
+
+def test_a_plain_dagbag_keys_errors_by_absolute_path(dag_folder: Path):
+    bag = DagBag(dag_folder=dag_folder)
+    assert set(bag.dags) == {"good"}
+    assert set(bag.import_errors) == {str(dag_folder / "team" / "broken.yaml")}
+
+
+def test_airflowignore_is_honoured(dag_folder: Path):
+    write(dag_folder, ".airflowignore", "team/\n")
+    write(dag_folder, "skipped.yaml", GOOD)
+    (dag_folder / ".airflowignore").write_text("team/\nskipped.yaml\n")
+    assert [p.name for p in list_spec_files(dag_folder)] == ["good.yaml"]
+    bag = bag_of(dag_folder)
+    assert set(bag.dags) == {"good"}
+    assert bag.import_errors == {}
+
+
+def test_worker_parse_builds_only_the_requested_dag(dag_folder: Path, monkeypatch: pytest.MonkeyPatch):
+    write(dag_folder, "other.yaml", GOOD.replace("a good spec", "another"))
+    write(dag_folder, "instances.yaml", """\
+        instances:
+          - dag_id: inst_eu
+            vars: {region: eu}
+          - dag_id: inst_us
+            vars: {region: us}
+        tasks:
+          run: {bash: "echo ${var.region}"}
+        """)
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "other")
+    bag = bag_of(dag_folder)
+    assert set(bag.dags) == {"other"}
+    assert bag.import_errors == {}  # the broken spec was not even read
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "inst_us")
+    bag = bag_of(dag_folder)
+    assert set(bag.dags) == {"inst_us"}
+    assert bag.dags["inst_us"].task_dict["run"].bash_command == "echo us"
+
+
+def test_namespace_names_are_safe_python_identifiers(tmp_path: Path):
+    write(tmp_path, "a.yaml", "dag_id: 2fast.and-curious\ntasks: {t: {empty: true}}\n")
+    write(tmp_path, "b.yaml", "dag_id: load_dag_folder\ntasks: {t: {empty: true}}\n")
+    namespace = {"__file__": str(tmp_path / "loader.py"), "load_dag_folder": load_dag_folder}
+    load_dag_folder(namespace)
+    dags = {k: v.dag_id for k, v in namespace.items() if hasattr(v, "dag_id")}
+    assert dags == {"dag_2fast_and_curious": "2fast.and-curious", "load_dag_folder_2": "load_dag_folder"}
+    assert all(k.isidentifier() for k in dags)
+    assert namespace["load_dag_folder"] is load_dag_folder
+
+
+def test_a_plan_airflow_refuses_is_an_error_of_its_spec(dag_folder: Path):
+    write(dag_folder, "bad_param.yaml", """\
+        schedule: "@daily"
+        start_date: 2024-01-01
+        params:
+          n: {type: integer, default: "x"}
+        tasks:
+          a: {bash: echo a}
+        """)
+    bag = bag_of(dag_folder)
+    assert "good" in bag.dags and "bad_param" not in bag.dags
+    text = bag.import_errors["bad_param.yaml"]
+    assert "DSP900" in text and "Airflow rejected DAG `bad_param`" in text and "bad_param.yaml:1:" in text
+
+
+def test_built_dags_serialize_and_show_the_spec_in_their_docs(dag_folder: Path):
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    bag = bag_of(dag_folder)
+    back = DagSerialization.from_dict(DagSerialization.to_dict(bag.dags["good"]))
+    assert "good.yaml" in back.doc_md
+    assert "description: a good spec" in back.doc_md  # the spec text, in a fenced yaml block
+    assert "```yaml" in back.doc_md
+
+
+def test_the_projects_dag_folder_loads_without_import_errors():
+    folder = ROOT / "dags"
+    bag = BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
+    assert bag.import_errors == {}
+    assert all(d.fileloc == str(folder / "dagspec_loader.py") for d in bag.dags.values())
+
+
+def test_import_errors_are_stored_and_cleared_by_sync_bag_to_db(dag_folder: Path, airflow_db: Path):
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import sync_bag_to_db
+    from airflow.models.dag import DagModel
+    from airflow.models.errors import ParseImportError
+    from airflow.utils.session import create_session
+    from sqlalchemy import delete, select
+
+    DagBundlesManager().sync_bundles_to_db()
+
+    def stored() -> dict[str, str]:
+        with create_session() as session:
+            rows = session.scalars(select(ParseImportError).where(ParseImportError.bundle_name == "dags-folder"))
+            return {r.filename: r.stacktrace for r in rows}
+
+    with create_session() as session:
+        session.execute(delete(ParseImportError))
+    sync_bag_to_db(bag_of(dag_folder), "dags-folder", None)
+    errors = stored()
+    assert set(errors) == {"team/broken.yaml"} and "broken.yaml:6:" in errors["team/broken.yaml"]
+    with create_session() as session:
+        assert session.get(DagModel, "good").relative_fileloc == "dagspec_loader.py"
+
+    write(dag_folder, "team/broken.yaml", BROKEN.replace("helo", "hello"))
+    sync_bag_to_db(bag_of(dag_folder), "dags-folder", None)
+    assert stored() == {}
+
+
+@pytest.mark.slow
+def test_the_dag_processor_records_and_clears_spec_errors(dag_folder: Path, airflow_db: Path):
+    """Runs Airflow's real dag processor (``airflow dag-processor --num-runs 1``) on a bundle."""
+    from airflow.models.dag import DagModel
+    from airflow.models.errors import ParseImportError
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    bundle = "spec-bundle"
+    env = {
+        **os.environ,
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps([{
+            "name": bundle, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+            "kwargs": {"path": str(dag_folder)},
+        }]),
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+    }
+
+    def run_processor() -> dict[str, str]:
+        subprocess.run([sys.executable, "-m", "airflow", "dag-processor", "--num-runs", "1", "--bundle-name", bundle],
+                       env=env, check=True, capture_output=True, timeout=180)
+        with create_session() as session:
+            rows = session.scalars(select(ParseImportError).where(ParseImportError.bundle_name == bundle))
+            return {r.filename: r.stacktrace for r in rows}
+
+    errors = run_processor()
+    assert set(errors) == {"team/broken.yaml"}
+    assert "broken.yaml:6:" in errors["team/broken.yaml"] and "helo" in errors["team/broken.yaml"]
+    with create_session() as session:
+        good = session.get(DagModel, "good")
+        assert good is not None and good.bundle_name == bundle and good.relative_fileloc == "dagspec_loader.py"
+
+    write(dag_folder, "team/broken.yaml", BROKEN.replace("helo", "hello"))
+    assert run_processor() == {}
+    with create_session() as session:
+        assert session.get(DagModel, "broken") is not None
+
+
+def test_loader_import_path_stays_cheap(tmp_path: Path):
+    """Loading a folder imports no Google client, no pyspark and no emulator."""
+    folder = tmp_path / "dags"
+    write_loader(folder)
+    write(folder, "good.yaml", GOOD)
+    code = textwrap.dedent(f"""
+        import sys
+        from dagspec.dag_factory.airflow.loader import load_dag_folder
+        ns = {{"__file__": {str(folder / 'dagspec_loader.py')!r}}}
+        load_dag_folder(ns)
+        assert "good" in ns, ns
+        heavy = sorted(m for m in sys.modules
+                       if m.startswith(("google.cloud", "pyspark", "grpc")) or "emulator" in m)
+        print(heavy)
+        """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
