@@ -20,6 +20,7 @@ examples:
   dagspec render dags/sales.yaml         show the tasks, edges and clusters a spec compiles to
   dagspec schema > dagspec.schema.json   JSON Schema for editor completion
   dagspec emulator                       local Dataproc + GCS emulators on 127.0.0.1
+  dagspec deploy --bucket gs://B --dry-run   what a deploy to a Composer bucket would change
 
 docs: README.md (spec reference, five-minute tour)
 """
@@ -60,6 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    '"yaml.schemas": {"./dagspec.schema.json": "dags/**/*.yaml"}')
     s.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
 
+    from ..deploy.command import EPILOG as DEPLOY_EPILOG, add_arguments as deploy_arguments
+
+    d = sub.add_parser("deploy", help="validate, then sync dags/ and the templates they use to a Composer bucket",
+                       description="Validate every spec, then make gs://BUCKET/PREFIX/ hold the dag folder and the "
+                                   "templates its specs use: upload new and changed files (with generation "
+                                   "preconditions), delete files an earlier deploy uploaded that are gone locally.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=DEPLOY_EPILOG)
+    deploy_arguments(d)
+
     e = sub.add_parser("emulator", help="run the local Dataproc and GCS emulators", add_help=False)
     e.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -79,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from . import commands
 
     try:
+        if args.command == "deploy":
+            from ..deploy.command import run as deploy_run
+
+            return deploy_run(args)
         return getattr(commands, args.command)(args)
     except KeyboardInterrupt:
         return 130

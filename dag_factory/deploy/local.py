@@ -1,0 +1,151 @@
+"""The local side of a deploy: validate the specs, then list the dag folder's files and the templates they use.
+
+Validation is the code path of ``dagspec validate``. The files deployed are every file below the
+dag folder that ``.airflowignore`` does not exclude (the loader, specs, ``_defaults.yaml``, job
+files, SQL, data), plus the templates and cluster profiles the specs use, keyed
+``templates/<path>`` so that the loader finds them in ``<prefix>/templates`` on Composer.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..compile.api import compile_paths, template_dirs
+from ..errors import Diagnostic, has_errors
+from ..spec.discover import LOADER_FILE, _ignored, _patterns, find_spec_files, is_spec_file
+from .plan import MANIFEST_NAME, LocalFile
+
+__all__ = ["LocalSide", "collect_local", "walk_dag_folder", "file_checksums", "deploy_env", "DEPLOY_CODE"]
+
+DEPLOY_CODE = "DSP080"  # a problem that only matters once the dag folder is in a bucket
+_SKIP_DIRS = {"__pycache__"}
+_SKIP_SUFFIXES = (".pyc", ".pyo")
+_KEPT_DOTFILES = {".airflowignore"}
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class LocalSide:
+    """The validated local files of a deploy, or the diagnostics that stop it."""
+
+    files: tuple[LocalFile, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    spec_count: int
+    dag_count: int
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+
+def deploy_env(templates: Path | None, env: Mapping[str, str]) -> dict[str, str]:
+    """The environment specs are validated with: the worker finds templates only in ``<prefix>/templates``,
+    which deploy fills from ``templates`` (so that folder is the only template path besides the dag folder's)."""
+    out = {k: v for k, v in env.items() if k != "DAGSPEC_TEMPLATES_PATH"}
+    if templates is not None and templates.is_dir():
+        out["DAGSPEC_TEMPLATES_PATH"] = str(templates.resolve())
+    return out
+
+
+def walk_dag_folder(root: Path, env: Mapping[str, str]) -> Iterator[Path]:
+    """Every file below ``root`` that a dag folder needs: not excluded by ``.airflowignore``, no dotfiles
+    (but ``.airflowignore`` itself), no ``__pycache__``."""
+    syntax = env.get("AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX", "glob").lower()
+    root = root.resolve()
+    stack: list[tuple[Path, list[tuple[Path, str]]]] = [(root, [])]
+    while stack:
+        folder, inherited = stack.pop()
+        patterns = inherited + [(folder, p) for p in _patterns(folder)]
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=True):
+                if not entry.name.startswith(".") and entry.name not in _SKIP_DIRS and \
+                        not _ignored(entry.name, patterns, root, path, syntax):
+                    stack.append((path, patterns))
+            elif entry.name in _KEPT_DOTFILES:
+                yield path
+            elif not entry.name.startswith(".") and not entry.name.endswith(_SKIP_SUFFIXES) and \
+                    not _ignored(entry.name, patterns, root, path, syntax):
+                yield path
+
+
+def file_checksums(path: Path) -> tuple[int, str, str]:
+    """Size, MD5 and CRC32C of a file, both base64 as GCS reports them."""
+    import google_crc32c  # C implementation shipped with google-cloud-storage
+
+    md5 = hashlib.md5(usedforsecurity=False)
+    crc = google_crc32c.Checksum()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            md5.update(chunk)
+            crc.update(chunk)
+            size += len(chunk)
+    return size, base64.b64encode(md5.digest()).decode(), base64.b64encode(crc.digest()).decode()
+
+
+def _local_file(key: str, path: Path) -> LocalFile:
+    size, md5, crc = file_checksums(path)
+    return LocalFile(key, path, size, md5, crc)
+
+
+def _templates_used(specs: list[Path], root: Path, env: Mapping[str, str]) -> set[Path]:
+    """Absolute paths of every template, cluster profile and defaults file the specs read."""
+    from ..spec.load import SpecLoader
+
+    loader = SpecLoader(root, template_dirs(root, env), dict(env))
+    used: set[Path] = set()
+    for spec in specs:
+        loaded, _ = loader.load(spec)
+        for item in loaded:
+            used.update(Path(p).resolve() for p in item.input_files)
+    return used
+
+
+def _under(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def collect_local(dags: Path, templates: Path | None, *, check_imports: bool = True,
+                  env: Mapping[str, str] | None = None) -> LocalSide:
+    """Validate every spec below ``dags`` and, when none has an error, list the files to deploy."""
+    env = deploy_env(templates, os.environ if env is None else env)
+    root = dags.resolve()
+    dirs = template_dirs(root, env)
+    specs = [p for p in find_spec_files(root, env) if is_spec_file(p) and not any(_under(p, d) for d in dirs)]
+    result = compile_paths(specs, root=root, check_imports=check_imports, env=env)
+    diagnostics = list(result.all_diagnostics)
+    spec_count = len(specs)
+    if not (root / LOADER_FILE).is_file():
+        diagnostics.append(Diagnostic(DEPLOY_CODE, f"no {LOADER_FILE} in {dags}: nothing would load the specs on Composer",
+                                      str(dags), hint="copy dags/dagspec_loader.py from the dagspec README"))
+    if has_errors(diagnostics):
+        return LocalSide((), tuple(diagnostics), spec_count, len(result.plans))
+    files = {}
+    for path in walk_dag_folder(root, env):
+        key = path.relative_to(root).as_posix()
+        if key != MANIFEST_NAME:
+            files[key] = path
+    tdir = templates.resolve() if templates is not None and templates.is_dir() else None
+    for used in sorted(_templates_used(specs, root, env)):
+        if _under(used, root):
+            continue  # part of the dag folder, listed above
+        if tdir is None or not _under(used, tdir):
+            diagnostics.append(Diagnostic(DEPLOY_CODE, f"a spec uses {used}, outside the dag folder and the templates "
+                                          "folder: it would not exist on Composer", str(used),
+                                          hint="move it into the templates folder (or pass --templates)"))
+            continue
+        key = "templates/" + used.relative_to(tdir).as_posix()
+        if key in files:
+            diagnostics.append(Diagnostic(DEPLOY_CODE, f"{key} exists both in {dags} and in {templates}; "
+                                          "both would go to the same place in the bucket", str(used),
+                                          hint="keep one of the two files"))
+            continue
+        files[key] = used
+    local = tuple(_local_file(key, path) for key, path in sorted(files.items()))
+    return LocalSide(local, tuple(diagnostics), spec_count, len(result.plans))
