@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -98,6 +99,8 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
     env = dict(os.environ) if env is None else env
     store = PlanCache.default(env) if cache is True else (cache or None)
     root = Path(root).resolve()
+    if str(root) not in sys.path:  # as Airflow does: modules beside the specs are importable
+        sys.path.append(str(root))
     dirs = template_dirs(root, env)
     policy = policy or Policy.from_env(env)
     files = [Path(p) for p in paths]

@@ -240,8 +240,12 @@ class SpecLoader:
                 variables: Mapping[str, Any], diagnostics: list[Diagnostic], inputs: list[str]) -> list[LoadedSpec]:
         dag_id = data.get("dag_id") or path.stem
         spec_ns = {"dag_id": str(dag_id), "dir": str(path.parent), "file": str(path)}
-        variables = {**(data.get("vars") or {}), **variables}
         before = len(diagnostics)
+        raw_vars = {**(data.get("vars") or {}), **variables}
+        variables = {}
+        for name, value in raw_vars.items():  # a variable may use env, spec and the variables before it
+            variables[name] = resolve_variables(value, source, {"env": self.env, "var": variables, "spec": spec_ns},
+                                                diagnostics, ("vars", name))
         resolved = resolve_variables(
             {k: v for k, v in data.items() if k != "vars"},
             source,

@@ -57,3 +57,14 @@ def test_unknown_variable_is_a_diagnostic_with_a_hint() -> None:
                       {"env": {}, "var": {"region": "eu"}}, diags)
     assert [d.code for d in diags] == ["DSP050", "DSP050"]
     assert "env.MISSING:-" in diags[0].hint and "region" in diags[1].hint
+
+
+def test_variables_may_use_env_and_earlier_variables(tmp_path) -> None:
+    from dagspec.dag_factory.compile.api import compile_paths
+
+    spec = tmp_path / "v.yaml"
+    spec.write_text("vars:\n  bucket: ${env.B:-dflt}\n  base: gs://${var.bucket}/x\ntasks: {t: {bash: 'echo ${var.base}'}}\n")
+    [plan] = compile_paths([spec], root=tmp_path, env={}).plans
+    assert plan.tasks[0].args["bash_command"] == "echo gs://dflt/x"
+    [plan] = compile_paths([spec], root=tmp_path, env={"B": "real"}).plans
+    assert plan.tasks[0].args["bash_command"] == "echo gs://real/x"
