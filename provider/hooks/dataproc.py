@@ -108,7 +108,7 @@ class DataprocHook(BaseHook):
         """A Dataproc controller client: insecure gRPC for the emulator, else the regional endpoint."""
         import importlib
 
-        import grpc
+        import grpc  # type: ignore[import-untyped]
 
         s = self.settings
         client_mod = importlib.import_module(f"google.cloud.dataproc_v1.services.{module}")
@@ -137,7 +137,7 @@ class DataprocHook(BaseHook):
     @cached_property
     def storage(self) -> Any:
         """A google-cloud-storage client (anonymous against an emulator)."""
-        from google.cloud import storage
+        from google.cloud import storage  # type: ignore[import-untyped]
 
         s = self.settings
         options = {"api_endpoint": s.storage_endpoint} if s.storage_endpoint else None

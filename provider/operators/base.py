@@ -53,8 +53,10 @@ class DataprocBaseOperator(BaseOperator):
         self.deferrable = deferrable
         self.poll_interval = poll_interval
 
+    _hook: Any = None
+
     def hook(self) -> Any:
-        hook = getattr(self, "_hook", None)
+        hook = self._hook
         if hook is None:
             from ..hooks.dataproc import DataprocHook
 
@@ -73,7 +75,7 @@ class DataprocBaseOperator(BaseOperator):
         time.sleep(self.poll_interval)
 
     def close_hook(self) -> None:
-        hook = getattr(self, "_hook", None)
+        hook = self._hook
         if hook is not None:
             hook.close()
             self._hook = None

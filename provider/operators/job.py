@@ -199,7 +199,12 @@ class _WorkOperator(DataprocBaseOperator):
         from ..hooks.gcs import Stager, staging_for
 
         local: list[str] = []
-        rewrite_files(body, lambda uri: local.append(uri) or uri)
+
+        def note(uri: str) -> str:
+            local.append(uri)
+            return uri
+
+        rewrite_files(body, note)
         if not local:
             return body
         staging, may_create = staging_for(self.hook(), self.staging_bucket, cluster)

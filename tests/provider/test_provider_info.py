@@ -55,6 +55,6 @@ def test_operators_store_fields_only_and_template_them() -> None:
 
     op = DataprocSubmitJobOperator(task_id="t", job={"pyspark_job": {"main_python_file_uri": "a.py"}}, cluster="main")
     assert op.deferrable is None and "job" in op.template_fields and "cluster" in op.template_fields
-    assert not hasattr(op, "_hook")
+    assert op._hook is None
     create = DataprocCreateClusterOperator(task_id="c", cluster="main", cluster_config={})
     assert (create.idle_delete_ttl, create.auto_delete_ttl, create.on_error) == (1800, 14400, "recreate")
