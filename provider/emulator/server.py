@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
@@ -28,6 +28,12 @@ from .workflows import WorkflowService
 __all__ = ["EmulatorHandle", "start_emulators"]
 
 log = logging.getLogger(__name__)
+
+
+class _Service(Protocol):
+    SERVICE: str
+
+    def methods(self) -> dict[str, tuple[Callable, type, type]]: ...
 
 
 class EmulatorHandle:
@@ -159,7 +165,7 @@ def start_emulators(
     workflows = WorkflowService(backend, clusters, jobs)
     batches = BatchService(backend)
     backend.clusters_service = clusters  # type: ignore[attr-defined]
-    services = [clusters, jobs, workflows, batches, OperationsService(backend.ops)]
+    services: list[_Service] = [clusters, jobs, workflows, batches, OperationsService(backend.ops)]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="dataproc-rpc"))
     for service in services:
         handlers = {name: _rpc(backend, name, *spec) for name, spec in service.methods().items()}

@@ -20,7 +20,9 @@ def split_statements(text: str) -> list[str]:
     """Split SQL text on semicolons that are outside quotes, dropping ``--`` comment lines and blanks."""
     lines = [line for line in text.splitlines() if not line.strip().startswith("--")]
     text = "\n".join(lines)
-    out, buf, quote = [], [], ""
+    out: list[str] = []
+    buf: list[str] = []
+    quote = ""
     for ch in text:
         if quote:
             quote = "" if ch == quote else quote
