@@ -58,3 +58,15 @@ def test_operators_store_fields_only_and_template_them() -> None:
     assert op._hook is None
     create = DataprocCreateClusterOperator(task_id="c", cluster="main", cluster_config={})
     assert (create.idle_delete_ttl, create.auto_delete_ttl, create.on_error) == (1800, 14400, "recreate")
+
+
+def test_deferrable_defaults_to_the_dagspec_config(monkeypatch) -> None:
+    from dagspec.provider.operators.job import DataprocSubmitJobOperator
+
+    op = DataprocSubmitJobOperator(task_id="t", job={}, cluster="main")
+    monkeypatch.delenv("AIRFLOW__DAGSPEC__DEFAULT_DEFERRABLE", raising=False)
+    assert op.should_defer() is True
+    monkeypatch.setenv("AIRFLOW__DAGSPEC__DEFAULT_DEFERRABLE", "False")
+    assert op.should_defer() is False
+    op.deferrable = True
+    assert op.should_defer() is True
