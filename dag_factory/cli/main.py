@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    '"yaml.schemas": {"./dagspec.schema.json": "dags/**/*.yaml"}')
     s.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
 
-    from ..deploy.command import EPILOG as DEPLOY_EPILOG, add_arguments as deploy_arguments
+    from ..deploy.command import EPILOG as DEPLOY_EPILOG
+    from ..deploy.command import add_arguments as deploy_arguments
 
     d = sub.add_parser("deploy", help="validate, then sync dags/ and the templates they use to a Composer bucket",
                        description="Validate every spec, then make gs://BUCKET/PREFIX/ hold the dag folder and the "

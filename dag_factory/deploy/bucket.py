@@ -50,7 +50,7 @@ def storage_client(project: str | None) -> Any:
     application default credentials (``gcloud auth application-default login``) and their project."""
     from google.auth.credentials import AnonymousCredentials
     from google.auth.exceptions import DefaultCredentialsError
-    from google.cloud import storage
+    from google.cloud import storage  # type: ignore[import-untyped]
 
     if os.environ.get("STORAGE_EMULATOR_HOST"):
         return storage.Client(project=project or EMULATOR_PROJECT, credentials=AnonymousCredentials())
