@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ClusterFailed, InvalidRequest
+from ..errors import ClusterFailed, InvalidRequest, PreconditionFailed
 from ..lifecycle import ClusterAction, ClusterPolicy, ObservedCluster, decide_cluster, decide_cluster_delete
 from ..links.dataproc import DataprocClusterLink, cluster_url
 from ..naming import cluster_name, label_key, label_value, ownership_labels, request_id
@@ -22,6 +22,7 @@ XCOM_CLUSTER_NAME = "cluster_name"
 XCOM_CLUSTER_UUID = "cluster_uuid"
 _MIN_IDLE, _MIN_AUTO, _MAX_TTL = 300, 600, 14 * 24 * 3600
 _CLEANUP_POLLS = 600
+_MAX_DELETE_REFUSALS = 5
 
 
 def _ttl(value: int, low: int, what: str) -> dict[str, int]:
@@ -185,6 +186,7 @@ class DataprocDeleteClusterOperator(DataprocBaseOperator):
         hook = self.hook()
         DataprocClusterLink.persist(context, cluster_url(hook.project_id, hook.region, name))
         sent: set[str] = set()
+        refusals = 0
         try:
             while True:
                 observed, _raw = hook.observe_cluster(name, owner)
@@ -193,8 +195,15 @@ class DataprocDeleteClusterOperator(DataprocBaseOperator):
                 if decision.action is ClusterAction.DONE:
                     return None
                 if decision.action is ClusterAction.DELETE and observed.uuid not in sent:
-                    hook.delete_cluster(name, observed.uuid, request_id("delete", name, observed.uuid))
-                    sent.add(observed.uuid or "")
+                    try:
+                        hook.delete_cluster(name, observed.uuid, request_id("delete", name, observed.uuid))
+                        sent.add(observed.uuid or "")
+                    except PreconditionFailed as exc:  # changed under us (e.g. a transition began): look again
+                        refusals += 1
+                        if refusals > _MAX_DELETE_REFUSALS:
+                            raise
+                        self.log.warning("delete of cluster %s refused (%s); observing again", name, exc)
+                        self.sleep()
                     continue
                 if self.should_defer():
                     from ..triggers.dataproc import DataprocClusterTrigger
