@@ -29,7 +29,8 @@ def get_provider_info() -> dict:
         ],
         "hooks": [{"integration-name": _INTEGRATION, "python-modules": [f"{_P}.hooks.dataproc"]}],
         "operators": [
-            {"integration-name": _INTEGRATION, "python-modules": [f"{_P}.operators.cluster", f"{_P}.operators.job"]},
+            {"integration-name": _INTEGRATION, "python-modules": [f"{_P}.operators.cluster", f"{_P}.operators.job",
+                                                         f"{_P}.operators.gcs"]},
         ],
         "triggers": [{"integration-name": _INTEGRATION, "python-modules": [f"{_P}.triggers.dataproc"]}],
         "connection-types": [
