@@ -11,13 +11,25 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-__all__ = ["emu", "emulator", "emulator_clients", "fast_polling"]
+__all__ = ["emu", "emulator", "emulator_clients", "fast_polling", "pytest_runtest_setup"]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip ``@pytest.mark.spark`` tests, with the reason, where Java or pyspark is missing."""
+    if item.get_closest_marker("spark") is None:
+        return
+    if shutil.which("java") is None:
+        pytest.skip("local Spark needs Java (no `java` on PATH)")
+    if importlib.util.find_spec("pyspark") is None:
+        pytest.skip("local Spark needs pyspark (install the 'spark' extra)")
 
 
 @pytest.fixture(scope="session")

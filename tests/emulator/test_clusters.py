@@ -8,7 +8,7 @@ import grpc
 import pytest
 from google.api_core import exceptions as gexc
 from google.cloud import dataproc_v1 as d
-from google.protobuf import duration_pb2
+from google.protobuf import duration_pb2, timestamp_pb2
 
 PROJECT, REGION = "local-project", "us-central1"
 
@@ -172,6 +172,25 @@ def test_auto_delete_ttl(emu, emulator_clients, fast_polling):
     assert emulator_clients.clusters.get_cluster(project_id=PROJECT, region=REGION, cluster_name=name)
     emu.clock.advance(1801)
     _wait_gone(emulator_clients, name)
+
+
+def test_auto_delete_time_set_by_update(emu, emulator_clients, fast_polling):
+    name = _name()
+    _create(emulator_clients, name, fast_polling)
+    when = timestamp_pb2.Timestamp()
+    when.FromNanoseconds(int((emu.clock.now() + 7200) * 1e9))
+    emulator_clients.clusters.update_cluster(request={
+        "project_id": PROJECT, "region": REGION, "cluster_name": name,
+        "cluster": {"config": {"lifecycle_config": {"auto_delete_time": when}}},
+        "update_mask": {"paths": ["config.lifecycle_config.auto_delete_time"]},
+    }).result(polling=fast_polling)
+    with pytest.raises(gexc.InvalidArgument):
+        emulator_clients.clusters.update_cluster(request={
+            "project_id": PROJECT, "region": REGION, "cluster_name": name, "cluster": {},
+            "update_mask": {"paths": ["config.master_config.num_instances"]}})
+    emu.clock.advance(7201)
+    _wait_gone(emulator_clients, name)
+    assert emu.stats.ttl_deletions[name] == 1
 
 
 def _wait_gone(clients, name: str) -> None:

@@ -52,6 +52,7 @@ def _submit(clients, job: dict, request_id: str = "") -> d.Job:
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_pyspark_job_reads_and_writes_gcs(emu, emulator_clients, cluster):
     bucket = unique("data")
     emulator_clients.storage.create_bucket(bucket)

@@ -60,6 +60,7 @@ def _jar(tmp_path: Path) -> Path:
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_spark_jar_job(emu, emulator_clients, spark_cluster, tmp_path):
     jar = _jar(tmp_path)
     bucket = unique("jar")
@@ -80,6 +81,7 @@ def test_spark_jar_job(emu, emulator_clients, spark_cluster, tmp_path):
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_hive_job_runs_on_spark_sql(emu, emulator_clients, spark_cluster):
     bucket = unique("hive")
     storage = emulator_clients.storage

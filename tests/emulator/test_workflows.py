@@ -36,6 +36,7 @@ def _upload(clients, bucket: str, name: str, text: str) -> str:
 
 
 @pytest.mark.spark
+@pytest.mark.slow
 def test_inline_workflow_runs_steps_in_order_on_a_managed_cluster(emu, emulator_clients, fast_polling):
     bucket = unique("wf")
     emulator_clients.storage.create_bucket(bucket)
