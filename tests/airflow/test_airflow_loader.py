@@ -105,6 +105,10 @@ def test_worker_parse_builds_only_the_requested_dag(dag_folder: Path, monkeypatc
     bag = bag_of(dag_folder)
     assert set(bag.dags) == {"inst_us"}
     assert bag.dags["inst_us"].task_dict["run"].bash_command == "echo us"
+    # a dag_id the cheap index cannot see (flow style) is still found, by a full compile
+    write(dag_folder, "flow.yaml", "instances: [{dag_id: flow_a}, {dag_id: flow_b}]\ntasks: {t: {empty: true}}\n")
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "flow_b")
+    assert set(bag_of(dag_folder).dags) == {"flow_b"}
 
 
 def test_namespace_names_are_safe_python_identifiers(tmp_path: Path):
@@ -172,6 +176,11 @@ def test_import_errors_are_stored_and_cleared_by_sync_bag_to_db(dag_folder: Path
     assert set(errors) == {"team/broken.yaml"} and "broken.yaml:6:" in errors["team/broken.yaml"]
     with create_session() as session:
         assert session.get(DagModel, "good").relative_fileloc == "dagspec_loader.py"
+    # the API (and so the UI's Docs panel) serves doc_md from the serialized DAG: spec path and text
+    from airflow.models.serialized_dag import SerializedDagModel
+
+    doc = SerializedDagModel.get_dag("good").doc_md
+    assert "good.yaml" in doc and "description: a good spec" in doc
 
     write(dag_folder, "team/broken.yaml", BROKEN.replace("helo", "hello"))
     sync_bag_to_db(bag_of(dag_folder), "dags-folder", None)
