@@ -42,3 +42,21 @@ def airflow_db(airflow_home: Path) -> Path:
 
     db.resetdb(skip_init=False)
     return airflow_home
+
+
+@pytest.fixture(scope="session")
+def run_dag(airflow_db: Path):
+    """``run_dag(folder, dag_id, **conf)``: parse ``folder`` with DagBag, sync it to the metadata DB
+    (GUIDE §4: ``dag.test()`` needs a serialized DAG) and run the DAG in-process; returns the run."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    DagBundlesManager().sync_bundles_to_db()
+
+    def run(folder: Path | str, dag_id: str, **conf: object):
+        bag = DagBag(dag_folder=str(folder))
+        assert bag.import_errors == {}, bag.import_errors
+        sync_bag_to_db(bag, "dags-folder", None)
+        return bag.dags[dag_id].test(run_conf=conf or None)
+
+    return run
