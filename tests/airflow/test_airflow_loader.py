@@ -242,3 +242,25 @@ def test_loader_import_path_stays_cheap(tmp_path: Path):
         """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_every_bad_corpus_spec_is_an_import_error_with_its_codes_and_lines(tmp_path: Path):
+    """The bad corpus (``# expect: CODE@LINE ...``) in one folder next to a good spec: each file is an
+    import error under its own path naming its codes at their lines; the good DAG still loads."""
+    import re
+    import shutil
+
+    folder = tmp_path / "dags"
+    write_loader(folder)
+    write(folder, "good.yaml", GOOD)
+    bad = sorted((ROOT / "tests" / "fixtures" / "specs" / "bad").glob("*.yaml"))
+    for spec in bad:
+        shutil.copy(spec, folder / spec.name)
+    bag = bag_of(folder)
+    assert set(bag.dags) == {"good"}
+    assert set(bag.import_errors) == {spec.name for spec in bad}
+    for spec in bad:
+        expected = re.findall(r"(DSP\d+)@(\d+)", spec.read_text().splitlines()[0])
+        text = bag.import_errors[spec.name]
+        for code, line in expected:
+            assert re.search(rf"{re.escape(spec.name)}:{line}:\d+: error {code}:", text), (spec.name, text)
