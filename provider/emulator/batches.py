@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import grpc
-from google.protobuf import empty_pb2, json_format
+import grpc  # type: ignore[import-untyped]
+from google.protobuf import empty_pb2, json_format  # type: ignore[import-untyped]
 
 from .backend import Backend
 from .clusters import staging_bucket
@@ -48,7 +48,7 @@ class BatchService:
         self.batches: dict[str, _BatchRecord] = {}
 
     def methods(self) -> dict[str, tuple[Callable, type, type]]:
-        from google.longrunning import operations_pb2 as o
+        from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
 
         return {
             "CreateBatch": (self.create_rpc, pb.CreateBatchRequest, o.Operation),

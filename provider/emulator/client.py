@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import grpc
+import grpc  # type: ignore[import-untyped]
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import dataproc_v1, storage
+from google.cloud import dataproc_v1, storage  # type: ignore[attr-defined]
 from google.cloud.dataproc_v1.services.batch_controller.transports import BatchControllerGrpcTransport
 from google.cloud.dataproc_v1.services.cluster_controller.transports import ClusterControllerGrpcTransport
 from google.cloud.dataproc_v1.services.job_controller.transports import JobControllerGrpcTransport

@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from typing import TypeVar
 
-import grpc
-from google.protobuf import duration_pb2, timestamp_pb2
+import grpc  # type: ignore[import-untyped]
+from google.protobuf import duration_pb2, timestamp_pb2  # type: ignore[import-untyped]
 
 __all__ = [
     "ApiError",

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-import grpc
+import grpc  # type: ignore[import-untyped]
 
 __all__ = ["Clock", "Delays", "Faults", "MethodFault", "Stats", "parse_code"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import storage
+from google.cloud import storage  # type: ignore[attr-defined]
 
 from .gcs_preconditions import start_storage_server
 

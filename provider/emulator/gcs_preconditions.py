@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from gcp_storage_emulator import exceptions as emu_exc
-from gcp_storage_emulator.server import RequestHandler, Server
+from gcp_storage_emulator import exceptions as emu_exc  # type: ignore[import-untyped]
+from gcp_storage_emulator.server import RequestHandler, Server  # type: ignore[import-untyped]
 
 __all__ = ["PreconditionRequestHandler", "start_storage_server"]
 

@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import grpc
-from google.protobuf import json_format
+import grpc  # type: ignore[import-untyped]
+from google.protobuf import json_format  # type: ignore[import-untyped]
 
 from .backend import Backend, ClusterRecord, JobRecord
 from .clusters import ClusterService
@@ -33,8 +33,8 @@ class JobService:
         clusters.on_cluster_gone.append(self._cluster_gone)
 
     def methods(self) -> dict[str, tuple[Callable, type, type]]:
-        from google.longrunning import operations_pb2 as o
-        from google.protobuf import empty_pb2
+        from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
+        from google.protobuf import empty_pb2  # type: ignore[import-untyped]
 
         return {
             "SubmitJob": (self.submit_rpc, pb.SubmitJobRequest, pb.Job),
@@ -243,7 +243,7 @@ class JobService:
         return self.b.copy_job(record)
 
     def delete_rpc(self, request: Any) -> Any:
-        from google.protobuf import empty_pb2
+        from google.protobuf import empty_pb2  # type: ignore[import-untyped]
 
         record = self.b.job(request.project_id, request.region, request.job_id)
         with self.b.lock:

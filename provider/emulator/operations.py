@@ -7,11 +7,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import grpc
-from google.longrunning import operations_pb2
-from google.protobuf import any_pb2, empty_pb2
-from google.protobuf.message import Message
-from google.rpc import status_pb2
+import grpc  # type: ignore[import-untyped]
+from google.longrunning import operations_pb2  # type: ignore[import-untyped]
+from google.protobuf import any_pb2, empty_pb2  # type: ignore[import-untyped]
+from google.protobuf.message import Message  # type: ignore[import-untyped]
+from google.rpc import status_pb2  # type: ignore[import-untyped]
 
 from .common import ApiError, duration_seconds, page
 

@@ -11,7 +11,7 @@ from concurrent import futures
 from pathlib import Path
 from typing import Any, Protocol
 
-import grpc
+import grpc  # type: ignore[import-untyped]
 
 from .admin import AdminServer
 from .backend import Backend

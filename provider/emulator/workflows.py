@@ -7,8 +7,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import grpc
-from google.protobuf import empty_pb2, json_format
+import grpc  # type: ignore[import-untyped]
+from google.protobuf import empty_pb2, json_format  # type: ignore[import-untyped]
 
 from .backend import Backend, JobRecord
 from .clusters import ClusterService
@@ -44,7 +44,7 @@ class WorkflowService:
         self.templates: dict[str, Any] = {}
 
     def methods(self) -> dict[str, tuple[Callable, type, type]]:
-        from google.longrunning import operations_pb2 as o
+        from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
 
         return {
             "CreateWorkflowTemplate": (self.create_rpc, pb.CreateWorkflowTemplateRequest, pb.WorkflowTemplate),
