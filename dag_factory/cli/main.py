@@ -20,6 +20,8 @@ examples:
   dagspec render dags/sales.yaml         show the tasks, edges and clusters a spec compiles to
   dagspec schema > dagspec.schema.json   JSON Schema for editor completion
   dagspec emulator                       local Dataproc + GCS emulators on 127.0.0.1
+  dagspec import-template wft.yaml -o dags/etl.yaml   Dataproc workflow template -> spec
+  dagspec export-template dags/etl.yaml  spec -> Dataproc workflow template
   dagspec deploy --bucket gs://B --dry-run   what a deploy to a Composer bucket would change
 
 docs: README.md (spec reference, five-minute tour)
@@ -71,6 +73,32 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=DEPLOY_EPILOG)
     deploy_arguments(d)
 
+    it = sub.add_parser("import-template", help="convert a Dataproc workflow template into a spec",
+                        description="Convert a Dataproc workflow template (the YAML of `gcloud dataproc "
+                                    "workflow-templates instantiate-from-file`, camelCase or snake_case) into a spec: "
+                                    "steps become tasks, placement a cluster, parameters DAG params. Problems are "
+                                    "reported on the template's lines; exit 1 when there are errors.",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog="examples:\n  dagspec import-template etl-template.yaml -o dags/etl.yaml\n"
+                               "  dagspec import-template etl-template.yaml --format json")
+    it.add_argument("template", type=Path, metavar="FILE", help="workflow template YAML")
+    it.add_argument("-o", "--output", type=Path, help="write the spec here instead of standard output")
+    it.add_argument("--format", choices=("yaml", "json"), default="yaml",
+                    help="yaml (default) or json; with json, errors are printed as JSON too")
+
+    et = sub.add_parser("export-template", help="write the Dataproc workflow template equivalent to a spec",
+                        description="Write the Dataproc workflow template equivalent to a spec made only of Dataproc "
+                                    "jobs on one cluster. Exit 1, naming the tasks that prevent it, when the spec "
+                                    "cannot be expressed as a template.",
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog="examples:\n  dagspec export-template dags/etl.yaml -o etl-template.yaml\n"
+                               "  gcloud dataproc workflow-templates instantiate-from-file --file etl-template.yaml")
+    et.add_argument("spec", type=Path, metavar="SPEC")
+    et.add_argument("-o", "--output", type=Path, help="write the template here instead of standard output")
+    et.add_argument("--format", choices=("yaml", "json"), default="yaml", help="output format (default: yaml)")
+    et.add_argument("--dag-id", help="the DAG to export when the spec defines several (instances)")
+    et.add_argument("--root", type=Path, help="the dag_folder (default: the folder holding dagspec_loader.py)")
+
     e = sub.add_parser("emulator", help="run the local Dataproc and GCS emulators", add_help=False)
     e.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -94,6 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ..deploy.command import run as deploy_run
 
             return deploy_run(args)
+        if args.command in ("import-template", "export-template"):
+            from ..workflow_template import cli as wt_cli
+
+            return int(getattr(wt_cli, args.command.replace("-", "_"))(args))
         return getattr(commands, args.command)(args)
     except KeyboardInterrupt:
         return 130

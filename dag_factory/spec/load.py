@@ -132,6 +132,13 @@ class SpecLoader:
         layers: list[tuple[dict[str, Any], SourceMap]] = []
         inputs: list[str] = []
         self._used: list[str] = []
+        included: list[tuple[dict[str, Any], SourceMap]] = []
+        if "jobs" in doc.data or "workflow_template" in doc.data:  # Dataproc workflow templates
+            from ..workflow_template.hook import expand_template
+
+            doc, included = expand_template(self, doc, path, diagnostics, inputs)
+            if doc is None:
+                return [], diagnostics
         for default_path in self.defaults_for(path):
             self._used.append(str(default_path))
             d_doc, d_diags = self.read(default_path)
@@ -141,6 +148,7 @@ class SpecLoader:
                 layers.append((layer, d_doc.source))
                 inputs.append(d_doc.text)
         layers += self._template_layers(doc, path, diagnostics, inputs, seen=(path,))
+        layers += included
         layers.append((doc.data, doc.source))
         inputs.append(doc.text)
         if any(d.severity == "error" for d in diagnostics):

@@ -537,6 +537,8 @@ class Spec(Strict):
 
     dag_id: str | None = Field(default=None, description="default: the file name without .yaml")
     extends: StrList = Field(default_factory=list, description="templates (in templates/) this spec builds on")
+    workflow_template: str | None = Field(default=None, description="a Dataproc workflow template file (relative "
+                                          "to the spec) whose steps become tasks of this spec")
     vars: dict[str, Any] = Field(default_factory=dict, description="values for ${var.NAME}")
     instances: list[Instance] | None = Field(default=None, description="one DAG per entry")
     description: str | None = None

@@ -1,0 +1,219 @@
+"""Run a Dataproc workflow template (inline, or stored by name) as one Airflow task, and cancel it on kill.
+
+The request id is derived from (dag_id, run_id, task_id, map_index) and an attempt number, without
+the try number: a retry while the workflow still runs gets the same operation back (it reattaches);
+when the earlier attempt's operation is already done with an error, the next attempt number starts
+a new workflow. The operator defers to ``DataprocWorkflowTrigger`` (or polls, when not deferrable)
+until the workflow's operation is done; killing the task or timing out cancels the operation, and
+Dataproc then cancels the jobs and deletes the workflow's managed cluster.
+
+Parameters: for a stored template they go with the request (Dataproc checks and applies them); an
+inline template has no parameters in the API, so the operator checks them against the template's
+``parameters`` (regex/values) and writes them into the named fields before sending it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..errors import ConfigurationError, JobFailed
+from ..naming import request_id
+from .base import DataprocBaseOperator, RunIdentity
+
+__all__ = ["DataprocInstantiateWorkflowTemplateOperator", "apply_parameters", "XCOM_OPERATION"]
+
+XCOM_OPERATION = "workflow_operation"
+_MAX_ATTEMPTS = 50
+_TOKEN = re.compile(r"""\.?([A-Za-z_][A-Za-z0-9_]*)|\['([^']*)'\]|\["([^"]*)"\]|\[(\d+)\]""")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def _set_field(data: dict[str, Any], path: str, value: str) -> None:
+    """Write ``value`` at a parameter field path (``jobs['step'].pysparkJob.args[0]``) of a camelCase template."""
+    tokens: list[tuple[str, Any]] = []
+    for m in _TOKEN.finditer(path):
+        if m.group(1):
+            tokens.append(("name", _camel(m.group(1))))
+        elif m.group(4) is not None:
+            tokens.append(("index", int(m.group(4))))
+        else:
+            tokens.append(("key", m.group(2) if m.group(2) is not None else m.group(3)))
+    node: Any = data
+    for i, (kind, part) in enumerate(tokens):
+        last = i == len(tokens) - 1
+        if kind == "key" and isinstance(node, list):  # jobs['step-id']
+            matches = [s for s in node if s.get("stepId") == part]
+            if not matches:
+                raise ConfigurationError(f"parameter field {path}: there is no step {part}")
+            node = matches[0]
+        elif last:
+            if (kind == "index" and not (isinstance(node, list) and part < len(node))) or \
+                    (kind != "index" and not isinstance(node, dict)):
+                raise ConfigurationError(f"parameter field {path} names nothing in the template")
+            node[part] = value
+        else:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                raise ConfigurationError(f"parameter field {path} names nothing in the template") from None
+
+
+def apply_parameters(template: Mapping[str, Any], values: Mapping[str, Any]) -> Any:
+    """The inline template (camelCase or snake_case dict) as a ``WorkflowTemplate`` with ``values`` applied."""
+    from google.cloud import dataproc_v1
+    from google.protobuf import json_format
+
+    message = dataproc_v1.WorkflowTemplate.pb()()
+    try:
+        json_format.ParseDict(dict(template), message)
+    except json_format.ParseError as exc:
+        raise ConfigurationError(f"the inline workflow template is not valid: {exc}") from exc
+    if not values:
+        return dataproc_v1.WorkflowTemplate.wrap(message)
+    data = json_format.MessageToDict(message)
+    declared = {p["name"]: p for p in data.get("parameters", [])}
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise ConfigurationError(f"unknown template parameters {unknown}; the template declares {sorted(declared)}")
+    for name, raw in values.items():
+        value = str(raw)
+        validation = declared[name].get("validation") or {}
+        regexes = (validation.get("regex") or {}).get("regexes")
+        allowed = (validation.get("values") or {}).get("values")
+        if regexes and not any(re.fullmatch(r, value) for r in regexes):
+            raise ConfigurationError(f"parameter {name}={value!r} does not match {regexes}")
+        if allowed and value not in allowed:
+            raise ConfigurationError(f"parameter {name}={value!r} is not one of {allowed}")
+        for path in declared[name].get("fields", []):
+            _set_field(data, path, value)
+    out = dataproc_v1.WorkflowTemplate.pb()()
+    try:
+        json_format.ParseDict(data, out)
+    except json_format.ParseError as exc:
+        raise ConfigurationError(f"the parameter values do not fit the template: {exc}") from exc
+    return dataproc_v1.WorkflowTemplate.wrap(out)
+
+
+class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
+    """Instantiate a workflow template and wait for it; returns ``{operation, cluster_name, jobs: {step: job id}}``.
+
+    Give exactly one of ``template`` (an inline WorkflowTemplate dict, camelCase or snake_case) and
+    ``template_name`` (a stored template's id or full resource name). ``parameters`` maps parameter
+    names to values (rendered by Airflow, so ``{{ params.X }}`` works).
+    """
+
+    template_fields: Sequence[str] = ("template", "template_name", "parameters", "project_id", "region", "gcp_conn_id")
+    template_fields_renderers = {"template": "json", "parameters": "json"}
+    ui_color = "#e4ecf7"
+
+    def __init__(self, *, template: dict | None = None, template_name: str | None = None,
+                 parameters: dict | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.template = template
+        self.template_name = template_name
+        self.parameters = parameters
+
+    def hook(self) -> Any:
+        hook = getattr(self, "_hook", None)
+        if hook is None:
+            from ..triggers.workflow import WorkflowHook
+
+            hook = self._hook = WorkflowHook(self.gcp_conn_id, project_id=self.project_id, region=self.region)
+        return hook
+
+    # -- run -----------------------------------------------------------------------------------
+    def execute(self, context: Any) -> dict[str, Any]:
+        if bool(self.template) == bool(self.template_name):
+            raise ConfigurationError("give exactly one of `template` (inline) and `template_name` (stored)")
+        values = {str(k): str(v) for k, v in (self.parameters or {}).items()}
+        inline = apply_parameters(self.template, values) if self.template else None
+        ident = RunIdentity.of(context)
+        hook = self.hook()
+        operation = None
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            rid = request_id("wf", ident.dag_id, ident.run_id, ident.task_id, ident.map_index, attempt)
+            if inline is not None:
+                operation = hook.instantiate_inline(inline, rid)
+            else:
+                operation = hook.instantiate(str(self.template_name), values, rid)
+            if operation.done and operation.HasField("error"):
+                self.log.info("workflow attempt %d (%s) already ended: %s; starting attempt %d", attempt,
+                              operation.name, operation.error.message, attempt + 1)
+                continue
+            self.log.info("workflow %s (attempt %d, request %s)%s", operation.name, attempt, rid,
+                          " already done: attaching" if operation.done else "")
+            break
+        else:
+            raise JobFailed(f"the workflow failed {_MAX_ATTEMPTS} times", state="ERROR")
+        context["ti"].xcom_push(key=XCOM_OPERATION, value=operation.name)
+        return self._follow(operation.name)
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+        event = event or {}
+        if event.get("status") == "error":
+            self.log.warning("waiting for the workflow failed: %s", event.get("message"))
+        name = event.get("operation") or kwargs.get("operation")
+        if not name:
+            name = context["ti"].xcom_pull(task_ids=context["ti"].task_id, key=XCOM_OPERATION)
+        return self._follow(str(name))
+
+    def _follow(self, name: str) -> dict[str, Any]:
+        from ..triggers.workflow import DataprocWorkflowTrigger, workflow_progress
+
+        self._active = name
+        seen: dict[str, str] = {}
+        try:
+            while True:
+                progress = workflow_progress(self.hook().get_operation(name))
+                for step, facts in progress["steps"].items():
+                    if seen.get(step) != facts["state"]:
+                        seen[step] = facts["state"]
+                        self.log.info("step %s: %s %s", step, facts["state"], facts["job_id"])
+                if progress["done"]:
+                    return self._finish(progress)
+                if self.should_defer():
+                    self.defer(trigger=DataprocWorkflowTrigger(operation=name, **self.trigger_args()),
+                               method_name="execute_complete", kwargs={"operation": name})
+                self.sleep()
+        finally:
+            self._active = None
+            self.close_hook()
+
+    def _finish(self, progress: dict[str, Any]) -> dict[str, Any]:
+        jobs = {step: facts["job_id"] for step, facts in progress["steps"].items()}
+        if progress["error"]:
+            failed = [f"{s} ({f['job_id'] or 'no job'}: {f['error'] or f['state']})"
+                      for s, f in progress["steps"].items() if f["state"] == "FAILED"]
+            raise JobFailed(f"workflow {progress['operation']} failed: {progress['error']}"
+                            + (f"; failed steps: {', '.join(failed)}" if failed else ""), state="ERROR")
+        self.log.info("workflow %s succeeded on cluster %s: %s", progress["operation"], progress["cluster_name"], jobs)
+        return {"operation": progress["operation"], "cluster_name": progress["cluster_name"], "jobs": jobs}
+
+    # -- cancellation ------------------------------------------------------------------------------
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
+        """Cancel the workflow when the deferral times out or fails, then fail as Airflow would."""
+        from airflow.sdk.exceptions import TaskDeferralError, TaskDeferralTimeout
+
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except (TaskDeferralTimeout, TaskDeferralError):
+            ti = context["ti"]
+            name = ti.xcom_pull(task_ids=ti.task_id, key=XCOM_OPERATION)
+            if name:
+                self.log.warning("cancelling workflow %s", name)
+                self.hook().cancel_operation(str(name))
+                self.close_hook()
+            raise
+
+    def on_kill(self) -> None:
+        """Cancel the workflow this execution follows (task killed, or timed out while polling)."""
+        name = getattr(self, "_active", None)
+        if name:
+            self.log.warning("cancelling workflow %s", name)
+            self.hook().cancel_operation(name)
