@@ -328,6 +328,9 @@ def _validate(template: Any) -> None:
             cycle = sorted(set(prereqs) - done)
             raise ApiError(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid argument: prerequisite cycle among {cycle}")
         done.update(ready)
+    if template.HasField("dag_timeout") and not 600 <= duration_seconds(template.dag_timeout) <= 86400:
+        raise ApiError(grpc.StatusCode.INVALID_ARGUMENT,
+                       "Invalid argument: dag_timeout must be between 10 minutes and 24 hours")
     for job in template.jobs:
         if job.WhichOneof("job_type") is None:
             raise ApiError(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid argument: step {job.step_id} has no job")

@@ -96,6 +96,32 @@ def test_dag_timeout_fails_workflow_and_deletes_cluster(emu, emulator_clients, f
         emulator_clients.clusters.get_cluster(project_id=PROJECT, region=REGION, cluster_name=op.metadata.cluster_name)
 
 
+def test_cancelling_the_operation_cancels_jobs_and_deletes_cluster(emu, emulator_clients, fast_polling):
+    bucket = unique("wfc")
+    emulator_clients.storage.create_bucket(bucket)
+    slow = _upload(emulator_clients, bucket, "slow.py", "import time\ntime.sleep(120)\n")
+    op = emulator_clients.workflows.instantiate_inline_workflow_template(request={"parent": PARENT, "template": {
+        "id": "cancel-me", "placement": {"managed_cluster": {"cluster_name": "wf-cancel", "config": {}}},
+        "jobs": [{"step_id": "sleep", "pyspark_job": {"main_python_file_uri": slow}}]}})
+    deadline = time.monotonic() + 30
+    while not (op.metadata and op.metadata.graph.nodes[0].job_id):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+        op._refresh_and_update()
+    op.cancel()
+    with pytest.raises(gexc.GoogleAPICallError, match="cancelled"):
+        op.result(polling=fast_polling, timeout=60)
+    job = emulator_clients.jobs.get_job(project_id=PROJECT, region=REGION, job_id=op.metadata.graph.nodes[0].job_id)
+    assert job.status.state == d.JobStatus.State.CANCELLED
+    with pytest.raises(gexc.NotFound):
+        emulator_clients.clusters.get_cluster(project_id=PROJECT, region=REGION, cluster_name=op.metadata.cluster_name)
+    with pytest.raises(gexc.InvalidArgument, match="dag_timeout"):
+        emulator_clients.workflows.instantiate_inline_workflow_template(request={"parent": PARENT, "template": {
+            "id": "short", "dag_timeout": {"seconds": 60},
+            "placement": {"managed_cluster": {"cluster_name": "wf-short", "config": {}}},
+            "jobs": [{"step_id": "sleep", "pyspark_job": {"main_python_file_uri": slow}}]}})
+
+
 def test_stored_template_with_cluster_selector_and_parameters(emu, emulator_clients, fast_polling):
     label = unique("sel")
     cluster = make_cluster(emulator_clients, fast_polling, unique("selected"), labels={"pool": label})
