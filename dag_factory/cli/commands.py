@@ -111,9 +111,14 @@ def render_plan_text(plan: DagPlan) -> str:
 def schema(args: argparse.Namespace) -> int:
     from ..spec.models import Spec
 
-    data = Spec.model_json_schema()
-    data = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "dagspec spec", **data}
-    text = json.dumps(data, indent=2)
+    if args.markdown:
+        from ..spec.reference import render_reference
+
+        text = render_reference().rstrip("\n")
+    else:
+        data = Spec.model_json_schema()
+        data = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "dagspec spec", **data}
+        text = json.dumps(data, indent=2)
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)

@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "map it to your specs in settings.json: "
                                    '"yaml.schemas": {"./dagspec.schema.json": "dags/**/*.yaml"}')
     s.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
+    s.add_argument("--markdown", action="store_true", help="print the spec reference as Markdown instead")
 
     from ..deploy.command import EPILOG as DEPLOY_EPILOG
     from ..deploy.command import add_arguments as deploy_arguments

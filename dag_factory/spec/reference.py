@@ -1,0 +1,120 @@
+"""The spec reference in Markdown, generated from the spec models (docs/spec-reference.md)."""
+
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from . import models as m
+
+__all__ = ["render_reference", "CODES"]
+
+CODES = {
+    "DSP001": "YAML syntax error, unreadable file, or a value YAML cannot build",
+    "DSP002": "a YAML tag (`!!python/...`) or merge key (`<<`) that specs do not allow",
+    "DSP003": "the file is too large, nested too deeply, or expands (anchors) too much",
+    "DSP004": "a key appears twice in one mapping",
+    "DSP010": "unknown key (with a did-you-mean hint)",
+    "DSP011": "wrong type or invalid value",
+    "DSP012": "a required key is missing",
+    "DSP013": "a task has no action key, or several",
+    "DSP020": "reference to an unknown task, group or param",
+    "DSP021": "dependency cycle (its members are named) or a task depending on itself",
+    "DSP022": "invalid or duplicate task id",
+    "DSP023": "the same DAG id in two files",
+    "DSP030": "bad schedule: cron expression or preset",
+    "DSP040": "an operator or callable import path that does not resolve",
+    "DSP041": "an argument the operator (or Airflow's DAG) does not take",
+    "DSP042": "an operator or callable the administrator's policy does not allow",
+    "DSP050": "unknown variable `${ns.NAME}`",
+    "DSP051": "template or cluster profile not found, or templates extending each other in a cycle",
+    "DSP060": "unknown cluster, or a Dataproc task without `cluster:`/`serverless:`",
+    "DSP061": "a cluster no task uses (warning)",
+    "DSP062": "Dataproc job fields that do not fit the job type or placement",
+    "DSP070": "invalid DAG id",
+}
+
+
+def _type(annotation: Any) -> str:
+    text = repr(annotation) if not isinstance(annotation, type) else annotation.__name__
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _type(typing.get_args(annotation)[0])
+    if origin is typing.Literal:
+        return " \\| ".join(f"`{a}`" for a in typing.get_args(annotation))
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return " \\| ".join(_type(a) for a in typing.get_args(annotation) if a is not type(None))
+    if origin in (list, tuple):
+        args = typing.get_args(annotation)
+        return f"list of {_type(args[0])}" if args else "list"
+    if origin is dict:
+        args = typing.get_args(annotation)
+        return f"mapping of {_type(args[1])}" if args else "mapping"
+    for name in ("str", "int", "float", "bool"):
+        if text == name:
+            return {"float": "number", "str": "text"}.get(name, name)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
+    return text.replace("typing.", "").replace("|", "\\|")
+
+
+def _table(model: type[BaseModel], skip: tuple[str, ...] = ()) -> list[str]:
+    rows = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+    for name, field in model.model_fields.items():
+        if name in skip:
+            continue
+        default = ""
+        if field.default is not PydanticUndefined and field.default not in (None, [], {}):
+            default = f"`{field.default}`"
+        elif field.default is PydanticUndefined and field.default_factory is None:
+            default = "required"
+        doc = (field.description or "").replace("|", "\\|")
+        rows.append(f"| `{name}` | {_type(field.annotation)} | {default} | {doc} |")
+    return rows
+
+
+def render_reference() -> str:
+    """The whole reference page."""
+    out = [
+        "# Spec reference",
+        "",
+        "Generated from the spec models by `dagspec schema --markdown`; the JSON Schema (`dagspec schema`) says the",
+        "same for editors. Durations are seconds or text like `30s`, `5m`, `1h30m`, `2d`.",
+        "",
+        "## The spec (top level)",
+        "",
+        *_table(m.Spec),
+        "",
+        "## Task options",
+        "",
+        "Every task has exactly one action key (below) and any of these options:",
+        "",
+        *_table(m.TaskCommon),
+        "",
+        "## Actions",
+        "",
+        "| action key | what it runs | written as |",
+        "| --- | --- | --- |",
+    ]
+    for key, cls in m._TASK_CLASSES.items():
+        field = cls.model_fields[key]
+        target = _type(field.annotation)
+        out.append(f"| `{key}` | {(cls.__doc__ or cls.__name__).strip().splitlines()[0]} | {target} |")
+    out.append("")
+    models: list[type[BaseModel]] = [
+        m.BashAction, m.PythonAction, m.BranchAction, m.ShortCircuitAction, m.TriggerDagAction, m.WaitForDagAction,
+        m.WaitForAssetAction, m.GroupTask, m.PySparkJob, m.SparkJob, m.SparkSqlJob, m.HiveJob, m.PrestoJob, m.SparkRJob,
+        m.FlinkJob, m.Serverless, m.DataprocOptions, m.EphemeralCluster, m.SelectedCluster, m.ClusterSelector,
+        m.ParamModel, m.Instance, m.Notifier, m.FromTask, m.FromParam,
+    ]
+    for model in models:
+        out += [f"### {model.__name__}", ""]
+        if model.__doc__:
+            out += [model.__doc__.strip().splitlines()[0], ""]
+        out += _table(model, skip=tuple(m.TaskCommon.model_fields) if model is m.GroupTask else ()) + [""]
+    out += ["## Diagnostic codes", "", "| code | meaning |", "| --- | --- |"]
+    out += [f"| {code} | {text} |" for code, text in CODES.items()]
+    return "\n".join(out) + "\n"
