@@ -101,7 +101,7 @@ def _collecting_dagbag() -> Any:
     return None
 
 
-def _bag_key(bag: Any, path: Path) -> str | None:
+def _bag_key(bag: Any, path: Path) -> str:
     """The key ``DagBag`` uses for ``path``: relative to its bundle, else the path itself."""
     if not bag.bundle_path:
         return str(path)
@@ -111,7 +111,7 @@ def _bag_key(bag: Any, path: Path) -> str | None:
             return str(candidate.relative_to(base))
         except ValueError:
             continue
-    return None
+    return str(path)  # outside the bundle (an explicit root elsewhere): keyed by its absolute path
 
 
 class _Report:
@@ -213,9 +213,8 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
             log.error("dagspec: %s is broken:\n%s", path, render_text(diagnostics))
         return
     for path, diagnostics in report.errors.items():
-        key = _bag_key(bag, path)
-        if key is not None and has_errors(diagnostics):
-            bag.import_errors[key] = render_text(diagnostics)
+        if has_errors(diagnostics):
+            bag.import_errors[_bag_key(bag, path)] = render_text(diagnostics)
     if only is None and bag.bundle_path:
         _mark_parsed(bag, paths)
 

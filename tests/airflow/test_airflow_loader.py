@@ -264,3 +264,30 @@ def test_every_bad_corpus_spec_is_an_import_error_with_its_codes_and_lines(tmp_p
         text = bag.import_errors[spec.name]
         for code, line in expected:
             assert re.search(rf"{re.escape(spec.name)}:{line}:\d+: error {code}:", text), (spec.name, text)
+
+
+def test_serialized_dags_are_identical_across_parses(tmp_path: Path):
+    """Each parse must give the same serialized DAG (else every parse makes a new DAG version),
+    whatever the interpreter's hash seed."""
+    import shutil
+
+    folder = tmp_path / "dags"
+    write_loader(folder)
+    for name in ("patterns.yaml", "sequence.yaml", "workflows.yaml"):
+        shutil.copy(ROOT / "tests" / "fixtures" / "specs" / "good" / name, folder / name)
+    code = textwrap.dedent(f"""
+        from pathlib import Path
+        from airflow.dag_processing.dagbag import BundleDagBag
+        from airflow.models.serialized_dag import SerializedDagModel
+        from airflow.serialization.serialized_objects import DagSerialization
+        folder = Path({str(folder)!r})
+        bag = BundleDagBag(folder, bundle_path=folder, bundle_name="dags-folder")
+        assert not bag.import_errors, bag.import_errors
+        print(sorted((k, SerializedDagModel.hash(DagSerialization.to_dict(d))) for k, d in bag.dags.items()))
+        """)
+    outputs = []
+    for seed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "PYTHONHASHSEED": seed}, check=True)
+        outputs.append(out.stdout.strip().splitlines()[-1])
+    assert outputs[0] == outputs[1] and "patterns" in outputs[0]
