@@ -122,7 +122,7 @@ def export_template(args: argparse.Namespace) -> int:
               f"({', '.join(p.dag_id for p in plans)}); choose one with --dag-id", file=sys.stderr)
         return 2
     exported = export_plan(plans[0])
-    problems = _snippets(exported.diagnostics)
+    problems = sorted(_snippets(exported.diagnostics), key=lambda d: (d.file, d.line, d.column))
     if exported.template is None:
         _show(problems, "text", sys.stderr)
         blockers = sorted({d.message.split("`")[1] for d in problems if d.severity == "error" and "`" in d.message})

@@ -91,9 +91,12 @@ class _Exporter:
                     self.problem(task, f"task `{task.task_id}` runs on {self.describe(target)}, the others on "
                                  f"{self.describe(main)}; a workflow template has one cluster",
                                  "split the spec into one spec per cluster")
-        if any(d.severity == "error" for d in self.diags):
+        if not jobs:
             return Exported(None, self.diags)
-        template = self.build(jobs, creates)
+        main_target = targets.most_common(1)[0][0]
+        template = self.build([(task, target) for task, target in jobs if target == main_target], creates)
+        if any(d.severity == "error" for d in self.diags):  # found while building too: report them all
+            return Exported(None, self.diags)
         return Exported(template, self.diags)
 
     def describe(self, target: tuple[str, Any]) -> str:

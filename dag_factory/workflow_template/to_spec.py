@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import Diagnostic, did_you_mean
 from ..spec.yaml_source import Path_, SourceMap
 from .fieldpath import FieldPathError, resolve_path
-from .names import IGNORED_TEMPLATE_KEYS, JOB_TYPES, QUERY_KINDS, SPEC_FIELDS, STEP_KEYS, TEMPLATE_KEYS, convert_keys
+from .names import IGNORED_TEMPLATE_KEYS, JOB_TYPES, QUERY_KINDS, SPEC_FIELDS, STEP_KEYS, TEMPLATE_KEYS, camel, convert_keys
 from .positions import original_path
 from .regexes import pattern_of
 
@@ -316,7 +316,7 @@ class _Importer:
 
     def substitute(self, name: str, path: Path_, t: dict[str, Any], subst: dict[str, Any]) -> None:
         value = _get(t, path)
-        field_name = str(path[-1]) if not isinstance(path[-1], int) else str(path[-2])
+        field_name = camel(str(path[-1]) if not isinstance(path[-1], int) else str(path[-2]))
         here = next(((("parameters", i, "fields", j)) for i, p in enumerate(t.get("parameters") or [])
                      if isinstance(p, dict) and p.get("name") == name
                      for j, f in enumerate(p.get("fields") or []) if _safe_resolve(f, t) == path), ("parameters",))
