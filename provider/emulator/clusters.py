@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import tarfile
 import uuid
 from collections.abc import Callable
@@ -14,11 +13,11 @@ import grpc  # type: ignore[import-untyped]
 from google.protobuf import empty_pb2, field_mask_pb2, json_format  # type: ignore[import-untyped]
 
 from .backend import Backend, ClusterRecord
+from .cluster_rules import check_lifecycle, check_uuid, expired, fill_defaults, staging_bucket
 from .common import (
     ApiError,
     check_cluster_name,
     check_request_id,
-    duration_seconds,
     page,
     parse_filter,
     require,
@@ -40,13 +39,6 @@ _UPDATABLE = {
     "config.lifecycle_config.idle_delete_ttl",
     "config.autoscaling_config.policy_uri",
 }
-_MIN_IDLE, _MIN_AUTO, _MAX_TTL = 5 * 60, 10 * 60, 14 * 24 * 3600
-
-
-def staging_bucket(project: str, region: str, kind: str = "staging") -> str:
-    """The bucket Dataproc would create when a cluster names none (one per project and region)."""
-    slug = re.sub(r"[^a-z0-9-]", "-", f"dataproc-{kind}-{region}-{project}".lower())
-    return slug[:63].rstrip("-")
 
 
 class ClusterService:
@@ -131,7 +123,7 @@ class ClusterService:
         if cluster.project_id and cluster.project_id != project:
             raise ApiError(grpc.StatusCode.INVALID_ARGUMENT,
                            f"Cluster project_id '{cluster.project_id}' does not match request project '{project}'")
-        _check_lifecycle(cluster.config.lifecycle_config)
+        check_lifecycle(cluster.config.lifecycle_config)
         key = (project, region, cluster.cluster_name)
         with self.b.lock:
             if key in self.b.clusters:
@@ -142,7 +134,7 @@ class ClusterService:
             msg.CopyFrom(cluster)
             msg.project_id = project
             msg.cluster_uuid = str(uuid.uuid4())
-            _fill_defaults(msg, project, region)
+            fill_defaults(msg, project, region)
             msg.labels.update(extra_labels or {})
             record = ClusterRecord(project=project, region=region, pb=msg, create_time=self.b.clock.now())
             self._set_state(record, ClusterState.CREATING)
@@ -210,7 +202,7 @@ class ClusterService:
             return replay  # type: ignore[no-any-return]
         record = self.b.cluster(project, region, name)
         with self.b.lock:
-            _check_uuid(record, cluster_uuid)
+            check_uuid(record, cluster_uuid)
             if record.pb.status.state == ClusterState.DELETING:
                 raise ApiError(grpc.StatusCode.FAILED_PRECONDITION,
                                f"Cluster {name} is already being deleted (state DELETING)")
@@ -244,7 +236,7 @@ class ClusterService:
             raise ApiError(grpc.StatusCode.INVALID_ARGUMENT,
                            f"Invalid argument: update_mask path(s) {unknown} cannot be updated; "
                            f"allowed: {sorted(_UPDATABLE)}")
-        _check_lifecycle(request.cluster.config.lifecycle_config)
+        check_lifecycle(request.cluster.config.lifecycle_config)
         with self.b.lock:
             self._require_state(record, ClusterState.RUNNING, "updated")
             mask = field_mask_pb2.FieldMask(paths=paths)
@@ -273,7 +265,7 @@ class ClusterService:
             return self.b.ops.snapshot(replay)
         record = self.b.cluster(request.project_id, request.region, request.cluster_name)
         with self.b.lock:
-            _check_uuid(record, request.cluster_uuid)
+            check_uuid(record, request.cluster_uuid)
             self._require_state(record, need, op_type.lower() + "ped" if op_type == "STOP" else "started")
             self._set_state(record, during)
             op, meta = self._start_op(record, op_type, f"{op_type.title()} cluster")
@@ -348,7 +340,7 @@ class ClusterService:
             for record in self.b.clusters.values():
                 if record.pb.status.state != ClusterState.RUNNING:
                     continue
-                why = _expired(record, now)
+                why = expired(record, now)
                 if why:
                     due.append((record, why))
         for record, why in due:
@@ -357,62 +349,3 @@ class ClusterService:
             except ApiError:
                 continue  # someone else deleted it meanwhile
             self.b.stats.bump("ttl_deletions", record.name)
-
-
-def _expired(record: ClusterRecord, now: float) -> str | None:
-    life = record.pb.config.lifecycle_config
-    if life.HasField("auto_delete_time") and now >= life.auto_delete_time.ToNanoseconds() / 1e9:
-        return "Cluster deleted by lifecycle policy: auto_delete_time reached"
-    if life.HasField("auto_delete_ttl") and now >= record.create_time + duration_seconds(life.auto_delete_ttl):
-        return "Cluster deleted by lifecycle policy: auto_delete_ttl expired"
-    if (life.HasField("idle_delete_ttl") and not record.active_jobs and record.idle_since is not None
-            and now >= record.idle_since + duration_seconds(life.idle_delete_ttl)):
-        return "Cluster deleted by lifecycle policy: idle_delete_ttl expired"
-    return None
-
-
-def _check_uuid(record: ClusterRecord, cluster_uuid: str) -> None:
-    if cluster_uuid and cluster_uuid != record.pb.cluster_uuid:
-        raise ApiError(grpc.StatusCode.FAILED_PRECONDITION,
-                       f"Cluster {record.name} has uuid {record.pb.cluster_uuid}, "
-                       f"which does not match the requested cluster_uuid {cluster_uuid}")
-
-
-def _check_lifecycle(life: Any) -> None:
-    checks = (("idle_delete_ttl", _MIN_IDLE), ("auto_delete_ttl", _MIN_AUTO))
-    for name, minimum in checks:
-        if life.HasField(name):
-            seconds = duration_seconds(getattr(life, name))
-            if not minimum <= seconds <= _MAX_TTL:
-                raise ApiError(grpc.StatusCode.INVALID_ARGUMENT,
-                               f"Invalid argument: lifecycle_config.{name} must be between {minimum // 60} "
-                               f"minutes and 14 days, got {seconds:g} seconds")
-    if life.HasField("auto_delete_ttl") and life.HasField("auto_delete_time"):
-        raise ApiError(grpc.StatusCode.INVALID_ARGUMENT,
-                       "Invalid argument: set only one of lifecycle_config.auto_delete_ttl and auto_delete_time")
-
-
-def _fill_defaults(msg: Any, project: str, region: str) -> None:
-    """Fill what Dataproc fills: buckets, instance counts, image version, goog-* labels."""
-    config = msg.config
-    if not config.config_bucket:
-        config.config_bucket = staging_bucket(project, region)
-    if not config.temp_bucket:
-        config.temp_bucket = staging_bucket(project, region, "temp")
-    if not config.master_config.num_instances:
-        config.master_config.num_instances = 1
-    if not config.worker_config.num_instances:
-        config.worker_config.num_instances = 2
-    for group, role in ((config.master_config, "m"), (config.worker_config, "w")):
-        if not group.machine_type_uri:
-            group.machine_type_uri = "n2-standard-4"
-        del group.instance_names[:]
-        if role == "m":
-            group.instance_names.append(f"{msg.cluster_name}-m")
-        else:
-            group.instance_names.extend(f"{msg.cluster_name}-w-{i}" for i in range(group.num_instances))
-    if not config.software_config.image_version:
-        config.software_config.image_version = "2.2-debian12"
-    msg.labels["goog-dataproc-cluster-name"] = msg.cluster_name
-    msg.labels["goog-dataproc-cluster-uuid"] = msg.cluster_uuid
-    msg.labels["goog-dataproc-location"] = region
