@@ -98,8 +98,8 @@ class BucketTarget:
         return f"gs://{self.bucket_name}/{self.prefix}/"
 
     def name(self, key: str) -> str:
-        if not key or key.startswith("/") or ".." in key.split("/"):
-            raise ValueError(f"refusing object key {key!r} outside the prefix")
+        if not key or key.startswith("/"):
+            raise ValueError(f"refusing object key {key!r}: it must name an object below the prefix")
         return f"{self.prefix}/{key}"
 
     def check_bucket(self) -> None:

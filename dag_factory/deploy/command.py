@@ -108,7 +108,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         prepared = prepare(options)
     except DeployError as exc:
-        print(f"dagspec deploy: {exc}", file=sys.stderr)
+        if text:
+            print(f"dagspec deploy: {exc}", file=sys.stderr)
+        else:
+            print(json.dumps({"bucket": bucket, "prefix": options.prefix, "dry_run": args.dry_run, "ok": False,
+                              "error": str(exc)}, indent=2))
         return 1
     if not prepared.local.ok or prepared.plan is None or prepared.target is None:
         if text:

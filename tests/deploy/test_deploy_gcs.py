@@ -197,3 +197,14 @@ def test_the_repository_dag_folder_deploys(bucket: Bucket, monkeypatch: pytest.M
     assert data["ok"] and data["diagnostics"] == [] and data["plan"]["upload"][-1]["key"] == "dagspec_loader.py"
     assert {"templates/etl-base.yaml", "templates/regional-report.yaml"} <= keys
     assert bucket.names() == set()
+
+
+def test_a_manifest_that_is_not_ours_stops_the_deploy(project: Path, bucket: Bucket,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Without a readable manifest dagspec cannot know what it owns, so it changes nothing."""
+    bucket.write(f"{PREFIX}/{MANIFEST_NAME}", b"<html>not json</html>")
+    assert deploy(bucket) == 1
+    assert "is not a dagspec manifest" in capsys.readouterr().err
+    assert bucket.names() == {f"{PREFIX}/{MANIFEST_NAME}"}
+    code, data = deploy_json(bucket, capsys)
+    assert code == 1 and data["ok"] is False and "not a dagspec manifest" in data["error"]
