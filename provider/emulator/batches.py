@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import uuid
@@ -20,6 +21,8 @@ from .operations import OperationRecord
 from .runner import RunResult, spec_from_message
 
 __all__ = ["BatchService"]
+
+log = logging.getLogger(__name__)
 
 _PARENT = re.compile(r"^projects/([^/]+)/locations/([^/]+)$")
 _BATCH_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,61}[a-z0-9]$")
@@ -112,6 +115,13 @@ class BatchService:
             record.cancel.set()
 
     def _execute(self, record: _BatchRecord, bucket: str) -> None:
+        try:
+            self._execute_stages(record, bucket)
+        except Exception as exc:  # an emulator bug must still end the batch, visibly
+            log.exception("batch %s failed inside the emulator", record.pb.name)
+            self._finish(record, RunResult("ERROR", f"Internal error in the Dataproc emulator: {exc}"))
+
+    def _execute_stages(self, record: _BatchRecord, bucket: str) -> None:
         msg = record.pb
         kind = msg.WhichOneof("batch_config")
         batch_id = msg.name.rsplit("/", 1)[-1]

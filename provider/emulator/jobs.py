@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,8 @@ from .messages import ClusterState, JobState, pb
 from .runner import UNSUPPORTED, JobSpec, RunResult, spec_from_job
 
 __all__ = ["JobService"]
+
+log = logging.getLogger(__name__)
 
 _ACTIVE = {"PENDING", "SETUP_DONE", "RUNNING", "CANCEL_PENDING", "CANCEL_STARTED", "ATTEMPT_FAILURE"}
 _INACTIVE = {"DONE", "ERROR", "CANCELLED"}
@@ -141,6 +144,9 @@ class JobService:
         spec = spec_from_job(record.pb)
         try:
             result = self._run_stages(record, spec)
+        except Exception as exc:  # an emulator bug must still end the job, visibly
+            log.exception("job %s failed inside the emulator", record.job_id)
+            result = RunResult("ERROR", f"Internal error in the Dataproc emulator: {exc}")
         finally:
             with self.b.lock:
                 cluster = self.b.clusters.get(record.cluster_key) if record.cluster_key else None

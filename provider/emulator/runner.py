@@ -204,7 +204,8 @@ class JobRunner:
             submit += ["--conf", f"{key}={value}"]
         env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_SUBMIT_ARGS", "PYSPARK_DRIVER_PYTHON")}
         env.update(SPARK_HOME=str(home), SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=sys.executable,
-                   SPARK_LOCAL_DIRS=str(scratch / "tmp"),
+                   SPARK_LOCAL_DIRS=str(scratch / "tmp"), STORAGE_EMULATOR_HOST=self.gcs.host,
+                   GOOGLE_CLOUD_PROJECT=self.gcs.project,
                    PYTHONUNBUFFERED="1",
                    PYTHONPATH=os.pathsep.join([str(work), *py_files, env.get("PYTHONPATH", "")]).rstrip(os.pathsep))
         if spec.kind == "spark_job":
