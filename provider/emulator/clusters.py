@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import tarfile
 import uuid
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from .messages import ClusterOpState, ClusterState, pb
 from .operations import OperationRecord
 
 __all__ = ["ClusterService", "staging_bucket"]
+
+log = logging.getLogger(__name__)
 
 _ACTIVE = {"CREATING", "UPDATING", "RUNNING"}
 _INACTIVE = {"DELETING", "ERROR", "STOPPING", "STOPPED"}
@@ -73,6 +76,8 @@ class ClusterService:
             record.pb.status.state = state
             record.pb.status.detail = detail
             record.pb.status.state_start_time.CopyFrom(timestamp(self.b.clock.now()))
+        log.info("cluster %s/%s/%s -> %s %s", record.project, record.region, record.name,
+                 ClusterState(state).name, detail)
 
     def _op_meta(self, record: ClusterRecord, op_type: str, state: int, description: str,
                  previous: Any = None) -> Any:

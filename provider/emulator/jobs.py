@@ -134,6 +134,7 @@ class JobService:
             record.pb.status.state = state
             record.pb.status.details = details
             record.pb.status.state_start_time.CopyFrom(timestamp(self.b.clock.now()))
+            log.info("job %s -> %s %s", record.job_id, JobState(state).name, details)
             if state in _TERMINAL:
                 record.pb.done = True
             if record.operation is not None:
