@@ -154,6 +154,7 @@ def test_the_projects_dag_folder_loads_without_import_errors():
     assert all(d.fileloc == str(folder / "dagspec_loader.py") for d in bag.dags.values())
 
 
+@pytest.mark.airflow
 def test_import_errors_are_stored_and_cleared_by_sync_bag_to_db(dag_folder: Path, airflow_db: Path):
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.dagbag import sync_bag_to_db
@@ -187,6 +188,7 @@ def test_import_errors_are_stored_and_cleared_by_sync_bag_to_db(dag_folder: Path
     assert stored() == {}
 
 
+@pytest.mark.airflow
 @pytest.mark.slow
 def test_the_dag_processor_records_and_clears_spec_errors(dag_folder: Path, airflow_db: Path):
     """Runs Airflow's real dag processor (``airflow dag-processor --num-runs 1``) on a bundle."""
@@ -225,25 +227,6 @@ def test_the_dag_processor_records_and_clears_spec_errors(dag_folder: Path, airf
         assert session.get(DagModel, "broken") is not None
 
 
-def test_loader_import_path_stays_cheap(tmp_path: Path):
-    """Loading a folder imports no Google client, no pyspark and no emulator."""
-    folder = tmp_path / "dags"
-    write_loader(folder)
-    write(folder, "good.yaml", GOOD)
-    code = textwrap.dedent(f"""
-        import sys
-        from dagspec.dag_factory.airflow.loader import load_dag_folder
-        ns = {{"__file__": {str(folder / 'dagspec_loader.py')!r}}}
-        load_dag_folder(ns)
-        assert "good" in ns, ns
-        heavy = sorted(m for m in sys.modules
-                       if m.startswith(("google.cloud", "pyspark", "grpc")) or "emulator" in m)
-        print(heavy)
-        """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "[]"
-
-
 def test_every_bad_corpus_spec_is_an_import_error_with_its_codes_and_lines(tmp_path: Path):
     """The bad corpus (``# expect: CODE@LINE ...``) in one folder next to a good spec: each file is an
     import error under its own path naming its codes at their lines; the good DAG still loads."""
@@ -266,9 +249,11 @@ def test_every_bad_corpus_spec_is_an_import_error_with_its_codes_and_lines(tmp_p
             assert re.search(rf"{re.escape(spec.name)}:{line}:\d+: error {code}:", text), (spec.name, text)
 
 
-def test_serialized_dags_are_identical_across_parses(tmp_path: Path):
-    """Each parse must give the same serialized DAG (else every parse makes a new DAG version),
-    whatever the interpreter's hash seed."""
+@pytest.mark.slow
+def test_fresh_parses_are_cheap_to_import_and_serialize_identically(tmp_path: Path):
+    """In a fresh interpreter (as the dag processor parses): loading the folder imports no Google
+    client, no pyspark and no emulator; and each parse gives the same serialized DAGs (else every
+    parse makes a new DAG version), whatever the interpreter's hash seed."""
     import shutil
 
     folder = tmp_path / "dags"
@@ -276,6 +261,7 @@ def test_serialized_dags_are_identical_across_parses(tmp_path: Path):
     for name in ("patterns.yaml", "sequence.yaml", "workflows.yaml"):
         shutil.copy(ROOT / "tests" / "fixtures" / "specs" / "good" / name, folder / name)
     code = textwrap.dedent(f"""
+        import sys
         from pathlib import Path
         from airflow.dag_processing.dagbag import BundleDagBag
         from airflow.models.serialized_dag import SerializedDagModel
@@ -283,11 +269,16 @@ def test_serialized_dags_are_identical_across_parses(tmp_path: Path):
         folder = Path({str(folder)!r})
         bag = BundleDagBag(folder, bundle_path=folder, bundle_name="dags-folder")
         assert not bag.import_errors, bag.import_errors
+        heavy = sorted(m for m in sys.modules
+                       if m.startswith(("google.cloud", "pyspark", "grpc")) or "emulator" in m)
+        print(heavy)
         print(sorted((k, SerializedDagModel.hash(DagSerialization.to_dict(d))) for k, d in bag.dags.items()))
         """)
     outputs = []
     for seed in ("1", "2"):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                              env={**os.environ, "PYTHONHASHSEED": seed}, check=True)
-        outputs.append(out.stdout.strip().splitlines()[-1])
+        heavy, hashes = out.stdout.strip().splitlines()[-2:]
+        assert heavy == "[]"
+        outputs.append(hashes)
     assert outputs[0] == outputs[1] and "patterns" in outputs[0]
