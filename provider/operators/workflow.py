@@ -22,7 +22,7 @@ from ..errors import ConfigurationError, JobFailed
 from ..naming import request_id
 from .base import DataprocBaseOperator, RunIdentity
 
-__all__ = ["DataprocInstantiateWorkflowTemplateOperator", "apply_parameters", "XCOM_OPERATION"]
+__all__ = ["DataprocInstantiateWorkflowTemplateOperator", "apply_parameters", "check_parameters", "XCOM_OPERATION"]
 
 XCOM_OPERATION = "workflow_operation"
 _MAX_ATTEMPTS = 50
@@ -64,6 +64,24 @@ def _set_field(data: dict[str, Any], path: str, value: str) -> None:
                 raise ConfigurationError(f"parameter field {path} names nothing in the template") from None
 
 
+def check_parameters(template: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The template's declared parameters by name; raises when ``values`` has unknown or invalid ones."""
+    declared = {p["name"]: p for p in template.get("parameters", [])}
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise ConfigurationError(f"unknown template parameters {unknown}; the template declares {sorted(declared)}")
+    for name, raw in values.items():
+        value = str(raw)
+        validation = declared[name].get("validation") or {}
+        regexes = (validation.get("regex") or {}).get("regexes")
+        allowed = (validation.get("values") or {}).get("values")
+        if regexes and not any(re.fullmatch(r, value) for r in regexes):
+            raise ConfigurationError(f"parameter {name}={value!r} does not match {regexes}")
+        if allowed and value not in allowed:
+            raise ConfigurationError(f"parameter {name}={value!r} is not one of {allowed}")
+    return declared
+
+
 def apply_parameters(template: Mapping[str, Any], values: Mapping[str, Any]) -> Any:
     """The inline template (camelCase or snake_case dict) as a ``WorkflowTemplate`` with ``values`` applied."""
     from google.cloud import dataproc_v1
@@ -77,21 +95,10 @@ def apply_parameters(template: Mapping[str, Any], values: Mapping[str, Any]) -> 
     if not values:
         return dataproc_v1.WorkflowTemplate.wrap(message)
     data = json_format.MessageToDict(message)
-    declared = {p["name"]: p for p in data.get("parameters", [])}
-    unknown = sorted(set(values) - set(declared))
-    if unknown:
-        raise ConfigurationError(f"unknown template parameters {unknown}; the template declares {sorted(declared)}")
+    declared = check_parameters(data, values)
     for name, raw in values.items():
-        value = str(raw)
-        validation = declared[name].get("validation") or {}
-        regexes = (validation.get("regex") or {}).get("regexes")
-        allowed = (validation.get("values") or {}).get("values")
-        if regexes and not any(re.fullmatch(r, value) for r in regexes):
-            raise ConfigurationError(f"parameter {name}={value!r} does not match {regexes}")
-        if allowed and value not in allowed:
-            raise ConfigurationError(f"parameter {name}={value!r} is not one of {allowed}")
         for path in declared[name].get("fields", []):
-            _set_field(data, path, value)
+            _set_field(data, path, str(raw))
     out = dataproc_v1.WorkflowTemplate.pb()()
     try:
         json_format.ParseDict(data, out)
@@ -135,6 +142,11 @@ class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
         inline = apply_parameters(self.template, values) if self.template else None
         ident = RunIdentity.of(context)
         hook = self.hook()
+        if inline is None and values:  # check the values here too: a clear error before anything starts
+            from google.protobuf import json_format
+
+            stored = hook.get_template(str(self.template_name))
+            check_parameters(json_format.MessageToDict(type(stored).pb(stored)), values)
         operation = None
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             rid = request_id("wf", ident.dag_id, ident.run_id, ident.task_id, ident.map_index, attempt)

@@ -37,6 +37,11 @@ class WorkflowHook(DataprocHook):
         """A stored template's resource name from its id (a full name is kept)."""
         return name if name.startswith("projects/") else f"{self.parent()}/workflowTemplates/{name}"
 
+    def get_template(self, template_name: str) -> Any:
+        """A stored template (``WorkflowTemplate``)."""
+        return self.call(self.workflows.get_workflow_template, request={"name": self.template_path(template_name)},
+                         timeout=_CALL_TIMEOUT)
+
     def instantiate(self, template_name: str, parameters: Mapping[str, str], request_id: str) -> Any:
         """Instantiate a stored template; returns the workflow's operation (``operations_pb2.Operation``)."""
         request = {"name": self.template_path(template_name), "parameters": dict(parameters), "request_id": request_id}
