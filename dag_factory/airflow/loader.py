@@ -144,7 +144,7 @@ def _compile(paths: list[Path], root: Path, only: str | None, report: _Report) -
 
     policy = _policy()
     try:
-        result = compile_paths(paths, root=root, policy=policy, only_dag_id=only)
+        result = compile_paths(paths, root=root, policy=policy, only_dag_id=only, cache=True)
         groups = [result]
     except Exception:  # a dagspec bug must not hide the other specs: retry file by file
         log.exception("dagspec: compiling %s failed; compiling spec by spec", root)
