@@ -4,7 +4,8 @@ Keys are object names relative to the deploy prefix (``examples/hello.yaml``,
 ``templates/etl-base.yaml``). A local file is uploaded when the bucket has no object of that key
 (``new``, precondition generation 0) or one with another checksum (``changed``, precondition: the
 listed generation). An object of the prefix that is not a local file is deleted only when the
-manifest says dagspec uploaded it (``stale``); any other object is ``foreign``: kept and reported.
+manifest says dagspec uploaded it, with that content (``stale``); any other object is ``foreign``:
+kept and reported.
 """
 
 from __future__ import annotations
@@ -164,9 +165,9 @@ def compute_plan(local: Iterable[LocalFile], remote: Iterable[RemoteObject], man
     for key, obj in remote_by_key.items():
         if key in local_by_key:
             continue
-        if key in manifest.files:
+        if key in manifest.files and (obj.md5 is None or obj.md5 == manifest.files[key]):
             deletes.append(Change(key, "stale", obj.generation, obj.size))
-        else:
+        else:  # not uploaded by dagspec, or rewritten by someone since: not ours to delete
             foreign.append(key)
     uploads.sort(key=lambda c: (upload_rank(c.key), c.key))
     deletes.sort(key=lambda c: (-upload_rank(c.key), c.key))

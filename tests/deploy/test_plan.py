@@ -58,11 +58,16 @@ def test_only_manifest_files_are_deleted_others_are_foreign() -> None:
     plan = compute_plan(
         [local("keep.yaml")],
         [remote("keep.yaml"), remote("gone.yaml", 5), remote("someone_elses.txt", 6)],
-        Manifest({"keep.yaml": "m1", "gone.yaml": "m0"}, 9),
+        Manifest({"keep.yaml": "m1", "gone.yaml": "m1"}, 9),
     )
     assert keys(plan.deletes) == [("gone.yaml", "stale", 5)]
     assert plan.foreign == ("someone_elses.txt",)
     assert plan.new_manifest == {"keep.yaml": "m1"}
+
+
+def test_a_stale_file_rewritten_by_someone_since_the_last_deploy_is_kept() -> None:
+    plan = compute_plan([], [remote("gone.yaml", 5, md5="theirs")], Manifest({"gone.yaml": "ours"}, 9))
+    assert plan.deletes == () and plan.foreign == ("gone.yaml",) and plan.new_manifest == {}
 
 
 def test_without_manifest_nothing_is_deleted() -> None:
@@ -94,13 +99,13 @@ def test_uploads_put_dependencies_first_specs_next_the_loader_last() -> None:
 
 
 def test_deletes_remove_specs_before_what_they_use() -> None:
-    owned = {"t/x.yaml": "m", "templates/base.yaml": "m", "t/jobs/j.py": "m"}
+    owned = {"t/x.yaml": "m1", "templates/base.yaml": "m1", "t/jobs/j.py": "m1"}
     plan = compute_plan([], [remote(k) for k in owned], Manifest(owned, 1))
     assert [c.key for c in plan.deletes] == ["t/x.yaml", "t/jobs/j.py", "templates/base.yaml"]
 
 
 def test_plan_data_is_json_ready() -> None:
-    plan = compute_plan([local("a.yaml", size=1234)], [remote("b.yaml", 3)], Manifest({"b.yaml": "m"}, 2))
+    plan = compute_plan([local("a.yaml", size=1234)], [remote("b.yaml", 3)], Manifest({"b.yaml": "m1"}, 2))
     data = json.loads(json.dumps(plan.to_data()))
     assert data["upload"] == [{"key": "a.yaml", "reason": "new", "size": 1234, "if_generation_match": 0}]
     assert data["delete"][0]["key"] == "b.yaml" and data["counts"]["delete"] == 1
