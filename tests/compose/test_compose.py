@@ -82,6 +82,14 @@ def test_the_promised_services_exist(config: dict[str, Any]) -> None:
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
+def test_images_are_built_here_or_official(config: dict[str, Any]) -> None:
+    for name, service in config["services"].items():
+        if service["image"].startswith("dagspec-"):
+            assert service["build"]["dockerfile"].startswith("docker/Dockerfile."), name
+        else:
+            assert service["image"] == "postgres:16", name
+
+
 def test_long_running_services_have_healthchecks(config: dict[str, Any]) -> None:
     for name, service in config["services"].items():
         if name not in ("airflow-init", "emulator-ports"):
