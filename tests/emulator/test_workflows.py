@@ -8,7 +8,7 @@ import pytest
 from google.api_core import exceptions as gexc
 from google.cloud import dataproc_v1 as d
 
-from .helpers import PROJECT, REGION, make_cluster, unique
+from .helpers import PROJECT, REGION, driver_output, make_cluster, unique
 
 PARENT = f"projects/{PROJECT}/regions/{REGION}"
 Node = d.WorkflowNode.NodeState
@@ -22,9 +22,10 @@ with open(os.path.join(out, "data.csv"), "w") as fh:
 print("prepared", out)
 """
 
-REPORT_SQL = [
-    "CREATE TEMPORARY VIEW sales USING csv OPTIONS (path '${input}', header 'true')",
-    "INSERT OVERWRITE DIRECTORY '${output}' USING csv "
+REPORT_SQL = [  # a Hive step: runs on Spark SQL; the bad statement is reported and skipped
+    "CREATE TEMPORARY VIEW sales USING csv OPTIONS (path '${hivevar:input}', header 'true')",
+    "SELECT no_such_column FROM sales",
+    "INSERT OVERWRITE DIRECTORY '${hivevar:output}' USING csv "
     "SELECT city, SUM(CAST(amount AS INT)) AS total FROM sales GROUP BY city ORDER BY city",
     "SELECT COUNT(*) FROM sales",
 ]
@@ -46,8 +47,8 @@ def test_inline_workflow_runs_steps_in_order_on_a_managed_cluster(emu, emulator_
         "placement": {"managed_cluster": {"cluster_name": "wf-sales", "config": {}}},
         "jobs": [
             {"step_id": "report", "prerequisite_step_ids": ["prepare"],
-             "spark_sql_job": {"query_list": {"queries": REPORT_SQL},
-                               "script_variables": {"input": f"gs://{bucket}/in/", "output": f"gs://{bucket}/out"}}},
+             "hive_job": {"query_list": {"queries": REPORT_SQL}, "continue_on_failure": True,
+                          "script_variables": {"input": f"gs://{bucket}/in/", "output": f"gs://{bucket}/out"}}},
             {"step_id": "prepare", "pyspark_job": {"main_python_file_uri": prepare, "args": [f"gs://{bucket}/in"]}},
         ],
     }
@@ -64,6 +65,7 @@ def test_inline_workflow_runs_steps_in_order_on_a_managed_cluster(emu, emulator_
     report_job = emulator_clients.jobs.get_job(project_id=PROJECT, region=REGION, job_id=nodes["report"].job_id)
     assert prepare_job.status.state_start_time.timestamp_pb().ToNanoseconds() <= (
         report_job.status_history[0].state_start_time.timestamp_pb().ToNanoseconds())
+    assert "no_such_column" in driver_output(emulator_clients, report_job)[1]
     parts = [b for b in emulator_clients.storage.list_blobs(bucket, prefix="out/") if b.name.endswith(".csv")]
     rows = sorted(line for b in parts for line in b.download_as_text().splitlines())
     assert rows == ["lyon,4", "paris,8"]
