@@ -208,3 +208,29 @@ def test_a_manifest_that_is_not_ours_stops_the_deploy(project: Path, bucket: Buc
     assert bucket.names() == {f"{PREFIX}/{MANIFEST_NAME}"}
     code, data = deploy_json(bucket, capsys)
     assert code == 1 and data["ok"] is False and "not a dagspec manifest" in data["error"]
+
+
+def test_cli_reports_a_concurrent_change_and_exits_1(project: Path, bucket: Bucket, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from dagspec.dag_factory.deploy import command
+
+    assert deploy(bucket) == 0
+    write(project, "dags/team/hello.yaml", "start_date: 2024-01-01\ntasks:\n  hello: {bash: echo mine}\n")
+    shown = command._progress
+
+    def racing_progress(stream: Any) -> Any:
+        report = shown(stream)
+
+        def step(index: int, total: int, action: str, change: Any) -> None:
+            bucket.write(f"{PREFIX}/{change.key}", b"# written by someone else meanwhile\n")
+            report(index, total, action, change)
+
+        return step
+
+    monkeypatch.setattr(command, "_progress", racing_progress)
+    capsys.readouterr()
+    assert deploy(bucket) == 1
+    err = capsys.readouterr().err
+    assert "FAILED: team/hello.yaml was changed in the bucket by someone else while deploying" in err
+    assert "partial deploy" in err and "0 uploaded" in err
+    assert bucket.read(f"{PREFIX}/team/hello.yaml") == b"# written by someone else meanwhile\n"
