@@ -139,6 +139,7 @@ class _Builder:
         self.group_args: dict[str, dict[str, Any]] = {}
         self.mapped_refs: dict[str, list[str]] = {}
         self.pending: set[str] = set()
+        self.refs = 0  # TaskOutput/GroupArg values converted so far (they resolve only in templated fields)
         self._dag: DAG | None = None
 
     @property
@@ -195,9 +196,11 @@ class _Builder:
 
     def _output(self, value: TaskOutput, group: str | None) -> Any:
         op = self.operator(value.task_id)
+        self.refs += 1
         return op.output if value.key == "return_value" else XComArg(op, key=value.key)
 
     def _group_arg(self, value: GroupArg, group: str | None) -> Any:
+        self.refs += 1
         gid = group
         while gid is not None:
             if gid in self.group_args:
@@ -343,7 +346,14 @@ class _Builder:
     def _create(self, task: TaskPlan) -> Any:
         cls = import_object(task.operator)
         tg = self.group(task.group)
-        kwargs = self.convert(task.args, task.group)
+        kwargs = {}
+        for name, value in task.args.items():
+            seen = self.refs
+            kwargs[name] = self.convert(value, task.group)
+            if self.refs != seen and name not in cls.template_fields:
+                raise BuildError(f"`{name}` of {cls.__name__} is not a templated field, so a task output or "
+                                 f"mapped-group argument cannot be passed to it "
+                                 f"(templated: {', '.join(cls.template_fields) or 'none'})")
         kwargs["task_id"] = _local_id(task.task_id, task.group)
         kwargs["dag"] = self.dag
         kwargs["task_group"] = tg

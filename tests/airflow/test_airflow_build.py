@@ -254,3 +254,11 @@ def test_airflow_rejections_become_build_errors_with_the_task_line():
     p = plan("bad_group", task("g.t", EMPTY, group="missing"))
     with pytest.raises(BuildError, match="unknown task group"):
         build_dag(p)
+
+
+def test_task_outputs_go_only_to_templated_fields():
+    p = plan("untemplated", task("src"),
+             task("t", BASH, line=9, args={"bash_command": "echo", "retries": TaskOutput("src")}))
+    with pytest.raises(BuildError, match="`retries` of BashOperator is not a templated field") as err:
+        build_dag(p)
+    assert err.value.source.line == 9
