@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -104,10 +105,20 @@ class Backend:
         return not self.stopping.wait(max(0.0, seconds))
 
     def join_workers(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds in total for worker threads to end."""
+        deadline = time.monotonic() + timeout
         with self.lock:
             threads = list(self._threads)
         for thread in threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def wait_done(self, op: OperationRecord, timeout: float | None = None) -> bool:
+        """Wait until ``op`` is done; False on timeout or when the emulator stops."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not op.finished.wait(0.1):
+            if self.stopping.is_set() or (deadline is not None and time.monotonic() >= deadline):
+                return False
+        return True
 
     # -- request ids --------------------------------------------------------------------------
     def replay(self, kind: str, project: str, region: str, request_id: str) -> Any:

@@ -155,6 +155,7 @@ class ClusterService:
     def _provision(self, record: ClusterRecord, op: OperationRecord, meta: Any) -> None:
         extra = self.b.faults.take_slow_create(record.name)
         if not self.b.sleep(self.b.delays.cluster_create + extra):
+            self._finish_op(op, record, meta, error=(grpc.StatusCode.UNAVAILABLE, "Emulator is shutting down"))
             return
         self.b.gcs.ensure_bucket(record.bucket)
         self.b.gcs.ensure_bucket(str(record.pb.config.temp_bucket))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -96,8 +97,9 @@ class OperationsService:
 
     SERVICE = "google.longrunning.Operations"
 
-    def __init__(self, store: OperationStore) -> None:
+    def __init__(self, store: OperationStore, stopping: threading.Event | None = None) -> None:
         self.store = store
+        self.stopping = stopping or threading.Event()
 
     def methods(self) -> dict[str, tuple[Callable, type, type]]:
         o = operations_pb2
@@ -137,7 +139,9 @@ class OperationsService:
     def wait(self, request: operations_pb2.WaitOperationRequest) -> operations_pb2.Operation:
         record = self.store.get(request.name)
         timeout = duration_seconds(request.timeout) if request.HasField("timeout") else 60.0
-        record.finished.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while not record.finished.wait(0.1) and time.monotonic() < deadline and not self.stopping.is_set():
+            pass
         return self.store.snapshot(record)
 
 

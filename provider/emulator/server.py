@@ -165,7 +165,7 @@ def start_emulators(
     workflows = WorkflowService(backend, clusters, jobs)
     batches = BatchService(backend)
     backend.clusters_service = clusters  # type: ignore[attr-defined]
-    services: list[_Service] = [clusters, jobs, workflows, batches, OperationsService(backend.ops)]
+    services: list[_Service] = [clusters, jobs, workflows, batches, OperationsService(backend.ops, backend.stopping)]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="dataproc-rpc"))
     for service in services:
         handlers = {name: _rpc(backend, name, *spec) for name, spec in service.methods().items()}

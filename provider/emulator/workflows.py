@@ -197,7 +197,8 @@ class WorkflowService:
             run.meta.cluster_name = cluster.cluster_name
             run.meta.create_cluster.operation_id = op.pb.name
             self._publish(run)
-            op.finished.wait()
+            if not self.b.wait_done(op):
+                return grpc.StatusCode.UNAVAILABLE, "Emulator is shutting down"
             run.meta.create_cluster.done = True
             if op.pb.HasField("error"):
                 run.meta.create_cluster.error = op.pb.error.message
@@ -280,8 +281,7 @@ class WorkflowService:
             return
         run.meta.delete_cluster.operation_id = op.pb.name
         self._publish(run)
-        op.finished.wait(60)
-        run.meta.delete_cluster.done = True
+        run.meta.delete_cluster.done = self.b.wait_done(op, 60)
 
 
 class _Run:

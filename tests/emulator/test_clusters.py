@@ -204,3 +204,24 @@ def _wait_gone(clients, name: str) -> None:
             return
         time.sleep(0.05)
     pytest.fail(f"cluster {name} was not deleted")
+
+
+def test_operations_service_list_wait_delete(emu, emulator_clients, fast_polling):
+    from google.longrunning import operations_pb2
+
+    name = _name()
+    op = emulator_clients.clusters.create_cluster(
+        request={"project_id": PROJECT, "region": REGION, "cluster": {"cluster_name": name}})
+    wait = emulator_clients.channel.unary_unary(
+        "/google.longrunning.Operations/WaitOperation",
+        request_serializer=operations_pb2.WaitOperationRequest.SerializeToString,
+        response_deserializer=operations_pb2.Operation.FromString)
+    waited = wait(operations_pb2.WaitOperationRequest(name=op.operation.name, timeout={"seconds": 30}))
+    assert waited.done and not waited.HasField("error")
+    listed = emulator_clients.clusters.list_operations(
+        request={"name": f"projects/{PROJECT}/regions/{REGION}/operations"})
+    assert op.operation.name in {o.name for o in listed.operations}
+    emulator_clients.clusters.delete_operation(request={"name": op.operation.name})
+    with pytest.raises(gexc.NotFound):
+        emulator_clients.clusters.get_operation(request={"name": op.operation.name})
+    _delete(emulator_clients, name, fast_polling)
