@@ -6,7 +6,7 @@ UV       := .tools/bin/uv
 VENV     := .venv
 STAMP    := $(VENV)/.synced
 
-.PHONY: help venv test test-fast demo airflow bench lint clean
+.PHONY: help venv test test-min test-fast demo airflow bench lint clean
 
 help:
 	@echo "make demo   run the flagship example end to end on the local stack"
@@ -26,6 +26,18 @@ venv: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
+	$(MAKE) --no-print-directory test-min
+
+# The lowest Airflow dagspec supports (pyproject: apache-airflow>=3.3.0): the fast tests run on it too.
+AIRFLOW_MIN := 3.3.0
+MIN_VENV    := .venv-min
+$(MIN_VENV)/.synced: $(UV) pyproject.toml
+	$(UV) venv -q --allow-existing --python $(PY) $(MIN_VENV)
+	VIRTUAL_ENV=$(MIN_VENV) $(UV) pip install -q "apache-airflow==$(AIRFLOW_MIN)" -e ".[emulator]" pytest pytest-timeout hypothesis
+	@touch $@
+
+test-min: $(MIN_VENV)/.synced
+	$(MIN_VENV)/bin/python -m pytest -p no:cacheprovider -q -m "not slow" tests/unit tests/integration tests/airflow
 
 test-fast: $(STAMP)
 	$(VENV)/bin/python -m pytest -m "not slow"
@@ -41,4 +53,4 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy dag_factory provider
 
 clean:
-	rm -rf .tools $(VENV) .pytest_cache build *.egg-info
+	rm -rf .tools $(VENV) $(MIN_VENV) .pytest_cache build *.egg-info
