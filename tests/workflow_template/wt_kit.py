@@ -95,3 +95,10 @@ class FakeTI:
 def context_for(dag_id: str, run_id: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
     ti = FakeTI(dag_id, run_id, task_id, **kwargs)
     return {"ti": ti, "run_id": run_id}
+
+
+def seed_bucket(hook: Any, bucket: str) -> None:
+    """Create ``bucket`` in the GCS emulator (once) with the light job script in it."""
+    if hook.storage.lookup_bucket(bucket) is None:
+        hook.storage.create_bucket(bucket)
+    hook.storage.bucket(bucket).blob("light.py").upload_from_string(LIGHT_JOB)
