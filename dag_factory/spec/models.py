@@ -95,32 +95,32 @@ class ParamModel(Strict):
 class OperatorOptions(Strict):
     """Options every Airflow operator takes; usable per task and in ``default_args``."""
 
-    owner: str | None = None
-    email: StrList | None = None
+    owner: str | None = Field(default=None, description="shown in the UI")
+    email: StrList | None = Field(default=None, description="address(es) for Airflow's email alerts")
     email_on_retry: bool | None = None
     email_on_failure: bool | None = None
-    retries: int | None = Field(default=None, ge=0)
-    retry_delay: Duration | None = None
-    retry_exponential_backoff: bool | float | None = None
-    max_retry_delay: Duration | None = None
-    execution_timeout: Duration | None = None
-    depends_on_past: bool | None = None
+    retries: int | None = Field(default=None, ge=0, description="how many times to retry a failed task")
+    retry_delay: Duration | None = Field(default=None, description="wait before a retry")
+    retry_exponential_backoff: bool | float | None = Field(default=None, description="double the wait after each retry")
+    max_retry_delay: Duration | None = Field(default=None, description="cap of the growing wait")
+    execution_timeout: Duration | None = Field(default=None, description="fail the task after this long")
+    depends_on_past: bool | None = Field(default=None, description="wait for this task's previous run to succeed")
     wait_for_downstream: bool | None = None
-    trigger_rule: TriggerRule | None = None
-    pool: str | None = None
+    trigger_rule: TriggerRule | None = Field(default=None, description="when the task runs, given its upstream states (default all_success)")
+    pool: str | None = Field(default=None, description="Airflow pool limiting concurrency")
     pool_slots: int | None = Field(default=None, ge=1)
-    queue: str | None = None
-    priority_weight: int | None = None
+    queue: str | None = Field(default=None, description="executor queue")
+    priority_weight: int | None = Field(default=None, description="scheduling priority")
     weight_rule: Literal["downstream", "upstream", "absolute"] | None = None
     max_active_tis_per_dag: int | None = None
     max_active_tis_per_dagrun: int | None = None
     executor: str | None = None
     run_as_user: str | None = None
-    do_xcom_push: bool | None = None
+    do_xcom_push: bool | None = Field(default=None, description="push the task's result to XCom")
     on_execute_callback: Callback | None = None
-    on_failure_callback: Callback | None = None
-    on_success_callback: Callback | None = None
-    on_retry_callback: Callback | None = None
+    on_failure_callback: Callback | None = Field(default=None, description="function path(s) or {notifier, args}")
+    on_success_callback: Callback | None = Field(default=None, description="function path(s) or {notifier, args}")
+    on_retry_callback: Callback | None = Field(default=None, description="function path(s) or {notifier, args}")
     on_skipped_callback: Callback | None = None
 
 
@@ -143,17 +143,17 @@ MapSource = Union[list[Any], FromTask, FromParam]
 class TaskCommon(OperatorOptions):
     """What every task may say besides its action."""
 
-    depends_on: StrList = Field(default_factory=list)
+    depends_on: StrList = Field(default_factory=list, description="task or group ids this task runs after")
     doc: str | None = Field(default=None, description="markdown shown for the task in the UI")
-    display_name: str | None = None
-    inlets: list[AssetItem] = Field(default_factory=list)
-    outlets: list[AssetItem] = Field(default_factory=list)
-    setup: bool = False
+    display_name: str | None = Field(default=None, description="name shown in the UI instead of the id")
+    inlets: list[AssetItem] = Field(default_factory=list, description="assets (URIs or names) the task reads")
+    outlets: list[AssetItem] = Field(default_factory=list, description="assets the task updates (triggers asset schedules)")
+    setup: bool = Field(default=False, description="an Airflow setup task (pair it with a `teardown_of`)")
     teardown_of: StrList = Field(default_factory=list, description="makes this a teardown of these setup tasks")
     compensates: StrList = Field(default_factory=list, description="runs only when one of these tasks failed (saga)")
     expand: dict[str, MapSource] | None = Field(default=None, description="dynamic task mapping")
-    expand_kwargs: MapSource | None = None
-    map_index_template: str | None = None
+    expand_kwargs: MapSource | None = Field(default=None, description="map over a list of argument mappings")
+    map_index_template: str | None = Field(default=None, description="Jinja label of each mapped instance in the UI")
     args: dict[str, Any] = Field(default_factory=dict, description="more operator arguments, checked against it")
 
 
@@ -541,33 +541,37 @@ class Spec(Strict):
                                           "to the spec) whose steps become tasks of this spec")
     vars: dict[str, Any] = Field(default_factory=dict, description="values for ${var.NAME}")
     instances: list[Instance] | None = Field(default=None, description="one DAG per entry")
-    description: str | None = None
+    description: str | None = Field(default=None, description="one line shown in the DAG list")
     doc: str | None = Field(default=None, description="markdown shown in the UI")
     doc_file: str | None = Field(default=None, description="markdown file, relative to the spec")
-    schedule: ScheduleSpec = None
-    start_date: date | datetime | None = None
-    end_date: date | datetime | None = None
-    timezone: str | None = None
-    catchup: bool | None = None
-    tags: list[str] = Field(default_factory=list)
-    owner: str | None = None
-    owner_links: dict[str, str] = Field(default_factory=dict)
-    params: dict[str, ParamModel | Any] = Field(default_factory=dict)
-    default_args: OperatorOptions = Field(default_factory=OperatorOptions)
-    max_active_runs: int | None = Field(default=None, ge=1)
-    max_active_tasks: int | None = Field(default=None, ge=1)
-    max_consecutive_failed_dag_runs: int | None = None
-    dagrun_timeout: Duration | None = None
-    access_control: dict[str, Any] | None = None
-    is_paused_upon_creation: bool | None = None
-    render_template_as_native_obj: bool | None = None
-    dag_display_name: str | None = None
-    on_success_callback: Callback | None = None
-    on_failure_callback: Callback | None = None
+    schedule: ScheduleSpec = Field(default=None, description="cron (`0 6 * * *`), preset (`@daily`), duration (`6h`), "
+                                   "{cron, timezone}, {timetable, args}, {assets: ...}, or null (manual only)")
+    start_date: date | datetime | None = Field(default=None, description="first logical date (in `timezone`, default UTC)")
+    end_date: date | datetime | None = Field(default=None, description="no runs after this date")
+    timezone: str | None = Field(default=None, description="IANA time zone of start/end dates, e.g. Europe/Paris")
+    catchup: bool | None = Field(default=None, description="run the missed intervals since start_date")
+    tags: list[str] = Field(default_factory=list, description="UI tags (combined with folder defaults and templates)")
+    owner: str | None = Field(default=None, description="default owner of every task")
+    owner_links: dict[str, str] = Field(default_factory=dict, description="owner -> URL or mailto: link in the UI")
+    params: dict[str, ParamModel | Any] = Field(default_factory=dict, description="run parameters: a default value, or "
+                                                 "{type, default, description, enum, minimum, pattern, ...}")
+    default_args: OperatorOptions = Field(default_factory=OperatorOptions, description="options for every task")
+    max_active_runs: int | None = Field(default=None, ge=1, description="runs of this DAG at once")
+    max_active_tasks: int | None = Field(default=None, ge=1, description="tasks of one run at once")
+    max_consecutive_failed_dag_runs: int | None = Field(default=None, description="pause the DAG after this many failed runs")
+    dagrun_timeout: Duration | None = Field(default=None, description="fail a run that takes longer")
+    access_control: dict[str, Any] | None = Field(default=None, description="role -> permissions, as Airflow's DAG takes")
+    is_paused_upon_creation: bool | None = Field(default=None, description="start paused when first seen")
+    render_template_as_native_obj: bool | None = Field(default=None, description="Jinja renders Python objects, not text")
+    dag_display_name: str | None = Field(default=None, description="name shown in the UI instead of the id")
+    on_success_callback: Callback | None = Field(default=None, description="function path(s) or {notifier, args}")
+    on_failure_callback: Callback | None = Field(default=None, description="function path(s) or {notifier, args}")
     airflow: dict[str, Any] = Field(default_factory=dict, description="any other airflow.sdk.DAG argument")
-    dataproc: DataprocOptions = Field(default_factory=DataprocOptions)
-    clusters: dict[str, Cluster] = Field(default_factory=dict)
-    tasks: dict[str, TaskModel] = Field(default_factory=dict)
+    dataproc: DataprocOptions = Field(default_factory=DataprocOptions, description="project, region, connection, staging "
+                                      "bucket for Dataproc tasks")
+    clusters: dict[str, Cluster] = Field(default_factory=dict, description="named Dataproc clusters: ephemeral, or "
+                                         "`select:` an existing one")
+    tasks: dict[str, TaskModel] = Field(default_factory=dict, description="the tasks, keyed by task id; each has one action")
 
 
 for _model in (GroupTask, AssetsSchedule, AllOf, AnyOf, Instance, Spec):

@@ -76,3 +76,10 @@ def test_help_teaches_with_examples() -> None:
     out = subprocess.run([sys.executable, "-m", "dagspec.dag_factory.cli.main", "validate", "--help"],
                          capture_output=True, text=True, check=True).stdout
     assert "--format {text,json}" in out and "Exit 0 when there are no errors" in out
+
+
+def test_spec_reference_doc_is_generated_from_the_models() -> None:
+    from dagspec.dag_factory.spec.reference import render_reference
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "spec-reference.md"
+    assert doc.read_text() == render_reference(), "run: .venv/bin/dagspec schema --markdown -o docs/spec-reference.md"
