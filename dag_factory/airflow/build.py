@@ -265,9 +265,10 @@ class _Builder:
         gp = self.group_plans.get(group_id)
         if gp is None:
             raise BuildError(f"unknown task group `{group_id}`")
-        if group_id in self.pending:
+        key = "group:" + group_id
+        if key in self.pending:
             raise BuildError(f"task group `{group_id}` expands over the output of one of its own tasks", gp.source)
-        self.pending.add(group_id)
+        self.pending.add(key)
         try:
             parent = self.group(gp.parent)
             local = _local_id(group_id, gp.parent)
@@ -283,7 +284,7 @@ class _Builder:
         except Exception as exc:
             raise BuildError(f"task group `{group_id}`: {type(exc).__name__}: {exc}", gp.source) from exc
         finally:
-            self.pending.discard(group_id)
+            self.pending.discard(key)
         if tg.group_id != group_id:
             raise BuildError(f"Airflow names group `{group_id}` `{tg.group_id}`", gp.source)
         self.groups[group_id] = tg

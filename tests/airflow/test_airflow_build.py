@@ -262,3 +262,10 @@ def test_task_outputs_go_only_to_templated_fields():
     with pytest.raises(BuildError, match="`retries` of BashOperator is not a templated field") as err:
         build_dag(p)
     assert err.value.source.line == 9
+
+
+def test_a_mapped_group_over_its_own_tasks_output_is_an_error():
+    p = plan("self_map", task("g.t", PYTHON, group="g", args={"python_callable": ImportRef("builtins.list")}),
+             groups=(GroupPlan("g", expand={"x": TaskOutput("g.t")}),))
+    with pytest.raises(BuildError, match="expands over the output of one of its own tasks"):
+        build_dag(p)
