@@ -225,3 +225,17 @@ def test_operations_service_list_wait_delete(emu, emulator_clients, fast_polling
     with pytest.raises(gexc.NotFound):
         emulator_clients.clusters.get_operation(request={"name": op.operation.name})
     _delete(emulator_clients, name, fast_polling)
+
+
+def test_slow_create_keeps_cluster_creating_and_jobs_are_refused(emu, emulator_clients, fast_polling):
+    name = _name()
+    emu.faults.slow_create(2.0, cluster_name=name)
+    op = emulator_clients.clusters.create_cluster(
+        request={"project_id": PROJECT, "region": REGION, "cluster": {"cluster_name": name}})
+    got = emulator_clients.clusters.get_cluster(project_id=PROJECT, region=REGION, cluster_name=name)
+    assert got.status.state == d.ClusterStatus.State.CREATING
+    with pytest.raises(gexc.FailedPrecondition, match="CREATING"):
+        emulator_clients.jobs.submit_job(request={"project_id": PROJECT, "region": REGION, "job": {
+            "placement": {"cluster_name": name}, "pyspark_job": {"main_python_file_uri": "gs://b/x.py"}}})
+    assert op.result(polling=fast_polling).status.state == d.ClusterStatus.State.RUNNING
+    _delete(emulator_clients, name, fast_polling)
