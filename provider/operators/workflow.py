@@ -85,7 +85,7 @@ def check_parameters(template: Mapping[str, Any], values: Mapping[str, Any]) -> 
 def apply_parameters(template: Mapping[str, Any], values: Mapping[str, Any]) -> Any:
     """The inline template (camelCase or snake_case dict) as a ``WorkflowTemplate`` with ``values`` applied."""
     from google.cloud import dataproc_v1
-    from google.protobuf import json_format
+    from google.protobuf import json_format  # type: ignore[import-untyped]
 
     message = dataproc_v1.WorkflowTemplate.pb()()
     try:
@@ -143,7 +143,7 @@ class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
         ident = RunIdentity.of(context)
         hook = self.hook()
         if inline is None and values:  # check the values here too: a clear error before anything starts
-            from google.protobuf import json_format
+            from google.protobuf import json_format  # type: ignore[import-untyped]
 
             stored = hook.get_template(str(self.template_name))
             check_parameters(json_format.MessageToDict(type(stored).pb(stored)), values)
@@ -178,7 +178,7 @@ class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
     def _follow(self, name: str) -> dict[str, Any]:
         from ..triggers.workflow import DataprocWorkflowTrigger, workflow_progress
 
-        self._active = name
+        self._active: str | None = name
         seen: dict[str, str] = {}
         try:
             while True:

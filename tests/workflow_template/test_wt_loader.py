@@ -119,3 +119,20 @@ def test_workflow_template_key_errors(tmp_path: Path) -> None:
     assert result.plans == []
     found = sorted((Path(d.file).name, d.code, d.line) for diags in result.diagnostics.values() for d in diags)
     assert found == [("_cycle.yaml", "DSP083", 3), ("missing.yaml", "DSP080", 2), ("notatemplate.yaml", "DSP080", 1)]
+
+
+def test_the_template_package_imports_neither_airflow_nor_google() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from dagspec.dag_factory.compile.api import compile_paths\n"
+        f"r = compile_paths([Path({str(ETL)!r})], root=Path({str(ETL.parent)!r}), check_imports=False)\n"
+        "assert r.plans, r.all_diagnostics\n"
+        "import dagspec.dag_factory.workflow_template.cli, dagspec.dag_factory.workflow_template.export\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('airflow', 'google', 'grpc'))\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
