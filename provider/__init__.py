@@ -30,9 +30,10 @@ def get_provider_info() -> dict:
         "hooks": [{"integration-name": _INTEGRATION, "python-modules": [f"{_P}.hooks.dataproc"]}],
         "operators": [
             {"integration-name": _INTEGRATION, "python-modules": [f"{_P}.operators.cluster", f"{_P}.operators.job",
-                                                         f"{_P}.operators.gcs"]},
+                                                         f"{_P}.operators.gcs", f"{_P}.operators.workflow"]},
         ],
-        "triggers": [{"integration-name": _INTEGRATION, "python-modules": [f"{_P}.triggers.dataproc"]}],
+        "triggers": [{"integration-name": _INTEGRATION, "python-modules": [f"{_P}.triggers.dataproc",
+                                                                                 f"{_P}.triggers.workflow"]}],
         "connection-types": [
             {
                 "connection-type": CONN_TYPE,
