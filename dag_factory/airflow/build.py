@@ -138,7 +138,7 @@ class _Builder:
         self.groups: dict[str, TaskGroup] = {}
         self.group_args: dict[str, dict[str, Any]] = {}
         self.mapped_refs: dict[str, list[str]] = {}
-        self.pending: set[str] = set()
+        self.pending: list[str] = []  # what is being created, outermost first ("task x", "group y")
         self.refs = 0  # TaskOutput/GroupArg values converted so far (they resolve only in templated fields)
         self._dag: DAG | None = None
 
@@ -265,10 +265,8 @@ class _Builder:
         gp = self.group_plans.get(group_id)
         if gp is None:
             raise BuildError(f"unknown task group `{group_id}`")
-        key = "group:" + group_id
-        if key in self.pending:
-            raise BuildError(f"task group `{group_id}` expands over the output of one of its own tasks", gp.source)
-        self.pending.add(key)
+        key = f"group `{group_id}`"
+        self._enter(key, gp.source)
         try:
             parent = self.group(gp.parent)
             local = _local_id(group_id, gp.parent)
@@ -284,7 +282,7 @@ class _Builder:
         except Exception as exc:
             raise BuildError(f"task group `{group_id}`: {type(exc).__name__}: {exc}", gp.source) from exc
         finally:
-            self.pending.discard(key)
+            self.pending.pop()
         if tg.group_id != group_id:
             raise BuildError(f"Airflow names group `{group_id}` `{tg.group_id}`", gp.source)
         self.groups[group_id] = tg
@@ -321,6 +319,12 @@ class _Builder:
 
     # -- tasks -------------------------------------------------------------------------------
 
+    def _enter(self, key: str, source: SourceLoc | None) -> None:
+        if key in self.pending:
+            cycle = [*self.pending[self.pending.index(key):], key]
+            raise BuildError("a cycle through task outputs: " + " -> ".join(cycle), source)
+        self.pending.append(key)
+
     def operator(self, task_id: str) -> Any:
         op = self.ops.get(task_id)
         if op is not None:
@@ -328,9 +332,7 @@ class _Builder:
         task = self.task_plans.get(task_id)
         if task is None:
             raise BuildError(f"unknown task `{task_id}`")
-        if task_id in self.pending:
-            raise BuildError(f"task `{task_id}` reads its own output (a cycle of task outputs)", task.source)
-        self.pending.add(task_id)
+        self._enter(f"task `{task_id}`", task.source)
         try:
             op = self._create(task)
         except BuildError as exc:
@@ -338,7 +340,7 @@ class _Builder:
         except Exception as exc:
             raise BuildError(f"task `{task_id}`: {type(exc).__name__}: {exc}", task.source) from exc
         finally:
-            self.pending.discard(task_id)
+            self.pending.pop()
         if op.task_id != task_id:
             raise BuildError(f"Airflow names task `{task_id}` `{op.task_id}`", task.source)
         self.ops[task_id] = op
