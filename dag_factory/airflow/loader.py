@@ -70,12 +70,18 @@ def _conf_get(section: str, key: str, fallback: str) -> str:
 
 
 def list_spec_files(root: str | Path) -> list[Path]:
-    """Spec candidates (``*.yaml``/``*.yml``) below ``root`` that ``.airflowignore`` does not exclude."""
+    """Spec candidates (``*.yaml``/``*.yml``) below ``root`` that ``.airflowignore`` does not exclude,
+    outside hidden folders (``.git``, ``.github`` ...), as the CLI's discovery lists them."""
     from airflow.sdk._shared.module_loading.file_discovery import find_path_from_directory
 
     syntax = _conf_get("core", "dag_ignore_file_syntax", "glob")
-    return sorted(Path(p) for p in find_path_from_directory(root, ".airflowignore", syntax)
-                  if p.endswith(SPEC_SUFFIXES))
+    out = []
+    for found in find_path_from_directory(root, ".airflowignore", syntax):
+        path = Path(found)
+        if found.endswith(SPEC_SUFFIXES) and not any(
+                part.startswith(".") for part in path.relative_to(root).parts):
+            out.append(path)
+    return sorted(out)
 
 
 def _policy() -> Any:

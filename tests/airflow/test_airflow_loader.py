@@ -80,6 +80,7 @@ def test_airflowignore_is_honoured(dag_folder: Path):
     write(dag_folder, ".airflowignore", "team/\n")
     write(dag_folder, "skipped.yaml", GOOD)
     (dag_folder / ".airflowignore").write_text("team/\nskipped.yaml\n")
+    write(dag_folder, ".github/workflows/ci.yml", "on: push\n")  # hidden folders are never specs
     assert [p.name for p in list_spec_files(dag_folder)] == ["good.yaml"]
     bag = bag_of(dag_folder)
     assert set(bag.dags) == {"good"}
