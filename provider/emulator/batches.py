@@ -131,16 +131,27 @@ class BatchService:
         if kind not in _KINDS:
             return self._finish(record, RunResult("ERROR", f"{kind} batches are not supported by the local "
                                                            "Dataproc emulator (PySpark, Spark and Spark SQL only)"))
+        if not self.b.runner.acquire_slot(record.cancel):  # a queued batch stays PENDING
+            return self._finish(record, RunResult("CANCELLED", "Batch cancelled"))
+        try:
+            result = self._run_program(record, kind, batch_id)
+        finally:
+            self.b.runner.release_slot()
+        self._finish(record, result)
+
+    def _run_program(self, record: _BatchRecord, kind: str, batch_id: str) -> RunResult:
+        msg = record.pb
+        if record.cancel.is_set():
+            return RunResult("CANCELLED", "Batch cancelled")
         self._set_state(record, BatchState.RUNNING)
         self.b.stats.bump("batches_started", batch_id)
         injected = self.b.faults.take_job_fault(batch_id, json_format.MessageToJson(msg))
         if injected is not None:
             self.b.runner.write_driver_output(msg.runtime_info.output_uri, f"Injected failure: {injected}\n")
-            return self._finish(record, RunResult("ERROR", f"Batch failed: {injected}"))
+            return RunResult("ERROR", f"Batch failed: {injected}")
         spec = spec_from_message(_KINDS[kind], getattr(msg, kind))
         spec.properties.update(dict(msg.runtime_config.properties))
-        result = self.b.runner.run(spec, msg.uuid, msg.runtime_info.output_uri, record.cancel)
-        self._finish(record, result)
+        return self.b.runner.run(spec, msg.uuid, msg.runtime_info.output_uri, record.cancel)
 
     def _finish(self, record: _BatchRecord, result: RunResult) -> None:
         state = {"DONE": BatchState.SUCCEEDED, "ERROR": BatchState.FAILED, "CANCELLED": BatchState.CANCELLED}

@@ -13,7 +13,7 @@ from google.protobuf import json_format  # type: ignore[import-untyped]
 from .backend import Backend, ClusterRecord, JobRecord
 from .clusters import ClusterService
 from .common import ApiError, check_job_id, check_request_id, page, parse_filter, require, timestamp
-from .messages import ClusterState, JobState, pb
+from .messages import ClusterState, JobState, JobStatusSubstate, pb
 from .runner import UNSUPPORTED, JobSpec, RunResult, spec_from_job
 
 __all__ = ["JobService"]
@@ -165,6 +165,21 @@ class JobService:
             return self._cancelled(record)
         if spec.kind in UNSUPPORTED:
             return RunResult("ERROR", UNSUPPORTED[spec.kind])
+        if not self.b.runner.acquire_slot(record.cancel, waiting=lambda: self._set_queued(record)):
+            return self._cancelled(record)
+        try:
+            return self._run_program(record, spec)
+        finally:
+            self.b.runner.release_slot()
+
+    def _set_queued(self, record: JobRecord) -> None:
+        """Waiting for a local Spark slot: SETUP_DONE with substate QUEUED, as Dataproc shows queued jobs."""
+        with self.b.lock:
+            record.pb.status.substate = JobStatusSubstate.QUEUED
+
+    def _run_program(self, record: JobRecord, spec: JobSpec) -> RunResult:
+        if record.cancel.is_set():
+            return self._cancelled(record)
         self._set_state(record, JobState.RUNNING)
         self.b.stats.bump("jobs_started", record.job_id)
         injected = self.b.faults.take_job_fault(record.job_id, json_format.MessageToJson(record.pb))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from google.cloud import dataproc_v1 as _d
 
 __all__ = [
-    "BatchState", "ClusterOpState", "ClusterState", "JobState", "NodeState", "WorkflowState", "pb",
+    "BatchState", "ClusterOpState", "ClusterState", "JobState", "JobStatusSubstate", "NodeState", "WorkflowState",
+    "pb",
 ]
 
 
@@ -62,6 +63,7 @@ class pb:  # noqa: N801 - a namespace of message classes, named like the proto p
 ClusterState = _d.ClusterStatus.State
 ClusterOpState = _d.ClusterOperationStatus.State
 JobState = _d.JobStatus.State
+JobStatusSubstate = _d.JobStatus.Substate
 BatchState = _d.Batch.State
 WorkflowState = _d.WorkflowMetadata.State
 NodeState = _d.WorkflowNode.NodeState

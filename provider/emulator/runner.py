@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,7 @@ def spark_home() -> Path:
 
 
 class JobRunner:
-    """Executes JobSpecs; at most ``slots`` local Spark jobs run at once, the rest wait (RUNNING)."""
+    """Executes JobSpecs; callers take one of ``slots`` first, so at most that many local Spark jobs run."""
 
     def __init__(self, gcs: GcsStore, work_root: Path, spark: bool = True, flush_interval: float = 0.3,
                  slots: int = 1, master: str = "local[2]", driver_memory: str = "512m",
@@ -135,20 +136,32 @@ class JobRunner:
         out.write(text.encode())
         out.close()
 
+    def acquire_slot(self, cancel: threading.Event, waiting: Callable[[], None] | None = None) -> bool:
+        """Take one of the local Spark slots (calls ``waiting`` once if it must wait); False if cancelled."""
+        if not self.spark:
+            return True
+        if self._slots.acquire(blocking=False):
+            return True
+        if waiting is not None:
+            waiting()
+        while not self._slots.acquire(timeout=0.1):
+            if cancel.is_set():
+                return False
+        return True
+
+    def release_slot(self) -> None:
+        if self.spark:
+            self._slots.release()
+
     def run(self, spec: JobSpec, job_uuid: str, driver_uri: str, cancel: threading.Event) -> RunResult:
+        """Run ``spec`` to the end (the caller holds a slot); output goes to ``driver_uri`` chunks."""
         out = DriverOutput(self.gcs, driver_uri, self.flush_interval)
         try:
             if not self.spark:
                 out.write(f"[dataproc-emulator] Spark is disabled (--no-spark): this {spec.kind} was accepted "
                           "and marked DONE without running.\n".encode())
                 return RunResult("CANCELLED") if cancel.wait(self.simulated_run) else RunResult("DONE")
-            while not self._slots.acquire(timeout=0.1):
-                if cancel.is_set():
-                    return RunResult("CANCELLED")
-            try:
-                return self._run_local(spec, job_uuid, driver_uri, cancel, out)
-            finally:
-                self._slots.release()
+            return self._run_local(spec, job_uuid, driver_uri, cancel, out)
         finally:
             out.close()
 

@@ -186,3 +186,20 @@ def test_deleting_the_cluster_fails_running_jobs(emu, emulator_clients, fast_pol
     ).result(polling=fast_polling)
     done = wait_job(emulator_clients, job.reference.job_id, timeout=30)
     assert done.status.state == State.ERROR and "deleted" in done.status.details
+
+
+def test_second_job_waits_queued_for_the_spark_slot(emu, emulator_clients, cluster):
+    blocker = _submit(emulator_clients, _light_job(emulator_clients, cluster, "import time\ntime.sleep(120)\n"))
+    waiting = _submit(emulator_clients, _light_job(emulator_clients, cluster, "print('my turn')\n"))
+    deadline = time.monotonic() + 30
+    while True:
+        job = emulator_clients.jobs.get_job(project_id=PROJECT, region=REGION, job_id=waiting.reference.job_id)
+        if job.status.substate == d.JobStatus.Substate.QUEUED:
+            break
+        assert time.monotonic() < deadline, job.status
+        time.sleep(0.05)
+    assert job.status.state == State.SETUP_DONE
+    assert emu.stats.jobs_started[waiting.reference.job_id] == 0
+    emulator_clients.jobs.cancel_job(project_id=PROJECT, region=REGION, job_id=blocker.reference.job_id)
+    done = wait_job(emulator_clients, waiting.reference.job_id, timeout=30)
+    assert done.status.state == State.DONE and "my turn" in driver_output(emulator_clients, done)[1]
