@@ -5,6 +5,7 @@ Routes (JSON bodies; every answer is JSON):
 - ``GET  /health``                       → ``{"ok": true}``
 - ``GET  /stats``                        → call counters, jobs started per id, clusters created/deleted
 - ``GET  /faults``                       → pending faults
+- ``GET  /state``                        → clusters (name, state, uuid) and jobs (id, state, cluster)
 - ``POST /reset``                        → clear faults and zero counters
 - ``POST /faults/clear``                 → clear faults
 - ``POST /faults/fail-method``           ``{"method": "CreateCluster", "code": "UNAVAILABLE", "times": 2,
@@ -68,6 +69,7 @@ class _Handler(BaseHTTPRequestHandler):
             "/health": lambda: {"ok": True},
             "/stats": b.stats.snapshot,
             "/faults": b.faults.snapshot,
+            "/state": lambda: _state(b),
         }
         route = routes.get(self.path.split("?")[0])
         if route is None:
@@ -110,3 +112,22 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             raise KeyError(f"no route POST {path}")
         return {"ok": True}
+
+
+def _state(backend: Backend) -> dict[str, Any]:
+    """A plain view of the clusters and jobs the emulator holds."""
+    from .messages import ClusterState, JobState
+
+    with backend.lock:
+        clusters = [
+            {"project": r.project, "region": r.region, "name": r.name, "uuid": r.pb.cluster_uuid,
+             "state": ClusterState(r.pb.status.state).name, "active_jobs": sorted(r.active_jobs)}
+            for r in backend.clusters.values()
+        ]
+        jobs = [
+            {"project": r.project, "region": r.region, "job_id": r.job_id,
+             "state": JobState(r.pb.status.state).name, "cluster": r.pb.placement.cluster_name,
+             "details": r.pb.status.details}
+            for r in backend.jobs.values()
+        ]
+    return {"clusters": clusters, "jobs": jobs, "now": backend.clock.now()}

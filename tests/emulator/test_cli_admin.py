@@ -77,6 +77,8 @@ def test_admin_endpoint_injects_faults_and_moves_clock(emu, emulator_clients, fa
     assert _post(emu.admin_url + "/clock/advance", {"seconds": 3600})["now"] >= before + 3600
     stats = _get(emu.admin_url + "/stats")
     assert stats["clusters_created"][name] == 1
+    state = _get(emu.admin_url + "/state")
+    assert {"name": name, "state": "ERROR"}.items() <= next(c for c in state["clusters"] if c["name"] == name).items()
     assert _post(emu.admin_url + "/reset", {}) == {"ok": True}
     assert _get(emu.admin_url + "/stats")["calls"] == {}
     emulator_clients.clusters.delete_cluster(
