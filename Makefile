@@ -5,11 +5,13 @@ UV_VER   := 0.13.9
 UV       := .tools/bin/uv
 VENV     := .venv
 STAMP    := $(VENV)/.synced
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: help venv test test-min test-fast demo airflow bench lint clean
 
 help:
 	@echo "make demo   run the flagship example end to end on the local stack"
+	@echo "make airflow  the local stack kept running: UI on http://127.0.0.1:8080 (admin / admin)"
 	@echo "make test   build the environment (first time) and run every test"
 	@echo "make bench  run the benchmarks"
 	@echo "make lint   ruff and mypy"
@@ -24,7 +26,7 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 
 venv: $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(VENV)/bin/python -m pytest
 	$(MAKE) --no-print-directory test-min
 
@@ -43,7 +45,21 @@ test-fast: $(STAMP)
 	$(VENV)/bin/python -m pytest -m "not slow"
 
 demo: $(STAMP)
-	$(VENV)/bin/python -m dagspec.dag_factory.demo
+	$(VENV)/bin/python -m dagspec.dag_factory.stack.demo
+
+# The same local stack kept running to browse the UI (http://127.0.0.1:8080, admin / admin).
+airflow: $(STAMP)
+	$(VENV)/bin/dagspec up
+
+# Debian's chromium for the browser test of the local stack (tests/stack); installed once when
+# running as root with apt-get, else that test is skipped and says why.
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser test"; \
+	  (DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "could not install chromium: the browser test will be skipped"; \
+	else echo "no $(CHROMIUM) and no root apt-get: the browser test will be skipped"; fi
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/run.py

@@ -20,6 +20,7 @@ examples:
   dagspec render dags/sales.yaml         show the tasks, edges and clusters a spec compiles to
   dagspec schema > dagspec.schema.json   JSON Schema for editor completion
   dagspec emulator                       local Dataproc + GCS emulators on 127.0.0.1
+  dagspec up                             local Airflow + emulators, UI on http://127.0.0.1:8080 (admin/admin)
   dagspec import-template wft.yaml -o dags/etl.yaml   Dataproc workflow template -> spec
   dagspec export-template dags/etl.yaml  spec -> Dataproc workflow template
   dagspec deploy --bucket gs://B --dry-run   what a deploy to a Composer bucket would change
@@ -100,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     et.add_argument("--dag-id", help="the DAG to export when the spec defines several (instances)")
     et.add_argument("--root", type=Path, help="the dag_folder (default: the folder holding dagspec_loader.py)")
 
+    from ..stack.up import DESCRIPTION as UP_DESCRIPTION
+    from ..stack.up import add_arguments as up_arguments
+
+    up = sub.add_parser("up", help="run Airflow 3 and the emulators locally to use the UI (Ctrl-C stops)",
+                        description=UP_DESCRIPTION)
+    up_arguments(up)
+
     e = sub.add_parser("emulator", help="run the local Dataproc and GCS emulators", add_help=False)
     e.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -119,6 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from . import commands
 
     try:
+        if args.command == "up":
+            from ..stack.up import run as up_run
+
+            return up_run(args)
         if args.command == "deploy":
             from ..deploy.command import run as deploy_run
 
