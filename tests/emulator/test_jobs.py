@@ -203,3 +203,43 @@ def test_second_job_waits_queued_for_the_spark_slot(emu, emulator_clients, clust
     emulator_clients.jobs.cancel_job(project_id=PROJECT, region=REGION, job_id=blocker.reference.job_id)
     done = wait_job(emulator_clients, waiting.reference.job_id, timeout=30)
     assert done.status.state == State.DONE and "my turn" in driver_output(emulator_clients, done)[1]
+
+
+def test_job_files_and_gcs_mirror_semantics(emu, emulator_clients, cluster):
+    """py files, files (#alias), archives; gs:// URIs in the source; overwrite deletes stale objects; no .crc."""
+    import io
+    import zipfile
+
+    bucket = unique("mirror")
+    storage = emulator_clients.storage
+    storage.create_bucket(bucket)
+    _upload(emulator_clients, bucket, "lib/helper.py", "VALUE = 42\n")
+    _upload(emulator_clients, bucket, "data/settings.txt", "color=blue\n")
+    _upload(emulator_clients, bucket, "in/data.txt", "a\nb\nc\n")
+    _upload(emulator_clients, bucket, "out/stale.txt", "old\n")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("inner.txt", "from the archive\n")
+    storage.bucket(bucket).blob("arch.zip").upload_from_string(archive.getvalue())
+    script = (
+        "import os, shutil, sys\n"
+        "import helper\n"
+        f"lines = open('gs://{bucket}/in/data.txt').read().split()\n"
+        "out = sys.argv[1]\n"
+        "shutil.rmtree(out)\n"
+        "os.makedirs(out)\n"
+        "open(os.path.join(out, 'result.txt'), 'w').write(str(len(lines)))\n"
+        "open(os.path.join(out, '.result.txt.crc'), 'w').write('x')\n"
+        "print(helper.VALUE, open('conf.txt').read().strip(), open('arch/inner.txt').read().strip())\n"
+    )
+    job = _submit(emulator_clients, _light_job(
+        emulator_clients, cluster, script, args=[f"gs://{bucket}/out/"],
+        python_file_uris=[f"gs://{bucket}/lib/helper.py"], file_uris=[f"gs://{bucket}/data/settings.txt#conf.txt"],
+        archive_uris=[f"gs://{bucket}/arch.zip#arch"]))
+    done = wait_job(emulator_clients, job.reference.job_id)
+    assert done.status.state == State.DONE, done.status.details
+    assert "42 color=blue from the archive" in driver_output(emulator_clients, done)[1]
+    names = {b.name for b in storage.list_blobs(bucket, prefix="out/")}
+    assert names == {"out/result.txt"}
+    assert storage.bucket(bucket).blob("out/result.txt").download_as_text() == "3"
+    assert storage.bucket(bucket).blob("in/data.txt").exists()  # inputs are left alone
