@@ -183,6 +183,11 @@ class JobRunner:
                      len(report.deleted))
             if cancel.is_set():
                 return RunResult("CANCELLED")
+            if code == 0 and report.missing_buckets:
+                missing = ", ".join(f"gs://{b}" for b in report.missing_buckets)
+                out.write(f"Cannot write output: bucket(s) {missing} do not exist\n".encode())
+                return RunResult("ERROR", f"Job failed: output bucket(s) {missing} do not exist. "
+                                          f"Driver output: {driver_uri}")
             if code == 0:
                 return RunResult("DONE")
             last = tail.strip().splitlines()[-1] if tail.strip() else ""

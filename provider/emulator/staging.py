@@ -6,7 +6,9 @@ directory before the first wildcard) to ``<scratch>/gcs/bucket/path`` and the UR
 replaced by that local path. After the job, files that are new or changed under ``<scratch>/gcs``
 are uploaded to the same bucket and name, objects whose mirrored file the job deleted (e.g. a
 ``mode("overwrite")``) are deleted, and Spark's ``.crc`` checksum files and ``_temporary``
-directories are skipped. ``_SUCCESS`` markers are uploaded, as the real connector does.
+directories are skipped. ``_SUCCESS`` markers are uploaded, as the real connector does. Writes to
+a bucket that does not exist are not uploaded and reported (the job then fails, as the connector
+would fail the write).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ _GLOB = re.compile(r"[*?\[{]")
 class SyncReport:
     uploaded: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    missing_buckets: list[str] = field(default_factory=list)  # written to, but they do not exist in GCS
 
 
 class GcsMirror:
@@ -85,6 +88,7 @@ class GcsMirror:
     def sync_back(self) -> SyncReport:
         """Upload new/changed files and delete objects whose mirrored file is gone."""
         report = SyncReport()
+        exists: dict[str, bool] = {}
         for path in sorted(p for p in self.root.rglob("*") if p.is_file()):
             rel = path.relative_to(self.root).parts
             if len(rel) < 2 or _skipped(rel):
@@ -93,7 +97,13 @@ class GcsMirror:
             if self._seen.get(path) == (stat.st_size, stat.st_mtime_ns):
                 continue
             bucket, name = rel[0], "/".join(rel[1:])
-            self.gcs.ensure_bucket(bucket)
+            if bucket in report.missing_buckets:
+                continue
+            if bucket not in exists:
+                exists[bucket] = self.gcs.bucket_exists(bucket)
+                if not exists[bucket]:
+                    report.missing_buckets.append(bucket)
+                    continue
             self.gcs.upload(bucket, name, path)
             report.uploaded.append(f"gs://{bucket}/{name}")
         for path in self._seen:

@@ -243,3 +243,12 @@ def test_job_files_and_gcs_mirror_semantics(emu, emulator_clients, cluster):
     assert names == {"out/result.txt"}
     assert storage.bucket(bucket).blob("out/result.txt").download_as_text() == "3"
     assert storage.bucket(bucket).blob("in/data.txt").exists()  # inputs are left alone
+
+
+def test_output_to_a_missing_bucket_fails_the_job(emu, emulator_clients, cluster):
+    bucket = unique("nobucket")
+    script = "import os, sys\nos.makedirs(sys.argv[1], exist_ok=True)\nopen(sys.argv[1] + '/x.txt', 'w').write('x')\n"
+    job = _submit(emulator_clients, _light_job(emulator_clients, cluster, script, args=[f"gs://{bucket}/out"]))
+    done = wait_job(emulator_clients, job.reference.job_id)
+    assert done.status.state == State.ERROR and f"gs://{bucket}" in done.status.details
+    assert emulator_clients.storage.lookup_bucket(bucket) is None
