@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {
     "hello", "orchestration_patterns", "regional_report_eu", "regional_report_us", "regional_report_apac",
-    "workflow_of_workflows", "asset_consumer", "sales_pipeline",
+    "workflow_of_workflows", "asset_consumer", "sales_pipeline", "workflow_template_report",
 }
 
 
