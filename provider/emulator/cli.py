@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="keep GCS objects in DIR instead of memory")
     parser.add_argument("--no-spark", action="store_true",
                         help="do not run jobs: supported jobs end DONE at once (no Java or pyspark needed)")
+    parser.add_argument("--strict-buckets", action="store_true",
+                        help="fail jobs that write to a bucket that does not exist, as Dataproc does "
+                             "(default: create it and warn in the driver output)")
     parser.add_argument("--job-slots", type=int, default=1, metavar="N",
                         help="local Spark jobs allowed to run at once (default: %(default)s)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log emulator activity to stderr")
@@ -72,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             dataproc_port=args.port, gcs_port=args.gcs_port, project=args.project,
             delays=Delays().scaled(args.delay_scale), spark=not args.no_spark, admin_port=args.admin_port,
             gcs_data_dir=args.gcs_data_dir, time_scale=args.time_scale, job_slots=args.job_slots,
+            strict_buckets=args.strict_buckets,
         )
     except OSError as exc:
         print(f"dagspec emulator: cannot start: {exc}", file=sys.stderr)

@@ -119,7 +119,7 @@ class JobRunner:
     def __init__(self, gcs: GcsStore, work_root: Path, spark: bool = True, flush_interval: float = 0.3,
                  slots: int = 1, master: str = "local[2]", driver_memory: str = "512m",
                  simulated_run: float = 0.05, keep_scratch: bool = False,
-                 java_options: str = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC") -> None:
+                 java_options: str = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC", strict_buckets: bool = False) -> None:
         self.gcs = gcs
         self.work_root = work_root
         self.spark = spark
@@ -129,6 +129,7 @@ class JobRunner:
         self.simulated_run = simulated_run
         self.keep_scratch = keep_scratch
         self.java_options = java_options  # fast JVM start for short local jobs
+        self.strict_buckets = strict_buckets  # output to a missing bucket: fail (True) or create + warn
         self._slots = threading.Semaphore(slots)
 
     def write_driver_output(self, uri: str, text: str) -> None:
@@ -178,7 +179,10 @@ class JobRunner:
                 out.write(f"Failed to stage job files: {exc}\n".encode())
                 return RunResult("ERROR", f"Job failed before it started: {exc}. Driver output: {driver_uri}")
             code, tail = self._run_process(cmd, env, work, out, cancel)
-            report = mirror.sync_back()
+            report = mirror.sync_back(create_missing_buckets=not self.strict_buckets)
+            for bucket in report.created_buckets:
+                out.write(f"[dataproc-emulator] WARNING: created missing output bucket gs://{bucket}; "
+                          "on Dataproc this write would fail\n".encode())
             log.info("job %s: exit %s, uploaded %d, deleted %d", job_uuid, code, len(report.uploaded),
                      len(report.deleted))
             if cancel.is_set():

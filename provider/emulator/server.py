@@ -143,6 +143,7 @@ def start_emulators(
     work_dir: str | Path | None = None,
     time_scale: float = 1.0,
     job_slots: int = 1,
+    strict_buckets: bool = False,
     max_workers: int = 32,
 ) -> EmulatorHandle:
     """Start the Dataproc (gRPC), GCS and admin servers on 127.0.0.1; port 0 picks a free port.
@@ -151,6 +152,8 @@ def start_emulators(
     ``spark=False`` accepts supported jobs and marks them DONE without running them.
     ``gcs_data_dir`` persists GCS objects (default: in memory). ``time_scale`` speeds up the
     virtual clock used for lifecycle TTLs. ``job_slots`` caps concurrent local Spark jobs.
+    ``strict_buckets``: a job writing to a bucket that does not exist fails, as on Dataproc; by
+    default the bucket is created and the driver output carries a warning.
     """
     gcs = GcsEmulator(gcs_port, gcs_data_dir)
     own = work_dir is None
@@ -158,7 +161,8 @@ def start_emulators(
     delay_values = Delays.coerce(delays)
     store = GcsStore(gcs.host, project)
     runner = JobRunner(store, scratch, spark=spark, flush_interval=delay_values.driver_flush_interval,
-                       slots=job_slots, simulated_run=delay_values.job_simulated_run)
+                       slots=job_slots, simulated_run=delay_values.job_simulated_run,
+                       strict_buckets=strict_buckets)
     backend = Backend(project, Clock(time_scale), delay_values, Faults(), Stats(), store, runner)
     clusters = ClusterService(backend)
     jobs = JobService(backend, clusters)

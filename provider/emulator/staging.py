@@ -7,8 +7,8 @@ replaced by that local path. After the job, files that are new or changed under 
 are uploaded to the same bucket and name, objects whose mirrored file the job deleted (e.g. a
 ``mode("overwrite")``) are deleted, and Spark's ``.crc`` checksum files and ``_temporary``
 directories are skipped. ``_SUCCESS`` markers are uploaded, as the real connector does. Writes to
-a bucket that does not exist are not uploaded and reported (the job then fails, as the connector
-would fail the write).
+a bucket that does not exist are reported: the runner either fails the job (strict, as the
+connector would fail the write) or creates the bucket and warns in the driver output.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class SyncReport:
     uploaded: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     missing_buckets: list[str] = field(default_factory=list)  # written to, but they do not exist in GCS
+    created_buckets: list[str] = field(default_factory=list)  # ... and were created (lenient mode)
 
 
 class GcsMirror:
@@ -85,8 +86,12 @@ class GcsMirror:
         stat = path.stat()
         self._seen[path] = (stat.st_size, stat.st_mtime_ns)
 
-    def sync_back(self) -> SyncReport:
-        """Upload new/changed files and delete objects whose mirrored file is gone."""
+    def sync_back(self, create_missing_buckets: bool = False) -> SyncReport:
+        """Upload new/changed files and delete objects whose mirrored file is gone.
+
+        Output for a bucket that does not exist is skipped and reported, or with
+        ``create_missing_buckets`` the bucket is created and reported as such.
+        """
         report = SyncReport()
         exists: dict[str, bool] = {}
         for path in sorted(p for p in self.root.rglob("*") if p.is_file()):
@@ -101,7 +106,10 @@ class GcsMirror:
                 continue
             if bucket not in exists:
                 exists[bucket] = self.gcs.bucket_exists(bucket)
-                if not exists[bucket]:
+                if not exists[bucket] and create_missing_buckets:
+                    self.gcs.ensure_bucket(bucket)
+                    report.created_buckets.append(bucket)
+                elif not exists[bucket]:
                     report.missing_buckets.append(bucket)
                     continue
             self.gcs.upload(bucket, name, path)

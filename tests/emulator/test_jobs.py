@@ -245,10 +245,19 @@ def test_job_files_and_gcs_mirror_semantics(emu, emulator_clients, cluster):
     assert storage.bucket(bucket).blob("in/data.txt").exists()  # inputs are left alone
 
 
-def test_output_to_a_missing_bucket_fails_the_job(emu, emulator_clients, cluster):
-    bucket = unique("nobucket")
+def test_output_to_a_missing_bucket_warns_or_fails_when_strict(emu, emulator_clients, cluster):
     script = "import os, sys\nos.makedirs(sys.argv[1], exist_ok=True)\nopen(sys.argv[1] + '/x.txt', 'w').write('x')\n"
-    job = _submit(emulator_clients, _light_job(emulator_clients, cluster, script, args=[f"gs://{bucket}/out"]))
+    lenient_bucket, strict_bucket = unique("nobucket"), unique("nobucket")
+    job = _submit(emulator_clients, _light_job(emulator_clients, cluster, script, args=[f"gs://{lenient_bucket}/out"]))
     done = wait_job(emulator_clients, job.reference.job_id)
-    assert done.status.state == State.ERROR and f"gs://{bucket}" in done.status.details
-    assert emulator_clients.storage.lookup_bucket(bucket) is None
+    assert done.status.state == State.DONE
+    assert f"created missing output bucket gs://{lenient_bucket}" in driver_output(emulator_clients, done)[1]
+    assert emulator_clients.storage.bucket(lenient_bucket).blob("out/x.txt").exists()
+    emu.backend.runner.strict_buckets = True
+    try:
+        job = _submit(emulator_clients, _light_job(emulator_clients, cluster, script, args=[f"gs://{strict_bucket}/out"]))
+        done = wait_job(emulator_clients, job.reference.job_id)
+    finally:
+        emu.backend.runner.strict_buckets = False
+    assert done.status.state == State.ERROR and f"gs://{strict_bucket}" in done.status.details
+    assert emulator_clients.storage.lookup_bucket(strict_bucket) is None
