@@ -193,18 +193,21 @@ def test_import_errors_are_stored_and_cleared_by_sync_bag_to_db(dag_folder: Path
 @pytest.mark.slow
 def test_the_dag_processor_records_and_clears_spec_errors(dag_folder: Path, airflow_db: Path):
     """Runs Airflow's real dag processor (``airflow dag-processor --num-runs 1``) on a bundle."""
+    from airflow.configuration import conf
     from airflow.models.dag import DagModel
+    from airflow.models.dagbundle import DagBundleModel
     from airflow.models.errors import ParseImportError
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
     bundle = "spec-bundle"
+    # keep the session's bundles configured (the processor deactivates bundles missing from its config)
+    bundles = json.loads(conf.get("dag_processor", "dag_bundle_config_list"))
+    bundles.append({"name": bundle, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                    "kwargs": {"path": str(dag_folder)}})
     env = {
         **os.environ,
-        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps([{
-            "name": bundle, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-            "kwargs": {"path": str(dag_folder)},
-        }]),
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
     }
 
@@ -226,6 +229,8 @@ def test_the_dag_processor_records_and_clears_spec_errors(dag_folder: Path, airf
     assert run_processor() == {}
     with create_session() as session:
         assert session.get(DagModel, "broken") is not None
+        active = {b.name: b.active for b in session.scalars(select(DagBundleModel))}
+    assert active.get("dags-folder") is True  # the session's own bundle was left alone
 
 
 def test_every_bad_corpus_spec_is_an_import_error_with_its_codes_and_lines(tmp_path: Path):
