@@ -138,7 +138,9 @@ class JobService:
             if state in _TERMINAL:
                 record.pb.done = True
             if record.operation is not None:
-                meta = pb.JobMetadata(job_id=record.job_id, operation_type="SUBMIT_JOB", status=record.pb.status)
+                meta = pb.JobMetadata()
+                record.operation.pb.metadata.Unpack(meta)
+                meta.status.CopyFrom(record.pb.status)
                 self.b.ops.set_metadata(record.operation, meta)
 
     def _execute(self, record: JobRecord) -> None:

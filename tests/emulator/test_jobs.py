@@ -165,6 +165,7 @@ def test_list_update_delete_and_operation(emu, emulator_clients, cluster, fast_p
         "job": {**_light_job(emulator_clients, cluster, "print(1)\n"), "labels": {"batch": label}}})
     job = op.result(polling=fast_polling)
     assert job.status.state == State.DONE and op.metadata.operation_type == "SUBMIT_JOB"
+    assert op.metadata.start_time and op.metadata.status.state == State.DONE
     listed = list(emulator_clients.jobs.list_jobs(request={
         "project_id": PROJECT, "region": REGION, "filter": f"status.state = INACTIVE AND labels.batch = {label}"}))
     assert [j.reference.job_id for j in listed] == [job.reference.job_id]
