@@ -155,7 +155,10 @@ def start_emulators(
     ``strict_buckets``: a job writing to a bucket that does not exist fails, as on Dataproc; by
     default the bucket is created and the driver output carries a warning.
     """
-    gcs = GcsEmulator(gcs_port, gcs_data_dir)
+    try:
+        gcs = GcsEmulator(gcs_port, gcs_data_dir)
+    except OSError as exc:
+        raise OSError(f"cannot start the GCS emulator on 127.0.0.1:{gcs_port}: {exc}") from exc
     own = work_dir is None
     scratch = Path(tempfile.mkdtemp(prefix="dataproc-emulator-")) if own else Path(work_dir)  # type: ignore[arg-type]
     delay_values = Delays.coerce(delays)
@@ -174,10 +177,17 @@ def start_emulators(
     for service in services:
         handlers = {name: _rpc(backend, name, *spec) for name, spec in service.methods().items()}
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.SERVICE, handlers),))
-    port = server.add_insecure_port(f"127.0.0.1:{dataproc_port}")
-    if port == 0:
+    try:
+        port = server.add_insecure_port(f"127.0.0.1:{dataproc_port}")
+        if port == 0:
+            raise RuntimeError("no address bound")
+        admin = AdminServer(backend, admin_port)
+    except (RuntimeError, OSError) as exc:
+        server.stop(None)
         gcs.stop()
-        raise OSError(f"cannot bind the Dataproc emulator to 127.0.0.1:{dataproc_port}")
+        if own:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise OSError(f"cannot start the Dataproc emulator on 127.0.0.1 (port {dataproc_port}, admin port "
+                      f"{admin_port}): {exc}") from exc
     server.start()
-    admin = AdminServer(backend, admin_port)
     return EmulatorHandle(backend, server, port, gcs, admin, scratch, own)

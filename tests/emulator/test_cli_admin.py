@@ -108,3 +108,16 @@ def test_importing_the_package_does_not_import_pyspark():
     code = ("import sys, dagspec.provider.emulator as e; from dagspec.provider.emulator import start_emulators;"
             "assert 'pyspark' not in sys.modules, 'pyspark imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_cli_reports_a_busy_port_and_exits_1(capsys):
+    import socket
+
+    from dagspec.provider.emulator.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["--gcs-port", str(port), "--no-spark"]) == 1
+    assert "cannot start" in capsys.readouterr().err
