@@ -63,10 +63,15 @@ def check_condition(value: Any) -> bool:
     return bool(value)
 
 
-def param_items(name: str, **context: Any) -> list[Any]:
+def param_items(name: str, wrap: bool = False, **context: Any) -> list[Any]:
     """The DAG param ``name`` as a list: a list/tuple as it is, a JSON list string parsed, ``None`` as
-    ``[]``, and any other value as a one-item list."""
-    value = context["params"][name]
+    ``[]``, and any other value as a one-item list. ``wrap`` puts each item in a list of its own (one
+    positional argument per mapped call)."""
+    items = _param_list(context["params"][name])
+    return [[item] for item in items] if wrap else items
+
+
+def _param_list(value: Any) -> list[Any]:
     if value is None:
         return []
     if isinstance(value, str) and value.lstrip().startswith("["):

@@ -49,7 +49,7 @@ def _in_templates(path: Path, dirs: Sequence[Path]) -> bool:
     return any(text.startswith(str(d) + os.sep) for d in dirs)
 
 
-_DAG_ID_LINE = re.compile(r"^\s*(?:-\s*)?dag_id:\s*['\"]?([A-Za-z0-9_.-]+)", re.MULTILINE)
+_DAG_ID_LINE = re.compile(r"""(?:^|[\s{,])['"]?dag_id['"]?\s*:\s*['"]?([A-Za-z0-9_.-]+)""", re.MULTILINE)
 
 
 def candidates_for(dag_id: str, paths: Sequence[Path]) -> list[Path]:
@@ -148,11 +148,12 @@ def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store
 
     specs, diags = loader.load(path)
     diags = list(diags)
+    load_failed = has_errors(diags)  # e.g. a missing cluster profile: compile on for more problems, keep no plan
     plans = []
     for loaded in specs:
         plan, plan_diags = compile_spec(loaded, _RESOLVER, policy, check_imports=check_imports)
         diags += [d for d in plan_diags if d not in diags]
-        if plan is not None and not loaded.partial:
+        if plan is not None and not loaded.partial and not load_failed:
             plans.append(plan)
     diags = sorted((_with_snippet(d) for d in diags), key=lambda d: (d.file, d.line, d.column))
     if store is not None and specs and not has_errors(diags):

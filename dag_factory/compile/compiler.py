@@ -85,6 +85,9 @@ def _task(ctx: Ctx, graph: Graph, node: Node, use: ClusterUse, extra: list[TaskP
         args["map_index_template"] = model.map_index_template
     _extra_args(ctx, node, operator, model.args, args, check=kind == "operator" or bool(model.args))
     upstream = list(node.upstream)
+    if model.compensates and model.depends_on:
+        ctx.error("DSP011", f"compensation `{node.full_id}` cannot also have `depends_on`", node.path + ("depends_on",),
+                  "a compensation runs right after the task it undoes fails; remove `depends_on`", key=True)
     compensates = resolve_refs(ctx, graph, model.compensates, node, "compensates")
     teardown_of = resolve_refs(ctx, graph, model.teardown_of, node, "teardown_of")
     for target in compensates + teardown_of:
@@ -119,7 +122,7 @@ def _extra_args(ctx: Ctx, node: Node, operator: str, extra: dict[str, Any], args
 
 
 def _map_value(ctx: Ctx, graph: Graph, node: Node, value: Any, where: tuple, upstream: list[str],
-               extra: list[TaskPlan]) -> Any:
+               extra: list[TaskPlan], wrap: bool = False) -> Any:
     if isinstance(value, m.FromTask):
         target = graph.lookup(value.task, node.group)
         if target is None or graph.nodes[target].is_group:
@@ -136,7 +139,8 @@ def _map_value(ctx: Ctx, graph: Graph, node: Node, value: Any, where: tuple, ups
             return None
         helper = f"{node.full_id}__{value.param}_items"
         extra.append(TaskPlan(helper, OPERATORS["python"], {
-            "python_callable": ImportRef(CALLABLES["param_items"]), "op_kwargs": {"name": value.param}},
+            "python_callable": ImportRef(CALLABLES["param_items"]),
+            "op_kwargs": {"name": value.param, **({"wrap": True} if wrap else {})}},
             group=node.group, kind="param_items", source=ctx.loc(where)))
         if helper not in upstream:
             upstream.append(helper)
@@ -149,8 +153,18 @@ def _mapping(ctx: Ctx, graph: Graph, node: Node, model: Any, kind: str, upstream
     expand = None
     if model.expand:
         names = EXPAND_NAMES.get(kind, {})
-        expand = {names.get(k, k): _map_value(ctx, graph, node, v, node.path + ("expand", k), upstream, extra)
-                  for k, v in model.expand.items()}
+        expand = {}
+        for k, v in model.expand.items():
+            where = node.path + ("expand", k)
+            if kind == "python" and k == "arg":  # one positional argument per item
+                if isinstance(v, m.FromTask):
+                    ctx.error("DSP011", "`arg` maps over a list or a param", where,
+                              "for a task's output use `op_args` (the task returns a list of argument lists)")
+                    continue
+                expand["op_args"] = ([[item] for item in v] if isinstance(v, list)
+                                     else _map_value(ctx, graph, node, v, where, upstream, extra, wrap=True))
+                continue
+            expand[names.get(k, k)] = _map_value(ctx, graph, node, v, where, upstream, extra)
     expand_kwargs = None
     if model.expand_kwargs is not None:
         if expand:

@@ -211,5 +211,5 @@ def doc_md(ctx: Ctx, commit: str) -> str:
         facts.append(f"**Git commit:** `{commit[:12]}`")
     parts.append("  \n".join(facts))
     fence = "````" if "```" in ctx.loaded.text else "```"
-    parts.append(f"<details><summary>Spec source</summary>\n\n{fence}yaml\n{ctx.loaded.text.rstrip()}\n{fence}\n\n</details>")
+    parts.append(f"#### Spec source\n\n{fence}yaml\n{ctx.loaded.text.rstrip()}\n{fence}")
     return "\n\n".join(parts)

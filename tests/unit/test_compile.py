@@ -98,3 +98,36 @@ def test_dag_docs_show_the_spec_source_and_hash(tmp_path: Path) -> None:
     assert plan.doc_md.startswith("# Sales")
     assert "echo ${env.SECRET}" in plan.doc_md and "hunter2" not in plan.doc_md
     assert plan.spec_hash[:12] in plan.doc_md and f"spec:{plan.spec_hash[:12]}" in plan.dag_kwargs["tags"]
+
+
+def test_python_arg_mapping_passes_each_item_as_one_argument(tmp_path: Path) -> None:
+    spec = _write(tmp_path, "m.yaml", """
+params: {regions: {type: array, default: [eu, us]}}
+tasks:
+  lit: {python: builtins.print, expand: {arg: [a, b]}}
+  par: {python: builtins.print, expand: {arg: {param: regions}}}
+""")
+    [plan] = compile_paths([spec], root=tmp_path, env={}).plans
+    tasks = {t.task_id: t for t in plan.tasks}
+    assert tasks["lit"].expand == {"op_args": [["a"], ["b"]]}
+    helper = tasks["par__regions_items"]
+    assert helper.args["op_kwargs"] == {"name": "regions", "wrap": True}
+
+
+def test_a_compensation_cannot_have_other_dependencies(tmp_path: Path) -> None:
+    spec = _write(tmp_path, "c.yaml", "tasks:\n  a: {bash: x}\n  b: {bash: y}\n  undo: {bash: z, compensates: a, depends_on: b}\n")
+    result = compile_paths([spec], root=tmp_path, env={})
+    assert [(d.code, d.line) for d in result.all_diagnostics] == [("DSP011", 4)]
+
+
+def test_missing_cluster_profile_gives_no_plan(tmp_path: Path) -> None:
+    spec = _write(tmp_path, "p.yaml", "clusters: {c: {extends: nope}}\ntasks: {j: {pyspark: gs://b/x.py}}\n")
+    result = compile_paths([spec], root=tmp_path, env={})
+    assert result.plans == [] and [d.code for d in result.all_diagnostics] == ["DSP051"]
+
+
+def test_worker_index_finds_inline_instances(tmp_path: Path) -> None:
+    path = _write(tmp_path, "i.yaml", "instances:\n  - {dag_id: report_eu, vars: {r: eu}}\n  - dag_id: \"report_us\"\n")
+    assert candidates_for("report_eu", [path]) == [path]
+    assert candidates_for("report_us", [path]) == [path]
+    assert candidates_for("report", [path]) == []
