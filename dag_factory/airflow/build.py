@@ -40,13 +40,12 @@ teardowns get ``all_done_setup_success``, are excluded from the run state and ar
 from __future__ import annotations
 
 import importlib
-import inspect
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from functools import reduce
 from typing import Any
 
-from airflow.sdk import DAG, Asset, Param, TaskGroup, XComArg, task_group
+from airflow.sdk import DAG, Asset, Param, TaskGroup, XComArg
 
 from ..compile.plan import (
     AssetCondition,
@@ -304,8 +303,12 @@ class _Builder:
             captured.update(arguments)
 
         body.__name__ = tg_kwargs["group_id"]
+        import inspect
+
         body.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in sorted(names)])
+        from airflow.sdk import task_group  # the decorator pulls in the standard provider's decorators
+
         factory = task_group(**tg_kwargs)(body)
         refs: set[str] = set()
         _task_refs(gp.expand if gp.expand is not None else gp.expand_kwargs, refs)

@@ -124,10 +124,13 @@ class _Report:
     """Diagnostics by spec path, kept until they are handed to the DagBag (or the log)."""
 
     def __init__(self, listed: Iterable[Path]):
-        self._by_resolved = {p.resolve(): p for p in listed}
+        self._listed = listed
+        self._by_resolved: dict[Path, Path] | None = None
         self.errors: dict[Path, list[Diagnostic]] = {}
 
     def spec_path(self, key: str) -> Path:
+        if self._by_resolved is None:  # only when there is something to report
+            self._by_resolved = {p.resolve(): p for p in self._listed}
         path = Path(key)
         if not path.is_absolute():
             path = Path.cwd() / path
@@ -192,6 +195,8 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
         root = Path(loader_file).parent if loader_file else Path(_conf_get("core", "dags_folder", "."))
     root = Path(root)
     only = get_parsing_context().dag_id
+    if only is not None and _bind_from_cache(namespace, root, only, loader_file, build_dag):
+        return  # a worker: the plan cache knew the spec, and it is unchanged
     paths = list_spec_files(root)
     report = _Report(paths)
     plans = _compile(paths, root, only, report)
@@ -202,7 +207,7 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
 
     broken = set(report.errors)
     for plan in plans:
-        if report.spec_path(plan.source.file) in broken:  # a file with errors gives no DAG
+        if broken and report.spec_path(plan.source.file) in broken:  # a file with errors gives no DAG
             continue
         try:
             dag = build_dag(plan, fileloc=loader_file)
@@ -223,6 +228,23 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
             bag.import_errors[_bag_key(bag, path)] = render_text(diagnostics)
     if only is None and bag.bundle_path:
         _mark_parsed(bag, paths)
+
+
+def _bind_from_cache(namespace: MutableMapping[str, Any], root: Path, dag_id: str, loader_file: str | None,
+                     build_dag: Any) -> bool:
+    """The worker's fast path: build ``dag_id`` from the plan cache without listing the folder."""
+    from ..compile.api import indexed_plans
+
+    try:
+        plans = indexed_plans(root, dag_id, policy=_policy())
+        if not plans:
+            return False
+        for plan in plans:
+            namespace[_var_name(plan.dag_id, namespace)] = build_dag(plan, fileloc=loader_file)
+    except Exception:  # anything odd: take the full path, which reports problems properly
+        log.debug("dagspec: plan cache could not serve %s", dag_id, exc_info=True)
+        return False
+    return True
 
 
 def _mark_parsed(bag: Any, paths: list[Path]) -> None:

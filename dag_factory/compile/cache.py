@@ -15,10 +15,10 @@ each machine and safe to delete at any time. ``DAGSPEC_CACHE=off`` disables it.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,8 +69,35 @@ class PlanCache:
     def default(cls, env: Mapping[str, str]) -> PlanCache | None:
         if env.get("DAGSPEC_CACHE", "").lower() in ("off", "0", "false", "no"):
             return None
-        folder = env.get("DAGSPEC_CACHE_DIR") or os.path.join(tempfile.gettempdir(), f"dagspec-cache-{os.getuid()}")
+        tmp = env.get("TMPDIR") or ("/tmp" if os.path.isdir("/tmp") else os.getcwd())
+        folder = env.get("DAGSPEC_CACHE_DIR") or os.path.join(tmp, f"dagspec-cache-{os.getuid()}")
         return cls(Path(folder))
+
+    def _index_file(self, root: str) -> Path:
+        return self.folder / ("index-" + hashlib.sha1(f"{_VERSION}:{root}".encode()).hexdigest() + ".json")
+
+    def read_index(self, root: str) -> dict[str, str]:
+        """dag_id -> spec file, as the last full parse of ``root`` found them (empty if unknown)."""
+        try:
+            with open(self._index_file(root), encoding="utf-8") as fh:
+                data = json.load(fh)
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def write_index(self, root: str, index: Mapping[str, str]) -> None:
+        import tempfile
+
+        if index == self.read_index(root):
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(dict(index), fh)
+            os.replace(tmp, self._index_file(root))
+        except OSError:
+            pass
 
     def _file(self, spec: str) -> Path:
         return self.folder / (hashlib.sha1(f"{_VERSION}:{spec}".encode()).hexdigest() + ".pickle")
@@ -87,6 +114,8 @@ class PlanCache:
 
     def put(self, spec: str, inputs: Sequence[str], dirs: Sequence[str], texts: Sequence[str],
             env: Mapping[str, str], policy: str, plans: Sequence[DagPlan], diagnostics: Sequence[Any]) -> None:
+        import tempfile
+
         names = sorted({n for text in texts for n in ENV_REF.findall(text)})
         try:
             self.folder.mkdir(parents=True, exist_ok=True)  # before the stats: it may sit in a watched folder

@@ -7,7 +7,6 @@ cached, so a dag_folder of many specs pays for each operator class once.
 from __future__ import annotations
 
 import importlib
-import inspect
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -79,6 +78,8 @@ class Resolver:
         """Keyword arguments a class's constructor chain accepts (None: accepts anything)."""
         if path in self._args:
             return self._args[path]
+        import inspect
+
         cls, _ = self.resolve(path)
         names: set[str] = set()
         result: frozenset[str] | None = None

@@ -125,6 +125,7 @@ def _port_free(port: int) -> bool:
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the api-server does: TIME_WAIT is fine
         try:
             sock.bind((HOST, port))
         except OSError:

@@ -1,0 +1,60 @@
+"""A worker re-parses the loader before each task: with the plan cache warm from the dag processor's
+parse it builds only the DAG being run, without listing the folder or loading the spec models, and
+an edited spec is never served stale."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+LOADER = "from dagspec.dag_factory.airflow.loader import load_dag_folder  # airflow dag loader\nload_dag_folder(globals())\n"
+PROBE = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1], safe_mode=False)
+print(json.dumps({"dags": sorted(bag.dags), "errors": bag.import_errors,
+                  "models": "dagspec.dag_factory.spec.models" in sys.modules,
+                  "commands": {d: [t.bash_command for t in bag.dags[d].tasks] for d in bag.dags}}))
+"""
+
+
+def _parse(folder: Path, env: dict[str, str], dag_id: str | None = None) -> dict:
+    env = dict(env)
+    if dag_id:
+        env["_AIRFLOW_PARSING_CONTEXT_DAG_ID"] = dag_id
+        target = folder / "dagspec_loader.py"
+    else:
+        env.pop("_AIRFLOW_PARSING_CONTEXT_DAG_ID", None)
+        target = folder
+    out = subprocess.run([sys.executable, "-c", PROBE, str(target)], env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_worker_builds_one_dag_from_the_cache_and_never_serves_a_stale_plan(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "dagspec_loader.py").write_text(LOADER)
+    for i in range(5):
+        (dags / f"s{i}.yaml").write_text(f"tasks: {{t: {{bash: echo {i}}}}}\n")
+    env = {**os.environ, "DAGSPEC_CACHE_DIR": str(tmp_path / "cache")}
+
+    full = _parse(dags, env)
+    assert full["dags"] == [f"s{i}" for i in range(5)] and not full["errors"]
+    assert full["models"]  # the first parse compiles
+
+    worker = _parse(dags, env, "s3")
+    assert worker["dags"] == ["s3"] and worker["commands"] == {"s3": ["echo 3"]}
+    assert worker["models"] is False  # served from the plan cache
+
+    time.sleep(0.01)
+    spec = dags / "s3.yaml"
+    before = spec.stat().st_mtime_ns
+    spec.write_text("tasks: {t: {bash: echo changed}}\n")
+    if spec.stat().st_mtime_ns == before:
+        os.utime(spec, ns=(before + 1_000_000, before + 1_000_000))
+    edited = _parse(dags, env, "s3")
+    assert edited["commands"] == {"s3": ["echo changed"]} and edited["models"] is True
