@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ..compile.api import compile_paths, template_dirs
 from ..errors import Diagnostic, has_errors
-from ..spec.discover import LOADER_FILE, _ignored, _patterns, find_spec_files, is_spec_file
+from ..spec.discover import LOADER_FILE, find_spec_files, is_spec_file
+from ..spec.discover import walk_dag_folder as _walk
 from .plan import MANIFEST_NAME, LocalFile
 
 __all__ = ["LocalSide", "collect_local", "walk_dag_folder", "file_checksums", "deploy_env", "DEPLOY_CODE"]
@@ -55,23 +56,8 @@ def deploy_env(templates: Path | None, env: Mapping[str, str]) -> dict[str, str]
 def walk_dag_folder(root: Path, env: Mapping[str, str]) -> Iterator[Path]:
     """Every file below ``root`` that a dag folder needs: not excluded by ``.airflowignore``, no dotfiles
     (but ``.airflowignore`` itself), no ``__pycache__``."""
-    syntax = env.get("AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX", "glob").lower()
-    root = root.resolve()
-    stack: list[tuple[Path, list[tuple[Path, str]]]] = [(root, [])]
-    while stack:
-        folder, inherited = stack.pop()
-        patterns = inherited + [(folder, p) for p in _patterns(folder)]
-        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-            path = Path(entry.path)
-            if entry.is_dir(follow_symlinks=True):
-                if not entry.name.startswith(".") and entry.name not in _SKIP_DIRS and \
-                        not _ignored(entry.name, patterns, root, path, syntax):
-                    stack.append((path, patterns))
-            elif entry.name in _KEPT_DOTFILES:
-                yield path
-            elif not entry.name.startswith(".") and not entry.name.endswith(_SKIP_SUFFIXES) and \
-                    not _ignored(entry.name, patterns, root, path, syntax):
-                yield path
+    return _walk(root, env, keep_dotfiles=frozenset(_KEPT_DOTFILES), skip_dirs=frozenset(_SKIP_DIRS),
+                 skip_suffixes=_SKIP_SUFFIXES)
 
 
 def file_checksums(path: Path) -> tuple[int, str, str]:

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-__all__ = ["find_spec_files", "find_root", "is_spec_file", "LOADER_FILE"]
+__all__ = ["find_spec_files", "walk_dag_folder", "find_root", "is_spec_file", "LOADER_FILE"]
 
 LOADER_FILE = "dagspec_loader.py"
 _IGNORE = ".airflowignore"
@@ -50,8 +50,13 @@ def _ignored(rel: str, patterns: list[tuple[Path, str]], root: Path, path: Path,
     return False
 
 
-def find_spec_files(root: Path, env: Mapping[str, str] | None = None) -> Iterator[Path]:
-    """Every ``*.yaml``/``*.yml`` below ``root`` that ``.airflowignore`` files do not exclude."""
+def walk_dag_folder(root: Path, env: Mapping[str, str] | None = None, *, keep_dotfiles: frozenset[str] = frozenset(),
+                    skip_dirs: frozenset[str] = frozenset(), skip_suffixes: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Every file below ``root`` that ``.airflowignore`` files do not exclude, sorted by folder.
+
+    Dotfiles and dot-folders are skipped (but the names in ``keep_dotfiles``), as are folders named
+    in ``skip_dirs`` and files ending in ``skip_suffixes``.
+    """
     env = os.environ if env is None else env
     syntax = env.get("AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX", "glob").lower()
     root = root.resolve()
@@ -65,12 +70,21 @@ def find_spec_files(root: Path, env: Mapping[str, str] | None = None) -> Iterato
             continue
         for entry in entries:
             path = Path(entry.path)
+            if entry.name in keep_dotfiles and not entry.is_dir():
+                yield path
+                continue
             if entry.name.startswith(".") or _ignored(entry.name, patterns, root, path, syntax):
                 continue
             if entry.is_dir(follow_symlinks=True):
-                stack.append((path, patterns))
-            elif entry.name.endswith((".yaml", ".yml")):
+                if entry.name not in skip_dirs:
+                    stack.append((path, patterns))
+            elif not skip_suffixes or not entry.name.endswith(skip_suffixes):
                 yield path
+
+
+def find_spec_files(root: Path, env: Mapping[str, str] | None = None) -> Iterator[Path]:
+    """Every ``*.yaml``/``*.yml`` below ``root`` that ``.airflowignore`` files do not exclude."""
+    return (p for p in walk_dag_folder(root, env) if p.name.endswith((".yaml", ".yml")))
 
 
 def is_spec_file(path: Path) -> bool:

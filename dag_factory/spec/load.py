@@ -236,8 +236,9 @@ class SpecLoader:
         for key in instance:
             if key not in allowed:
                 k_loc = source.find(("instances", index, key), key=True)
+                hint = did_you_mean(key, allowed) or f"allowed: {', '.join(sorted(allowed))}"
                 diagnostics.append(Diagnostic("DSP010", f"unknown instance key `{key}`", k_loc.file, k_loc.line,
-                                              k_loc.column, did_you_mean(key, allowed) or f"allowed: {', '.join(sorted(allowed))}"))
+                                              k_loc.column, hint))
         overlay = {k: v for k, v in instance.items() if k in allowed and k != "vars"}
         data, _ = merge_layers([(merged, source), (overlay, source)])
         variables = {**(merged.get("vars") or {}), **(instance.get("vars") or {})}

@@ -35,7 +35,7 @@ class StackConfig:
     poll_interval: str = "1s"
     demo_bucket: str = DEMO_BUCKET
     deferrable: bool = True
-    dag_refresh_seconds: int = 10
+    parse_interval: int = 10
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -71,7 +71,11 @@ class StackConfig:
             "AIRFLOW__API__SECRET_KEY": _secret(self.home, "api_secret_key"),
             "AIRFLOW__API_AUTH__JWT_SECRET": _secret(self.home, "jwt_secret"),
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": str(self.dag_refresh_seconds),
+            # The loader file is re-parsed every parse_interval seconds and lists the specs itself, so
+            # new and changed specs show up then. A bundle refresh also sweeps import errors of files
+            # that are not DAG files (the specs' errors) until the next parse: keep those sweeps rare.
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": str(self.parse_interval),
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "3600",
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
             "AIRFLOW__DAGSPEC__DEFAULT_DEFERRABLE": str(self.deferrable),
             "DAGSPEC_POLL_INTERVAL": self.poll_interval,
