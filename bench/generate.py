@@ -21,7 +21,8 @@ def spec_text(i: int, tasks: int) -> str:
              f"    bash: echo start {i}"]
     for j in range(middle):
         lines += [f"  work_{j}:", f"    bash: echo work {i} {j}", "    depends_on: start"]
-    lines += ["  finish:", f"    bash: echo finish {i}", "    depends_on: [" + ", ".join(f"work_{j}" for j in range(middle)) + "]"]
+    works = ", ".join(f"work_{j}" for j in range(middle))
+    lines += ["  finish:", f"    bash: echo finish {i}", f"    depends_on: [{works}]"]
     return "\n".join(lines) + "\n"
 
 

@@ -209,7 +209,8 @@ def _branch_edges(ctx: Ctx, graph: Graph, tasks: dict[str, TaskPlan]) -> None:
             ids = []
             for i, ref in enumerate(targets):
                 target = graph.lookup(ref, node.group)
-                where = node.path + ("branch", "default" if case == "__default__" else "cases", *(() if case == "__default__" else (case,)), i)
+                at = ("default",) if case == "__default__" else ("cases", case)
+                where = node.path + ("branch", *at, i)
                 if target is None:
                     ctx.error("DSP020", f"branch `{node.full_id}` names unknown task `{ref}`", where,
                               did_you_mean(ref, list(graph.nodes)) or "name a task of this spec")

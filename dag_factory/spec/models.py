@@ -106,7 +106,8 @@ class OperatorOptions(Strict):
     execution_timeout: Duration | None = Field(default=None, description="fail the task after this long")
     depends_on_past: bool | None = Field(default=None, description="wait for this task's previous run to succeed")
     wait_for_downstream: bool | None = None
-    trigger_rule: TriggerRule | None = Field(default=None, description="when the task runs, given its upstream states (default all_success)")
+    trigger_rule: TriggerRule | None = Field(default=None,
+                                             description="when the task runs, given its upstream states (default all_success)")
     pool: str | None = Field(default=None, description="Airflow pool limiting concurrency")
     pool_slots: int | None = Field(default=None, ge=1)
     queue: str | None = Field(default=None, description="executor queue")
@@ -481,7 +482,8 @@ class SelectedCluster(Strict):
 
 Cluster = Annotated[
     Annotated[EphemeralCluster, Tag("ephemeral")] | Annotated[SelectedCluster, Tag("select")],
-    Discriminator(lambda v: "select" if (isinstance(v, dict) and "select" in v) or isinstance(v, SelectedCluster) else "ephemeral"),
+    Discriminator(lambda v: "select" if (isinstance(v, dict) and "select" in v) or isinstance(v, SelectedCluster)
+                  else "ephemeral"),
 ]
 
 

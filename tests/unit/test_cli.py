@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from dagspec.dag_factory.cli.main import main
 
 SPECS = Path(__file__).resolve().parents[1] / "fixtures" / "specs"

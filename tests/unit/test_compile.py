@@ -115,7 +115,8 @@ tasks:
 
 
 def test_a_compensation_cannot_have_other_dependencies(tmp_path: Path) -> None:
-    spec = _write(tmp_path, "c.yaml", "tasks:\n  a: {bash: x}\n  b: {bash: y}\n  undo: {bash: z, compensates: a, depends_on: b}\n")
+    text = "tasks:\n  a: {bash: x}\n  b: {bash: y}\n  undo: {bash: z, compensates: a, depends_on: b}\n"
+    spec = _write(tmp_path, "c.yaml", text)
     result = compile_paths([spec], root=tmp_path, env={})
     assert [(d.code, d.line) for d in result.all_diagnostics] == [("DSP011", 4)]
 

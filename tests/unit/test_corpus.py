@@ -9,11 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
-
 from dagspec.dag_factory.compile.api import compile_paths
 from dagspec.dag_factory.compile.plan import to_data
-from dagspec.dag_factory.spec.discover import find_spec_files
-from dagspec.dag_factory.spec.discover import is_spec_file
+from dagspec.dag_factory.spec.discover import find_spec_files, is_spec_file
 
 SPECS = Path(__file__).resolve().parents[1] / "fixtures" / "specs"
 GOOD, BAD, GOLDEN = SPECS / "good", SPECS / "bad", SPECS / "golden"

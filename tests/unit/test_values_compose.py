@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from dagspec.dag_factory.spec.compose import _merge, resolve_variables
 from dagspec.dag_factory.spec.values import parse_duration
 from dagspec.dag_factory.spec.yaml_source import SourceMap

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
+from dagspec.dag_factory.spec.yaml_source import MAX_BYTES, load_yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from dagspec.dag_factory.spec.yaml_source import MAX_BYTES, load_yaml
 
 
 def test_positions_of_keys_and_values() -> None:
