@@ -80,7 +80,7 @@ def common_args(ctx: Ctx, options: m.OperatorOptions, path: Path_) -> dict[str, 
 
 def action_args(ctx: Ctx, kind: str, task: Any, path: Path_) -> tuple[str, dict[str, Any]]:
     """The operator path and its action-specific arguments for a non-Dataproc task kind."""
-    action = getattr(task, kind, None)
+    action: Any = getattr(task, kind, None)
     here = path + (kind,)
     if kind == "bash":
         return OPERATORS[kind], drop_none({

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..errors import Diagnostic, did_you_mean
 from .compose import merge_layers, resolve_variables
@@ -312,7 +312,7 @@ def _pruned(data: dict[str, Any], exc: ValidationError) -> dict[str, Any]:
             if path[cut] in node:
                 node[path[cut]] = {"empty": True}
         elif path:
-            out.pop(path[0], None)
+            out.pop(str(path[0]), None)
     return out
 
 
@@ -367,7 +367,7 @@ def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
                 for arg in getattr(action, "__args__", ()) or ():
                     fields = getattr(arg, "model_fields", None) or fields
             return list(fields or ())
-    names = {"default_args": models.OperatorOptions, "dataproc": models.DataprocOptions}
+    names: dict[str, type[BaseModel]] = {"default_args": models.OperatorOptions, "dataproc": models.DataprocOptions}
     if path[-1] in names:
         return list(names[str(path[-1])].model_fields)
     if len(path) == 2 and path[0] == "clusters":

@@ -267,7 +267,7 @@ class OperatorTask(TaskCommon):
 class GroupTask(Strict):
     """A task group: nested ``tasks``; ``expand`` makes it a mapped task group."""
 
-    tasks: dict[str, TaskModel]
+    tasks: dict[str, TaskModel]  # type: ignore[valid-type]
     tooltip: str | None = None
     depends_on: StrList = Field(default_factory=list)
     expand: dict[str, MapSource] | None = None
@@ -445,7 +445,7 @@ def task_kind(value: Any) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-TaskModel = Annotated[
+TaskModel = Annotated[  # type: ignore[valid-type]
     Union[tuple(Annotated[cls, Tag(key)] for key, cls in _TASK_CLASSES.items())],  # type: ignore[misc]  # noqa: UP007
     Discriminator(
         task_kind,
@@ -573,7 +573,8 @@ class Spec(Strict):
                                       "bucket for Dataproc tasks")
     clusters: dict[str, Cluster] = Field(default_factory=dict, description="named Dataproc clusters: ephemeral, or "
                                          "`select:` an existing one")
-    tasks: dict[str, TaskModel] = Field(default_factory=dict, description="the tasks, keyed by task id; each has one action")
+    tasks: dict[str, TaskModel] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="the tasks, keyed by task id; each has one action")
 
 
 for _model in (GroupTask, AssetsSchedule, AllOf, AnyOf, Instance, Spec):
