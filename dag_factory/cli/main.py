@@ -142,6 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return getattr(commands, args.command)(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `dagspec render ... | head`: the reader left; not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except commands.UsageError as exc:
         print(f"dagspec {args.command}: {exc}", file=sys.stderr)
         return 2
