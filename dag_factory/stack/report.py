@@ -33,7 +33,7 @@ class JobOutput:
     def summary(self, lines: int = 2) -> list[str]:
         """The last meaningful driver lines (Spark's start-up chatter left out)."""
         useful = [ln for ln in self.driver if ln.strip() and not any(n in ln for n in _NOISE)]
-        return useful[-lines:] or self.driver[-1:]
+        return useful[-lines:]
 
 
 @dataclass
@@ -111,6 +111,8 @@ def format_report(report: RunReport, wall: float, started_in: float) -> str:
     for job in report.jobs:
         out.append(f"  {job.task_id:<18} {job.job_id or '?'}")
         out.extend(f"      | {line}" for line in job.summary())
+        if not job.summary():
+            out.append(f"      ({len(job.driver)} driver lines in the task log, only Spark's start-up messages)")
     if report.results:
         out.append("Results    read back from GCS")
         for name, rows in report.results.items():

@@ -11,7 +11,8 @@ from pathlib import Path
 from types import FrameType
 
 from .config import PASSWORD, USERNAME, StackConfig
-from .stack import StackError, local_stack
+from .rest import ApiError
+from .stack import LocalStack, StackError, local_stack
 
 __all__ = ["add_arguments", "build_parser", "main", "run"]
 
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
                   f"  emulators    {'  '.join(f'{k}={v}' for k, v in stack.emulator_env.items())}\n"
                   f"  admin stats  {stack.admin_url}/stats\n"
                   f"  logs         {config.logs}/\n\n  Ctrl-C stops everything.\n", flush=True)
+            _report_first_parse(stack)
             while True:
                 stack.check()
                 time.sleep(1)
@@ -64,6 +66,23 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _report_first_parse(stack: LocalStack, timeout: float = 120.0) -> None:
+    """Say how many DAGs and import errors the dag-processor's first parse found (or that it is still parsing)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stack.check()
+        try:
+            dags, errors = stack.client.dags(), stack.client.import_errors()
+        except ApiError:
+            dags, errors = {}, []
+        if dags or errors:
+            print(f"dagspec up: {len(dags)} DAG(s) loaded, {len(errors)} import error(s)"
+                  + "".join(f"\n    import error: {e.get('filename')}" for e in errors), flush=True)
+            return
+        time.sleep(1)
+    print(f"dagspec up: no DAG loaded after {timeout:.0f}s; see {stack.log('dag-processor')}", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
