@@ -1,5 +1,6 @@
 """The local stack for the stack tests: a copy of dags/ (plus templates/ and one broken spec) served by a real
-Airflow 3 on 127.0.0.1 with the emulators; the flagship runs once per session, every stack test reads that run."""
+Airflow 3 on 127.0.0.1 with the emulators. The flagship runs once for tests/stack and every stack test reads
+that run; the stack stops after the package's last test."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from dagspec.dag_factory.stack.runs import run_dag
 from .kit import BROKEN, BROKEN_SPEC, FLAGSHIP, ROOT, Flagship
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack_dags(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """dags/ and templates/ side by side in a temp folder (the repository layout), plus a broken spec."""
     base = tmp_path_factory.mktemp("stack")
@@ -35,9 +36,9 @@ def _expected_dags(folder: Path) -> set[str]:
     return set(bag.dags)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def flagship(stack_dags: Path) -> Iterator[Flagship]:
-    """The running stack after one flagship run (started once per session, stopped at its end)."""
+    """The running stack after one flagship run (started once for tests/stack, stopped after its last test)."""
     expected = _expected_dags(stack_dags)
     assert FLAGSHIP in expected
     config = StackConfig(home=stack_dags.parent / "home", dags_folder=stack_dags, api_port=0, poll_interval="0.5s",

@@ -1,4 +1,4 @@
-"""What the stack tests share: the broken spec they add, the flagship's id and the session's finished run."""
+"""What the stack tests share: the broken spec they add, the flagship's id and its one finished run."""
 
 from __future__ import annotations
 
