@@ -4,12 +4,13 @@ that run; the stack stops after the package's last test."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dagspec.dag_factory.stack import StackConfig, local_stack
+from dagspec.dag_factory.stack import StackConfig, StackError, local_stack
 from dagspec.dag_factory.stack.runs import run_dag
 
 from .kit import BROKEN, BROKEN_SPEC, FLAGSHIP, ROOT, Flagship
@@ -43,7 +44,21 @@ def flagship(stack_dags: Path) -> Iterator[Flagship]:
     assert FLAGSHIP in expected
     config = StackConfig(home=stack_dags.parent / "home", dags_folder=stack_dags, api_port=0, poll_interval="0.5s",
                          parse_interval=5)
-    with local_stack(config, start_timeout=240) as stack:
-        stack.wait_for_dags(sorted(expected), timeout=180)
-        result = run_dag(stack, FLAGSHIP, timeout=420)
-        yield Flagship(stack, stack_dags, expected, result)
+    try:
+        with local_stack(config, start_timeout=240) as stack:
+            stack.wait_for_dags(sorted(expected), timeout=180)
+            result = run_dag(stack, FLAGSHIP, timeout=420)
+            yield Flagship(stack, stack_dags, expected, result)
+    except StackError as exc:  # a process died or did not start: show the tail of its log
+        pytest.fail(exc.details(60))
+    left = [name for name, child in stack.children.items() if child.pid and _group_alive(child.pid)]
+    if left:
+        pytest.fail(f"processes of {left} outlived the stack's stop")
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True

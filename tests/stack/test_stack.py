@@ -32,7 +32,10 @@ def test_every_example_dag_is_served_and_the_broken_spec_is_an_import_error_with
 
 def test_the_flagship_runs_through_the_scheduler_on_an_ephemeral_cluster(flagship: Flagship) -> None:
     run = flagship.run
-    assert run.ok, run.states()
+    if not run.ok:
+        from dagspec.dag_factory.stack.report import format_report, gather
+
+        pytest.fail(format_report(gather(flagship.stack, run), run.seconds, 0.0))
     assert set(run.states().values()) == {"success"}
     assert {"create_cluster_etl", "delete_cluster_etl", *JOBS} <= set(run.states())
     stats = flagship.stack.emulator_stats()
