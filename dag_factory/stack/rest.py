@@ -7,6 +7,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime
 from typing import Any
 
 __all__ = ["AirflowClient", "ApiError"]
@@ -108,8 +109,10 @@ class AirflowClient:
         self.patch(f"/dags/{_q(dag_id)}", {"is_paused": False})
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
-        """Start a manual run now; returns its run id."""
-        run = self.post(f"/dags/{_q(dag_id)}/dagRuns", {"logical_date": None, "conf": conf or {}})
+        """Start a manual run now, with the current time as its logical date (as the UI's trigger form does,
+        so templates such as ``{{ ds }}`` render); returns its run id."""
+        now = datetime.now(UTC).isoformat()
+        run = self.post(f"/dags/{_q(dag_id)}/dagRuns", {"logical_date": now, "conf": conf or {}})
         return str(run["dag_run_id"])
 
     def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
