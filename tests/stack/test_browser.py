@@ -107,6 +107,7 @@ def test_the_graph_wraps_the_jobs_in_the_cluster_setup_and_teardown(page: Any, f
     for job in ("clean", "revenue_by_region", "top_products"):
         assert f"{job}-delete_cluster_etl" in pairs  # teardown after every job
     assert "create_cluster_etl-delete_cluster_etl" in pairs  # the setup/teardown pair
+    page.get_by_role("button", name=re.compile("Show Grid")).click()  # the UI remembers the view: back to the grid
 
 
 def test_a_finished_job_task_has_the_dataproc_job_link(page: Any, flagship: Flagship) -> None:
