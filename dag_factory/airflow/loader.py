@@ -50,9 +50,10 @@ from collections.abc import Iterable, MutableMapping
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import Diagnostic, has_errors, render_text
+if TYPE_CHECKING:  # the worker's fast path never needs diagnostics: import them on use
+    from ..errors import Diagnostic
 
 __all__ = ["load_dag_folder", "list_spec_files", "SPEC_SUFFIXES", "BUILD_ERROR_CODE"]
 
@@ -145,6 +146,8 @@ class _Report:
             self.errors.setdefault(self.spec_path(key), []).extend(errors)
 
     def crash(self, key: str, message: str, line: int = 0, column: int = 0) -> None:
+        from ..errors import Diagnostic
+
         self.add(key, [Diagnostic(BUILD_ERROR_CODE, message, key, line, column)])
 
 
@@ -213,10 +216,14 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
             dag = build_dag(plan, fileloc=loader_file)
         except BuildError as exc:
             src = exc.source or plan.source
+            from ..errors import Diagnostic
+
             report.add(plan.source.file, [Diagnostic(BUILD_ERROR_CODE, f"Airflow rejected DAG `{plan.dag_id}`: {exc}",
                                                      src.file, src.line, src.column)])
             continue
         namespace[_var_name(plan.dag_id, namespace)] = dag
+
+    from ..errors import has_errors, render_text
 
     bag = _collecting_dagbag()
     if bag is None:
@@ -232,11 +239,18 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
 
 def _bind_from_cache(namespace: MutableMapping[str, Any], root: Path, dag_id: str, loader_file: str | None,
                      build_dag: Any) -> bool:
-    """The worker's fast path: build ``dag_id`` from the plan cache without listing the folder."""
-    from ..compile.api import indexed_plans
+    """The worker's fast path: build ``dag_id`` from the plan cache without listing the folder or
+    loading the compiler."""
+    from ..compile.cache import indexed_plans, parse_patterns, policy_key
 
     try:
-        plans = indexed_plans(root, dag_id, policy=_policy())
+        policy = policy_key(parse_patterns(_conf_get("dagspec", "allowed_operators", "")),
+                            parse_patterns(_conf_get("dagspec", "allowed_callables", "")))
+        plans = indexed_plans(root, dag_id, policy)
+        if not plans:
+            return False
+        if str(root) not in sys.path:  # modules beside the specs (callables) are importable, as in a full parse
+            sys.path.append(str(root))
         if not plans:
             return False
         for plan in plans:

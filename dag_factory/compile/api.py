@@ -21,7 +21,7 @@ from .cache import PlanCache
 from .plan import DagPlan
 from .resolve import Policy, Resolver
 
-__all__ = ["CompileResult", "compile_paths", "indexed_plans", "template_dirs", "candidates_for", "Policy", "gc_paused"]
+__all__ = ["CompileResult", "compile_paths", "template_dirs", "candidates_for", "Policy", "gc_paused"]
 
 _RESOLVER = Resolver()
 
@@ -107,7 +107,7 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
     files = [p for p in files if is_spec_file(p) and not _in_templates(p, dirs)]
     if only_dag_id:
         files = candidates_for(only_dag_id, files)
-    policy_key = f"{policy!r}:{check_imports}"
+    policy_key = policy.key(check_imports)
     index: dict[str, str] = {}
     loader = None
     plans: list[DagPlan] = []
@@ -141,30 +141,8 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
         if diags:
             diagnostics[shown] = diags
     if store is not None and not only_dag_id:
-        store.write_index(str(root), index)
+        store.write_index(os.path.realpath(root), index)
     return CompileResult(plans, diagnostics)
-
-
-def indexed_plans(root: Path | str, dag_id: str, *, policy: Policy | None = None,
-                  env: Mapping[str, str] | None = None, check_imports: bool = True) -> list[DagPlan] | None:
-    """The plans of ``dag_id`` straight from the plan cache, without listing the folder: the worker's
-    fast path. None when the cache cannot answer (unknown id, changed inputs, cache off)."""
-    env = dict(os.environ) if env is None else env
-    store = PlanCache.default(env)
-    if store is None:
-        return None
-    root_text = str(Path(root).resolve())
-    spec = store.read_index(root_text).get(dag_id)
-    if not spec or not os.path.exists(spec):
-        return None
-    policy = policy or Policy.from_env(env)
-    entry = store.get(spec, env, f"{policy!r}:{check_imports}")
-    if entry is None:
-        return None
-    if root_text not in sys.path:
-        sys.path.append(root_text)
-    found = [p for p in entry.plans if p.dag_id == dag_id]
-    return found or None
 
 
 def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store: PlanCache | None,

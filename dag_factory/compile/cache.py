@@ -20,13 +20,12 @@ import os
 import pickle
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .plan import DagPlan
+from .plan import DagPlan, Record
 
-__all__ = ["PlanCache", "CacheEntry", "ENV_REF"]
+__all__ = ["PlanCache", "CacheEntry", "ENV_REF", "policy_key", "parse_patterns", "indexed_plans"]
 
 _VERSION = "dagspec-plan-cache-1"
 ENV_REF = re.compile(r"\$\{env\.([A-Za-z0-9_]+)")
@@ -40,8 +39,7 @@ def _stat(path: str) -> tuple[int, int] | None:
     return st.st_mtime_ns, st.st_size
 
 
-@dataclass(frozen=True)
-class CacheEntry:
+class CacheEntry(Record):
     """What a spec file compiled to, and the facts that must still hold for it to be reused."""
 
     files: tuple[tuple[str, tuple[int, int] | None], ...]
@@ -136,3 +134,37 @@ class PlanCache:
             os.replace(tmp, self._file(spec))
         except OSError:
             pass  # a read-only or full disk only costs speed
+
+
+def parse_patterns(raw: str | None) -> tuple[str, ...] | None:
+    """Comma-separated fnmatch patterns; None (anything goes) when empty."""
+    if not raw or not raw.strip():
+        return None
+    return tuple(p.strip() for p in raw.split(",") if p.strip())
+
+
+def policy_key(allowed_operators: Sequence[str] | None, allowed_callables: Sequence[str] | None,
+               check_imports: bool = True) -> str:
+    """What a cached plan was checked against: the governance patterns and the import checks."""
+    ops = ",".join(allowed_operators) if allowed_operators is not None else "*"
+    fns = ",".join(allowed_callables) if allowed_callables is not None else "*"
+    return f"operators={ops};callables={fns};imports={check_imports}"
+
+
+def indexed_plans(root: str | Path, dag_id: str, policy: str, env: Mapping[str, str] | None = None) -> list[DagPlan] | None:
+    """The plans of ``dag_id`` straight from the cache, without listing the folder or loading the
+    compiler: the worker's fast path. None when the cache cannot answer (unknown id, an input
+    changed, cache off); ``policy`` is a ``policy_key``."""
+    env = os.environ if env is None else env
+    store = PlanCache.default(env)
+    if store is None:
+        return None
+    root_text = os.path.realpath(root)
+    spec = store.read_index(root_text).get(dag_id)
+    if not spec or not os.path.exists(spec):
+        return None
+    entry = store.get(spec, env, policy)
+    if entry is None:
+        return None
+    found = [p for p in entry.plans if p.dag_id == dag_id]
+    return found or None

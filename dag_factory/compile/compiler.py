@@ -12,7 +12,7 @@ from . import dag as dag_part
 from .context import Ctx
 from .dataproc import ClusterUse, cluster_tasks, create_task_id, delete_task_id, job_args
 from .graph import Graph, Node, find_cycle, flatten, resolve_refs
-from .plan import DagPlan, GroupPlan, ImportRef, TaskOutput, TaskPlan
+from .plan import DagPlan, GroupPlan, ImportRef, TaskOutput, TaskPlan, replace
 from .resolve import Policy, Resolver
 from .tasks import CALLABLES, EXPAND_NAMES, OPERATORS, action_args, asset, common_args
 
@@ -175,8 +175,6 @@ def _mapping(ctx: Ctx, graph: Graph, node: Node, model: Any, kind: str, upstream
 
 def _expand_group_edges(graph: Graph, tasks: dict[str, TaskPlan]) -> None:
     """Edges to or from groups become edges to their leaves / from their roots, as Airflow does."""
-    from dataclasses import replace
-
     group_up: dict[str, list[str]] = {n.full_id: n.upstream for n in graph.nodes.values() if n.is_group}
     if not group_up:
         return
@@ -198,8 +196,6 @@ def _expand_group_edges(graph: Graph, tasks: dict[str, TaskPlan]) -> None:
 
 def _branch_edges(ctx: Ctx, graph: Graph, tasks: dict[str, TaskPlan]) -> None:
     """Branch targets must be direct downstream tasks of the branch: add the edges, check the ids."""
-    from dataclasses import replace
-
     for node in graph.tasks():
         action = getattr(node.model, "branch", None)
         if action is None or action.callable or node.full_id not in tasks:
@@ -230,8 +226,6 @@ def _branch_edges(ctx: Ctx, graph: Graph, tasks: dict[str, TaskPlan]) -> None:
 
 def _clusters(ctx: Ctx, use: ClusterUse, tasks: dict[str, TaskPlan]) -> None:
     """Wrap the tasks that use each ephemeral cluster between its create (setup) and delete (teardown)."""
-    from dataclasses import replace
-
     for name, cluster in ctx.loaded.spec.clusters.items():
         users = use.users.get(name, [])
         if not users:

@@ -9,10 +9,11 @@ render at run time).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar, TypeVar, cast
+
+T = TypeVar("T")
 
 __all__ = [
     "SourceLoc",
@@ -29,11 +30,90 @@ __all__ = [
     "TaskPlan",
     "DagPlan",
     "to_data",
+    "replace",
+    "Record",
 ]
 
 
-@dataclass(frozen=True)
-class SourceLoc:
+class _Factory:
+    __slots__ = ("make",)
+
+    def __init__(self, make: Any) -> None:
+        self.make = make
+
+
+def factory(make: Callable[[], T]) -> T:
+    """A default made fresh for each instance (like ``dataclasses.field(default_factory=...)``)."""
+    return cast(T, _Factory(make))
+
+
+_MISSING = object()
+
+
+class Record:
+    """An immutable value object: fields from the class annotations, in order, with defaults.
+
+    Plan classes are records rather than dataclasses because a worker imports this module before
+    every task, and dataclasses generate (compile) their methods at import; records do not.
+    Equality and hashing are by value; instances pickle and unpickle as plain objects.
+    """
+
+    _fields: ClassVar[tuple[str, ...]] = ()
+    _defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = [n for n, a in cls.__dict__.get("__annotations__", {}).items() if "ClassVar" not in str(a)]
+        cls._fields = tuple(dict.fromkeys([*cls._fields, *own]))
+        cls._defaults = {**cls._defaults, **{n: cls.__dict__[n] for n in own if n in cls.__dict__}}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        fields = self._fields
+        if len(args) > len(fields):
+            raise TypeError(f"{type(self).__name__} takes at most {len(fields)} arguments")
+        values = dict(zip(fields, args, strict=False))
+        for name, value in kwargs.items():
+            if name not in fields or name in values:
+                raise TypeError(f"{type(self).__name__}: unexpected or repeated argument {name!r}")
+            values[name] = value
+        for name in fields:
+            if name not in values:
+                default = self._defaults.get(name, _MISSING)
+                if default is _MISSING:
+                    raise TypeError(f"{type(self).__name__}: missing argument {name!r}")
+                values[name] = default.make() if isinstance(default, _Factory) else default
+        self.__dict__.update(values)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(self.__dict__[n] for n in self._fields)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._values()))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{n}={self.__dict__[n]!r}" for n in self._fields)
+        return f"{type(self).__name__}({inner})"
+
+
+def replace(record: Any, **changes: Any) -> Any:
+    """A copy of ``record`` with some fields changed (like ``dataclasses.replace``)."""
+    values = {n: record.__dict__[n] for n in record._fields}
+    values.update(changes)
+    return type(record)(**values)
+
+
+class SourceLoc(Record):
     """Where something was written: file, 1-based line and column."""
 
     file: str
@@ -41,70 +121,61 @@ class SourceLoc:
     column: int = 0
 
 
-@dataclass(frozen=True)
-class Duration:
+class Duration(Record):
     """A length of time; becomes ``datetime.timedelta(seconds=...)``."""
 
     seconds: float
 
 
-@dataclass(frozen=True)
-class ImportRef:
+class ImportRef(Record):
     """A Python object by dotted import path, ``pkg.module.name``; imported at build time."""
 
     path: str
 
 
-@dataclass(frozen=True)
-class CallbackRef:
+class CallbackRef(Record):
     """A callback: a function by path, or a notifier class by path instantiated with ``args``."""
 
     path: str
     args: Mapping[str, Any] | None = None  # None: a plain function; a mapping: a notifier class
 
 
-@dataclass(frozen=True)
-class AssetRef:
+class AssetRef(Record):
     """An Airflow asset by URI (``uri``) and/or name."""
 
     uri: str | None = None
     name: str | None = None
 
 
-@dataclass(frozen=True)
-class AssetCondition:
+class AssetCondition(Record):
     """``all`` (``&``) or ``any`` (``|``) of assets or nested conditions, for asset schedules."""
 
     op: str  # "all" | "any"
     items: tuple[AssetRef | AssetCondition, ...]
 
 
-@dataclass(frozen=True)
-class TaskOutput:
+class TaskOutput(Record):
     """The XCom output of an upstream task (``key`` defaults to ``return_value``), for mapping."""
 
     task_id: str
     key: str = "return_value"
 
 
-@dataclass(frozen=True)
-class GroupArg:
+class GroupArg(Record):
     """Inside a mapped task group: the current value of the group's expanded argument ``name``."""
 
     name: str
 
 
-@dataclass(frozen=True)
-class ParamSpec:
+class ParamSpec(Record):
     """A DAG param: default plus a JSON-schema fragment (type, enum, minimum, ...)."""
 
     default: Any = None
-    schema: Mapping[str, Any] = field(default_factory=dict)
+    schema: Mapping[str, Any] = factory(dict)
     description: str | None = None
 
 
-@dataclass(frozen=True)
-class Schedule:
+class Schedule(Record):
     """How runs are scheduled.
 
     kind: ``none`` | ``cron`` (value: expression) | ``preset`` (value: ``@daily``...)
@@ -116,8 +187,7 @@ class Schedule:
     value: Any = None
 
 
-@dataclass(frozen=True)
-class GroupPlan:
+class GroupPlan(Record):
     """A task group. ``group_id`` is the full dotted id; ``parent`` the enclosing group or None.
 
     ``expand``/``expand_kwargs`` make it a mapped task group: its tasks refer to the current
@@ -132,8 +202,7 @@ class GroupPlan:
     source: SourceLoc | None = None
 
 
-@dataclass(frozen=True)
-class TaskPlan:
+class TaskPlan(Record):
     """One Airflow task.
 
     task_id:   the full Airflow task id (``group.sub.task`` inside groups, as Airflow names it).
@@ -150,7 +219,7 @@ class TaskPlan:
 
     task_id: str
     operator: str
-    args: Mapping[str, Any] = field(default_factory=dict)
+    args: Mapping[str, Any] = factory(dict)
     upstream: tuple[str, ...] = ()
     group: str | None = None
     expand: Mapping[str, Any] | None = None
@@ -163,8 +232,7 @@ class TaskPlan:
     source: SourceLoc | None = None
 
 
-@dataclass(frozen=True)
-class DagPlan:
+class DagPlan(Record):
     """One Airflow DAG: its keyword arguments, groups and tasks, and where it came from.
 
     dag_kwargs holds what goes to ``airflow.sdk.DAG(...)`` besides dag_id, schedule, params and
@@ -175,8 +243,8 @@ class DagPlan:
     source: SourceLoc
     spec_hash: str
     schedule: Schedule = Schedule("none")
-    params: Mapping[str, ParamSpec] = field(default_factory=dict)
-    dag_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, ParamSpec] = factory(dict)
+    dag_kwargs: Mapping[str, Any] = factory(dict)
     groups: tuple[GroupPlan, ...] = ()
     tasks: tuple[TaskPlan, ...] = ()
     doc_md: str = ""
@@ -184,10 +252,10 @@ class DagPlan:
 
 def to_data(value: Any) -> Any:
     """The plan as JSON-ready data: dataclasses become dicts tagged with their ``type``."""
-    if is_dataclass(value) and not isinstance(value, type):
+    if isinstance(value, Record):
         out: dict[str, Any] = {"type": type(value).__name__}
-        for f in fields(value):
-            out[f.name] = to_data(getattr(value, f.name))
+        for name in value._fields:
+            out[name] = to_data(getattr(value, name))
         return out
     if isinstance(value, Mapping):
         return {str(k): to_data(v) for k, v in value.items()}

@@ -31,13 +31,15 @@ class Policy:
 
     @classmethod
     def from_env(cls, env: Any) -> Policy:
-        def patterns(name: str) -> tuple[str, ...] | None:
-            raw = env.get(name)
-            if not raw or not raw.strip():
-                return None
-            return tuple(p.strip() for p in raw.split(",") if p.strip())
+        from .cache import parse_patterns
 
-        return cls(patterns("AIRFLOW__DAGSPEC__ALLOWED_OPERATORS"), patterns("AIRFLOW__DAGSPEC__ALLOWED_CALLABLES"))
+        return cls(parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_OPERATORS")),
+                   parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_CALLABLES")))
+
+    def key(self, check_imports: bool = True) -> str:
+        from .cache import policy_key
+
+        return policy_key(self.allowed_operators, self.allowed_callables, check_imports)
 
     def allows(self, path: str, kind: str) -> bool:
         patterns = self.allowed_operators if kind == "operator" else self.allowed_callables
