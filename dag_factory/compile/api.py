@@ -98,6 +98,8 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
                    env: Mapping[str, str] | None, check_imports: bool, cache: PlanCache | None | bool) -> CompileResult:
     env = dict(os.environ) if env is None else env
     store = PlanCache.default(env) if cache is True else (cache or None)
+    if store is not None:
+        store.begin()
     root = Path(root).resolve()
     if str(root) not in sys.path:  # as Airflow does: modules beside the specs are importable
         sys.path.append(str(root))
@@ -140,8 +142,10 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
             plans.append(plan)
         if diags:
             diagnostics[shown] = diags
-    if store is not None and not only_dag_id:
-        store.write_index(os.path.realpath(root), index)
+    if store is not None:
+        store.end_batch()
+        if not only_dag_id:
+            store.write_index(os.path.realpath(root), index)
     return CompileResult(plans, diagnostics)
 
 

@@ -49,12 +49,12 @@ class CacheEntry(Record):
     plans: tuple[DagPlan, ...]
     diagnostics: tuple[Any, ...]
 
-    def fresh(self, env: Mapping[str, str], policy: str) -> bool:
+    def fresh(self, env: Mapping[str, str], policy: str, stat: Any = _stat) -> bool:
         if policy != self.policy:
             return False
         if any(env.get(name) != value for name, value in self.env):
             return False
-        return all(_stat(p) == s for p, s in self.files) and all(_stat(d) == s for d, s in self.dirs)
+        return all(stat(p) == s for p, s in self.files) and all(stat(d) == s for d, s in self.dirs)
 
 
 class PlanCache:
@@ -62,6 +62,46 @@ class PlanCache:
 
     def __init__(self, folder: Path):
         self.folder = folder
+        self._stats: dict[str, tuple[int, int] | None] = {}  # one parse sees one state of the folder
+        self._ready = False
+        self._queue: Any = None
+        self._writer: Any = None
+
+    def _write_pending(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:  # end of the batch
+                return
+            target, entry = item
+            tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")  # atomic: write aside, then rename
+            try:
+                with open(tmp, "wb") as fh:
+                    pickle.dump(entry, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, target)
+            except Exception:  # a read-only or full disk, an unpicklable value: only costs speed
+                pass
+
+    def end_batch(self) -> None:
+        """No more entries in this parse: the writer finishes what it has, then stops."""
+        if self._writer is not None:
+            self._queue.put(None)
+
+    def flush(self) -> None:
+        """Wait until every entry handed to ``put`` is on disk."""
+        if self._writer is not None:
+            self.end_batch()
+            self._writer.join()
+            self._writer = None
+
+    def begin(self) -> None:
+        """Start a parse: finish the previous one's writes and forget the file states it saw."""
+        self.flush()
+        self._stats.clear()
+
+    def _stat(self, path: str) -> tuple[int, int] | None:
+        if path not in self._stats:
+            self._stats[path] = _stat(path)
+        return self._stats[path]
 
     @classmethod
     def default(cls, env: Mapping[str, str]) -> PlanCache | None:
@@ -106,34 +146,38 @@ class PlanCache:
                 entry = pickle.load(fh)
         except Exception:  # a missing, partial or foreign file is a miss, never an error
             return None
-        if not isinstance(entry, CacheEntry) or not entry.fresh(env, policy):
+        if not isinstance(entry, CacheEntry) or not entry.fresh(env, policy, self._stat):
             return None
         return entry
 
     def put(self, spec: str, inputs: Sequence[str], dirs: Sequence[str], texts: Sequence[str],
             env: Mapping[str, str], policy: str, plans: Sequence[DagPlan], diagnostics: Sequence[Any]) -> None:
-        import tempfile
-
         names = sorted({n for text in texts for n in ENV_REF.findall(text)})
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)  # before the stats: it may sit in a watched folder
-        except OSError:
-            return
+        if not self._ready:
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)  # before the stats: it may sit in a watched folder
+            except OSError:
+                return
+            self._ready = True
+            self._stats.clear()
         entry = CacheEntry(
-            files=tuple((p, _stat(p)) for p in dict.fromkeys([spec, *inputs])),
-            dirs=tuple((d, _stat(d)) for d in dict.fromkeys(dirs)),
+            files=tuple((p, self._stat(p)) for p in dict.fromkeys([spec, *inputs])),
+            dirs=tuple((d, self._stat(d)) for d in dict.fromkeys(dirs)),
             env=tuple((n, env.get(n)) for n in names),
             policy=policy,
             plans=tuple(plans),
             diagnostics=tuple(diagnostics),
         )
-        try:
-            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(entry, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self._file(spec))
-        except OSError:
-            pass  # a read-only or full disk only costs speed
+        # Creating files is slow on some file systems and the parse need not wait for it: a writer
+        # thread (not a daemon, so the process finishes the writes before it exits) takes them.
+        if self._writer is None:
+            import queue
+            import threading
+
+            self._queue = queue.SimpleQueue()
+            self._writer = threading.Thread(target=self._write_pending, name="dagspec-plan-cache", daemon=False)
+            self._writer.start()
+        self._queue.put((self._file(spec), entry))
 
 
 def parse_patterns(raw: str | None) -> tuple[str, ...] | None:
