@@ -7,6 +7,8 @@ other pattern into one equivalent full-match regex.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 __all__ = ["pattern_of", "regexes_of"]
 
 
@@ -16,34 +18,9 @@ def pattern_of(regexes: list[str]) -> str:
     return "^(?:" + "|".join(f"(?:{r})" for r in regexes) + ")$"
 
 
-def _top_level_split(text: str) -> list[str]:
-    """Split on ``|`` outside groups and character classes."""
-    parts, depth, start, i, in_class = [], 0, 0, 0, False
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-        i += 1
-    parts.append(text[start:])
-    return parts
-
-
-def _encloses(text: str) -> bool:
-    """Whether ``text`` is one ``(?:...)`` group from its first to its last character."""
-    if not (text.startswith("(?:") and text.endswith(")")):
-        return False
+def _structure(text: str) -> Iterator[tuple[int, str, int]]:
+    """``(index, char, depth)`` for each character outside escapes and character classes; ``depth``
+    is the number of groups open around it (a ``)`` counts as already closed)."""
     depth, i, in_class = 0, 0, False
     while i < len(text):
         ch = text[i]
@@ -54,14 +31,31 @@ def _encloses(text: str) -> bool:
             in_class = ch != "]"
         elif ch == "[":
             in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0 and i != len(text) - 1:
-                return False
+        else:
+            if ch == ")":
+                depth -= 1
+            yield i, ch, depth
+            if ch == "(":
+                depth += 1
         i += 1
-    return True
+
+
+def _top_level_split(text: str) -> list[str]:
+    """Split on ``|`` outside groups and character classes."""
+    parts, start = [], 0
+    for i, ch, depth in _structure(text):
+        if ch == "|" and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _encloses(text: str) -> bool:
+    """Whether ``text`` is one ``(?:...)`` group from its first to its last character."""
+    if not (text.startswith("(?:") and text.endswith(")")):
+        return False
+    return all(not (ch == ")" and depth == 0 and i != len(text) - 1) for i, ch, depth in _structure(text))
 
 
 def regexes_of(pattern: str) -> list[str]:
