@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Literal
 
-__all__ = ["Diagnostic", "SpecError", "did_you_mean", "render_text", "render_json", "has_errors"]
+__all__ = [
+    "Diagnostic", "SpecError", "did_you_mean", "render_text", "render_json", "has_errors", "snippet", "with_snippets",
+]
 
 Severity = Literal["error", "warning"]
 
@@ -75,3 +78,29 @@ def render_text(diagnostics: Iterable[Diagnostic]) -> str:
 
 def render_json(diagnostics: Iterable[Diagnostic]) -> str:
     return json.dumps([d.to_dict() for d in diagnostics], indent=2)
+
+
+def snippet(lines: list[str], line: int, column: int) -> str:
+    """The source line with a caret under the column, as compilers show it."""
+    if not 0 < line <= len(lines):
+        return ""
+    text = lines[line - 1].rstrip("\n")
+    gutter = f"{line:>5} | "
+    return f"{gutter}{text}\n{' ' * (len(gutter) + max(column - 1, 0))}^"
+
+
+def with_snippets(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics with their source line and caret filled in (each file read once)."""
+    lines: dict[str, list[str]] = {}
+    out = []
+    for d in diagnostics:
+        if not (d.file and d.line):
+            out.append(d)
+            continue
+        if d.file not in lines:
+            try:
+                lines[d.file] = Path(d.file).read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                lines[d.file] = []
+        out.append(replace(d, snippet=snippet(lines[d.file], d.line, d.column)) if lines[d.file] else d)
+    return out

@@ -12,10 +12,10 @@ import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import Diagnostic, has_errors
+from ..errors import Diagnostic, has_errors, with_snippets
 from ..spec.discover import is_spec_file
 from .cache import PlanCache
 from .plan import DagPlan
@@ -132,10 +132,10 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
             if only_dag_id and plan.dag_id != only_dag_id:
                 continue
             if plan.dag_id in seen_ids:
-                diags.append(_with_snippet(Diagnostic(
+                diags += with_snippets([Diagnostic(
                     "DSP023", f"DAG id `{plan.dag_id}` is already defined in {seen_ids[plan.dag_id]}",
                     plan.source.file, plan.source.line, plan.source.column,
-                    "give this spec its own `dag_id:` (the default is the file name)")))
+                    "give this spec its own `dag_id:` (the default is the file name)")])
                 continue
             seen_ids[plan.dag_id] = plan.source.file
             index[plan.dag_id] = key
@@ -163,22 +163,9 @@ def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store
         diags += [d for d in plan_diags if d not in diags]
         if plan is not None and not loaded.partial and not load_failed:
             plans.append(plan)
-    diags = sorted((_with_snippet(d) for d in diags), key=lambda d: (d.file, d.line, d.column))
+    diags = sorted(with_snippets(diags), key=lambda d: (d.file, d.line, d.column))
     if store is not None and specs and not has_errors(diags):
         first = specs[0]
         inputs = sorted({f for s in specs for f in s.input_files})
         store.put(str(path), inputs, first.watch_dirs, first.inputs, env, policy_key, plans, diags)
     return plans, diags
-
-
-def _with_snippet(d: Diagnostic) -> Diagnostic:
-    from ..spec.load import snippet
-
-    return replace(d, snippet=snippet(_raw_lines(d.file), d.line, d.column)) if d.line and d.file else d
-
-
-def _raw_lines(file: str) -> list[str]:
-    try:
-        return Path(file).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []

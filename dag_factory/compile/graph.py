@@ -113,7 +113,7 @@ def resolve_refs(ctx: Ctx, graph: Graph, refs: Iterable[str], node: Node, field_
     for i, ref in enumerate(raw):
         target = graph.lookup(ref, node.group)
         if target is None:
-            where = node.path + ((field_name, i) if len(raw) > 1 or True else (field_name,))
+            where = node.path + (field_name, i)
             names = [n.local_id for n in graph.nodes.values()] + list(graph.nodes)
             ctx.error("DSP020", f"task `{node.full_id}` refers to unknown task `{ref}` in `{field_name}`", where,
                       did_you_mean(ref, names) or "use a task id from this spec (inside groups: `group.task`)")

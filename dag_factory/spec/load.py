@@ -22,7 +22,7 @@ from .discover import is_spec_file
 from .models import ACTION_KEYS, Spec, task_kind
 from .yaml_source import Path_, SourceMap, YamlDocument, load_yaml
 
-__all__ = ["LoadedSpec", "SpecLoader", "DEFAULTS_FILE", "is_spec_file", "snippet"]
+__all__ = ["LoadedSpec", "SpecLoader", "DEFAULTS_FILE", "is_spec_file"]
 
 DEFAULTS_FILE = "_defaults.yaml"
 _SPEC_SUFFIXES = (".yaml", ".yml")
@@ -45,15 +45,6 @@ class LoadedSpec:
     watch_dirs: tuple[str, ...] = ()  # folders where a new defaults file or template would change it
 
 
-
-
-def snippet(lines: list[str], line: int, column: int) -> str:
-    """The source line with a caret under the column, as compilers show it."""
-    if not 0 < line <= len(lines):
-        return ""
-    text = lines[line - 1].rstrip("\n")
-    gutter = f"{line:>5} | "
-    return f"{gutter}{text}\n{' ' * (len(gutter) + max(column - 1, 0))}^"
 
 
 @dataclass

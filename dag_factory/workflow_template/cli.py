@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..errors import Diagnostic, has_errors, render_json, render_text
+from ..errors import Diagnostic, has_errors, render_json, render_text, with_snippets
 
 __all__ = ["import_template", "export_template", "dump_yaml", "convert_file"]
 
@@ -40,19 +39,6 @@ def dump_yaml(data: Any, header: str = "") -> str:
     return (header + text) if header else text
 
 
-def _snippets(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    from ..spec.load import snippet
-
-    out = []
-    for d in diagnostics:
-        try:
-            lines = Path(d.file).read_text(encoding="utf-8").splitlines() if d.file and d.line else []
-        except OSError:
-            lines = []
-        out.append(replace(d, snippet=snippet(lines, d.line, d.column)) if lines else d)
-    return out
-
-
 def _show(diagnostics: list[Diagnostic], fmt: str, stream: Any) -> None:
     if diagnostics:
         print(render_json(diagnostics) if fmt == "json" else render_text(diagnostics), file=stream)
@@ -68,7 +54,7 @@ def convert_file(path: Path) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
     loader = SpecLoader(find_root(path))
     doc, diags = loader.read(path)
     if doc is None:
-        return None, _snippets(diags)
+        return None, with_snippets(diags)
     if not is_workflow_template(doc.data):
         loc = loader.display(Path(path).resolve())
         return None, [Diagnostic("DSP080", "not a Dataproc workflow template: it needs `jobs` whose items have "
@@ -78,7 +64,7 @@ def convert_file(path: Path) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
     if not has_errors(diagnostics) and is_spec_file(path):
         result = compile_paths([path], root=find_root(path), check_imports=False)
         diagnostics = [d for d in result.all_diagnostics if d not in diagnostics] + diagnostics
-    diagnostics = sorted(_snippets(diagnostics), key=lambda d: (d.line, d.column, d.code))
+    diagnostics = sorted(with_snippets(diagnostics), key=lambda d: (d.line, d.column, d.code))
     return (None if has_errors(diagnostics) else converted.data), diagnostics
 
 
@@ -122,7 +108,7 @@ def export_template(args: argparse.Namespace) -> int:
               f"({', '.join(p.dag_id for p in plans)}); choose one with --dag-id", file=sys.stderr)
         return 2
     exported = export_plan(plans[0])
-    problems = sorted(_snippets(exported.diagnostics), key=lambda d: (d.file, d.line, d.column))
+    problems = sorted(with_snippets(exported.diagnostics), key=lambda d: (d.file, d.line, d.column))
     if exported.template is None:
         _show(problems, "text", sys.stderr)
         blockers = sorted({d.message.split("`")[1] for d in problems if d.severity == "error" and "`" in d.message})
