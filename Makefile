@@ -7,7 +7,7 @@ VENV     := .venv
 STAMP    := $(VENV)/.synced
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help venv test test-min test-fast demo airflow bench lint clean
+.PHONY: help venv test test-min min-lock test-fast demo airflow bench lint clean
 
 help:
 	@echo "make demo   run the flagship example end to end on the local stack"
@@ -31,12 +31,19 @@ test: $(STAMP) $(CHROMIUM)
 	$(MAKE) --no-print-directory test-min
 
 # The lowest Airflow dagspec supports (pyproject: apache-airflow>=3.3.0): the fast tests run on it too.
-AIRFLOW_MIN := 3.3.0
-MIN_VENV    := .venv-min
-$(MIN_VENV)/.synced: $(UV) pyproject.toml
+# tests/envs/airflow-min.txt pins every package: uv.lock's versions except where Airflow 3.3.0 forces
+# another (`make min-lock` recompiles it after uv.lock changes).
+MIN_VENV := .venv-min
+MIN_REQS := tests/envs/airflow-min.txt
+$(MIN_VENV)/.synced: $(UV) pyproject.toml $(MIN_REQS)
 	$(UV) venv -q --allow-existing --python $(PY) $(MIN_VENV)
-	VIRTUAL_ENV=$(MIN_VENV) $(UV) pip install -q "apache-airflow==$(AIRFLOW_MIN)" -e ".[emulator]" pytest pytest-timeout hypothesis
+	VIRTUAL_ENV=$(MIN_VENV) $(UV) pip sync -q $(MIN_REQS)
 	@touch $@
+
+min-lock: $(UV)
+	$(UV) export -q --frozen --all-extras --no-hashes --no-emit-project --no-header --no-annotate \
+	  --format requirements-txt | grep -v -E '^apache-airflow(-core|-task-sdk)?==' > $(MIN_REQS)
+	$(UV) pip compile -q --universal --python-version 3.11 tests/envs/airflow-min.in -o $(MIN_REQS) --no-header
 
 test-min: $(MIN_VENV)/.synced
 	$(MIN_VENV)/bin/python -m pytest -p no:cacheprovider -q -m "not slow" tests/unit tests/integration tests/airflow
