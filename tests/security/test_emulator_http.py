@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-
 from dagspec.provider.emulator.loopback import refusal
 
 
