@@ -142,10 +142,12 @@ def test_the_loader_logs_no_value_read_from_the_environment(
     from dagspec.dag_factory.airflow.loader import load_dag_folder
 
     monkeypatch.setenv("SCHEDULE_SECRET", "not-a-cron-secret-value")
-    _spec(tmp_path, "schedule: '${env.SCHEDULE_SECRET}'\ntasks: {t: {empty: true}}\n")
+    monkeypatch.setenv("DAGSPEC_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "dags").mkdir()
+    _spec(tmp_path / "dags", "schedule: '${env.SCHEDULE_SECRET}'\ntasks: {t: {empty: true}}\n")
     namespace: dict = {}
     with caplog.at_level(logging.DEBUG):
-        load_dag_folder(namespace, tmp_path)
+        load_dag_folder(namespace, tmp_path / "dags")
     out = caplog.text + "".join(capfd.readouterr())  # Airflow's logging may write to the terminal itself
     assert "DSP030" in out
     assert "not-a-cron-secret-value" not in out
