@@ -32,7 +32,7 @@ def redact(text: str, secrets: Iterable[tuple[str, str]]) -> str:
         if len(value) >= _SHORT:
             text = text.replace(value, reference)
         else:
-            text = re.sub(rf"(?<![\w.-]){re.escape(value)}(?![\w.-])", lambda _m, r=reference: r, text)
+            text = re.sub(rf"(?<![\w.-]){re.escape(value)}(?![\w.-])", reference.replace("\\", r"\\"), text)
     return text
 
 

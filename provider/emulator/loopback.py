@@ -60,7 +60,9 @@ class LoopbackOnly(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         if not super().parse_request():
             return False
-        why = refusal(self.headers.get("Host"), self.headers.get("Origin"), self.server.server_address[:2])
+        address = self.server.server_address
+        bound = (str(address[0]), int(address[1])) if isinstance(address, tuple) else ("127.0.0.1", 0)
+        why = refusal(self.headers.get("Host"), self.headers.get("Origin"), bound)
         if not why:
             return True
         body = json.dumps({"error": {"code": 403, "message": f"emulator: {why}"}}).encode()
