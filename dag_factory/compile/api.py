@@ -166,7 +166,7 @@ def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store
     holds no value read from the environment (the cache stores no secrets)."""
     from ..spec.secrets import redact_diagnostics
     from .compiler import compile_spec
-    from .dag import doc_file_path
+    from .dag import doc_file_path, git_inputs
 
     specs, diags = loader.load(path)
     diags = list(diags)
@@ -182,6 +182,6 @@ def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store
     if store is not None and specs and not has_errors(diags) and not any(value for _, value in secrets):
         first = specs[0]
         docs = {str(p) for s in specs if (p := doc_file_path(s)) is not None}
-        inputs = sorted({f for s in specs for f in s.input_files} | docs)
+        inputs = sorted({f for s in specs for f in s.input_files} | docs | set(git_inputs(path)))
         store.put(str(path), inputs, first.watch_dirs, first.inputs, env, policy_key, plans, diags)
     return plans, diags, secrets

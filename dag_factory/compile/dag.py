@@ -15,7 +15,8 @@ from .context import Ctx
 from .plan import AssetCondition, CallbackRef, Duration, ParamSpec, Schedule
 from .tasks import asset, callbacks, common_args
 
-__all__ = ["schedule", "dag_kwargs", "params", "doc_md", "doc_file_path", "PRESETS", "git_commit"]
+__all__ = ["schedule", "dag_kwargs", "params", "doc_md", "doc_file_path", "PRESETS", "git_commit",
+           "git_inputs"]
 
 PRESETS = ("@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly",
            "@annually", "@midnight")
@@ -193,6 +194,23 @@ def _find_commit(path: Path) -> str:
             _GIT[folder] = commit
             return commit
     return ""
+
+
+def git_inputs(path: Path) -> tuple[str, ...]:
+    """The files ``git_commit`` reads for ``path`` (HEAD, the branch's ref, packed-refs): inputs of
+    the plan, since its tags and docs name the commit."""
+    for folder in [path.parent, *path.parent.parents]:
+        head = folder / ".git" / "HEAD"
+        if head.is_file():
+            files = [str(head), str(folder / ".git" / "packed-refs")]
+            try:
+                ref = head.read_text().strip()
+            except OSError:
+                return tuple(files)
+            if ref.startswith("ref: "):
+                files.append(str(folder / ".git" / ref[5:]))
+            return tuple(files)
+    return ()
 
 
 def doc_file_path(loaded: LoadedSpec) -> Path | None:

@@ -8,6 +8,8 @@ import logging
 import os
 import pickle
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -179,3 +181,25 @@ def test_a_folder_of_ours_that_nobody_else_could_write_is_tightened_to_0700_and_
     _compile(spec, dags, PlanCache(folder))
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert list(folder.glob("*.pickle"))
+
+
+def test_a_new_git_commit_is_picked_up(tmp_path: Path) -> None:
+    dags, spec = _dags(tmp_path)
+    git = tmp_path / ".git"
+    (git / "refs" / "heads").mkdir(parents=True)
+    (git / "HEAD").write_text("ref: refs/heads/main\n")
+    ref = git / "refs" / "heads" / "main"
+    ref.write_text("a" * 40 + "\n")
+    store = PlanCache(tmp_path / "cache")
+    (plan,) = _compile(spec, dags, store)
+    assert f"git:{'a' * 12}" in plan.dag_kwargs["tags"]
+    before = ref.stat().st_mtime_ns
+    ref.write_text("b" * 40 + "\n")
+    os.utime(ref, ns=(before + 1_000_000_000, before + 1_000_000_000))
+    code = ("from pathlib import Path\nfrom dagspec.dag_factory.compile.api import compile_paths\n"
+            "from dagspec.dag_factory.compile.cache import PlanCache\n"
+            f"r = compile_paths([Path({str(spec)!r})], root=Path({str(dags)!r}), env={{}}, "
+            f"cache=PlanCache(Path({str(store.folder)!r})), check_imports=False)\n"
+            "print(r.plans[0].dag_kwargs['tags'])")  # a new parse is a new process, as in Airflow
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert f"git:{'b' * 12}" in out
