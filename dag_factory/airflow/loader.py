@@ -91,6 +91,7 @@ def _policy() -> Any:
     return Policy.from_env({
         "AIRFLOW__DAGSPEC__ALLOWED_OPERATORS": _conf_get("dagspec", "allowed_operators", ""),
         "AIRFLOW__DAGSPEC__ALLOWED_CALLABLES": _conf_get("dagspec", "allowed_callables", ""),
+        "AIRFLOW__DAGSPEC__ALLOWED_ENV": _conf_get("dagspec", "allowed_env", ""),
     })
 
 
@@ -128,6 +129,7 @@ class _Report:
         self._listed = listed
         self._by_resolved: dict[Path, Path] | None = None
         self.errors: dict[Path, list[Diagnostic]] = {}
+        self.secrets: list[tuple[str, str]] = []  # values read from the environment: never logged
 
     def spec_path(self, key: str) -> Path:
         if self._by_resolved is None:  # only when there is something to report
@@ -138,6 +140,10 @@ class _Report:
         return self._by_resolved.get(path.resolve(), path)
 
     def add(self, key: str, diagnostics: list[Diagnostic]) -> None:
+        if self.secrets:
+            from ..spec.secrets import redact_diagnostics
+
+            diagnostics = redact_diagnostics(diagnostics, self.secrets)
         errors = [d for d in diagnostics if d.severity == "error"]
         for d in diagnostics:
             if d.severity != "error":
@@ -169,6 +175,7 @@ def _compile(paths: list[Path], root: Path, only: str | None, report: _Report) -
                              + traceback.format_exc(limit=-3))
     plans = []
     for result in groups:
+        report.secrets += result.secrets
         for key, diagnostics in result.diagnostics.items():
             report.add(key, diagnostics)
         plans.extend(result.plans)
@@ -245,7 +252,8 @@ def _bind_from_cache(namespace: MutableMapping[str, Any], root: Path, dag_id: st
 
     try:
         policy = policy_key(parse_patterns(_conf_get("dagspec", "allowed_operators", "")),
-                            parse_patterns(_conf_get("dagspec", "allowed_callables", "")))
+                            parse_patterns(_conf_get("dagspec", "allowed_callables", "")),
+                            allowed_env=parse_patterns(_conf_get("dagspec", "allowed_env", "")))
         plans = indexed_plans(root, dag_id, policy)
         if not plans:
             return False

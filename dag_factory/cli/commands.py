@@ -57,13 +57,30 @@ def render(args: argparse.Namespace) -> int:
     if has_errors(diagnostics):
         print(render_text(diagnostics), file=sys.stderr)
         return 1
+    # values read from the environment print as their ${env.NAME} reference, never as themselves
+    from ..spec.secrets import redact
+
     if args.format == "json":
-        print(json.dumps([to_data(p) for p in result.plans], indent=2, default=str))
+        print(json.dumps(_redacted([to_data(p) for p in result.plans], result.secrets), indent=2, default=str))
     else:
         if diagnostics:
             print(render_text(diagnostics), file=sys.stderr)
-        print("\n\n".join(render_plan_text(p) for p in result.plans))
+        print(redact("\n\n".join(render_plan_text(p) for p in result.plans), result.secrets))
     return 0
+
+
+def _redacted(data: object, secrets: tuple[tuple[str, str], ...]) -> object:
+    from ..spec.secrets import redact
+
+    if not secrets:
+        return data
+    if isinstance(data, str):
+        return redact(data, secrets)
+    if isinstance(data, dict):
+        return {_redacted(k, secrets): _redacted(v, secrets) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_redacted(v, secrets) for v in data]
+    return data if isinstance(data, (int, float, bool, type(None))) else redact(str(data), secrets)
 
 
 def _short(value: object) -> str:

@@ -30,6 +30,7 @@ _RESOLVER = Resolver()
 class CompileResult:
     plans: list[DagPlan] = field(default_factory=list)
     diagnostics: dict[str, list[Diagnostic]] = field(default_factory=dict)  # by spec file path
+    secrets: tuple[tuple[str, str], ...] = ()  # (NAME, value) read from the environment: redact before showing
 
     @property
     def all_diagnostics(self) -> list[Diagnostic]:
@@ -114,10 +115,12 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
     loader = None
     plans: list[DagPlan] = []
     diagnostics: dict[str, list[Diagnostic]] = {}
+    secrets: list[tuple[str, str]] = []
     seen_ids: dict[str, str] = {}
     for path in sorted(files):
         key = os.path.abspath(path)
         entry = store.get(key, env, policy_key) if store else None
+        file_secrets: list[tuple[str, str]] = []
         if entry is not None:
             file_plans, diags = list(entry.plans), list(entry.diagnostics)
             shown = entry.diagnostics[0].file if entry.diagnostics else key
@@ -125,8 +128,10 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
             if loader is None:
                 from ..spec.load import SpecLoader
 
-                loader = SpecLoader(root, dirs, env)
-            file_plans, diags = _compile_file(loader, Path(key), policy, check_imports, store, env, policy_key)
+                loader = SpecLoader(root, dirs, env, allowed_env=policy.env_patterns)
+            file_plans, diags, file_secrets = _compile_file(loader, Path(key), policy, check_imports, store, env,
+                                                            policy_key)
+            secrets += file_secrets
             shown = loader.display(Path(key))
         for plan in file_plans:
             if only_dag_id and plan.dag_id != only_dag_id:
@@ -138,7 +143,8 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
                     "give this spec its own `dag_id:` (the default is the file name)")])
                 continue
             seen_ids[plan.dag_id] = plan.source.file
-            index[plan.dag_id] = key
+            if not any(value for _, value in file_secrets):  # the index, like the cache, holds no env value
+                index[plan.dag_id] = key
             plans.append(plan)
         if diags:
             diagnostics[shown] = diags
@@ -146,13 +152,21 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
         store.end_batch()
         if not only_dag_id:
             store.write_index(os.path.realpath(root), index)
-    return CompileResult(plans, diagnostics)
+    if secrets:  # no message may show a value read from the environment
+        from ..spec.secrets import redact_diagnostics
+
+        diagnostics = {k: redact_diagnostics(v, secrets) for k, v in diagnostics.items()}
+    return CompileResult(plans, diagnostics, tuple(dict.fromkeys(secrets)))
 
 
 def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store: PlanCache | None,
-                  env: Mapping[str, str], policy_key: str) -> tuple[list[DagPlan], list[Diagnostic]]:
-    """Load and compile one spec file (all its instances); cache the result when it is clean."""
+                  env: Mapping[str, str], policy_key: str
+                  ) -> tuple[list[DagPlan], list[Diagnostic], list[tuple[str, str]]]:
+    """Load and compile one spec file (all its instances); cache the result when it is clean and
+    holds no value read from the environment (the cache stores no secrets)."""
+    from ..spec.secrets import redact_diagnostics
     from .compiler import compile_spec
+    from .dag import doc_file_path, git_inputs
 
     specs, diags = loader.load(path)
     diags = list(diags)
@@ -163,9 +177,11 @@ def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store
         diags += [d for d in plan_diags if d not in diags]
         if plan is not None and not loaded.partial and not load_failed:
             plans.append(plan)
-    diags = sorted(with_snippets(diags), key=lambda d: (d.file, d.line, d.column))
-    if store is not None and specs and not has_errors(diags):
+    secrets = [pair for s in specs for pair in s.secrets]
+    diags = sorted(with_snippets(redact_diagnostics(diags, secrets)), key=lambda d: (d.file, d.line, d.column))
+    if store is not None and specs and not has_errors(diags) and not any(value for _, value in secrets):
         first = specs[0]
-        inputs = sorted({f for s in specs for f in s.input_files})
+        docs = {str(p) for s in specs if (p := doc_file_path(s)) is not None}
+        inputs = sorted({f for s in specs for f in s.input_files} | docs | set(git_inputs(path)))
         store.put(str(path), inputs, first.watch_dirs, first.inputs, env, policy_key, plans, diags)
-    return plans, diags
+    return plans, diags, secrets

@@ -1,25 +1,36 @@
 """A local cache of compiled plans, so that re-parsing an unchanged spec costs a file stat and an
-unpickle instead of YAML, validation and compile.
+authenticated unpickle instead of YAML, validation and compile.
 
 Airflow parses the dag_folder over and over, and a worker re-parses before every task. An entry
 is kept per spec file and is valid while every input is unchanged: the spec, its ``_defaults.yaml``
-and template files (size and mtime), the folders where such files could appear (mtime), the
-values of the ``${env.NAME}`` variables it uses, the governance policy and dagspec's version.
-Anything else misses and compiles afresh. This module imports only the standard library and the
-plan classes, so a cache hit never loads the spec models.
+and template files and its ``doc_file`` (size and mtime), the folders where such files could
+appear (mtime), the ``${env.NAME}`` variables it names (a keyed hash of each value), the
+governance policy and dagspec's version. Anything else misses and compiles afresh. This module
+imports only the standard library and the plan classes, so a cache hit never loads the spec models.
 
 The cache lives in ``$DAGSPEC_CACHE_DIR``, default ``<tmp>/dagspec-cache-<uid>``; it is local to
 each machine and safe to delete at any time. ``DAGSPEC_CACHE=off`` disables it.
+
+Trust. The folder is private: created 0700, and used only while it is a real directory owned by
+this user with no group or other permission bits (a folder of ours that nobody else could write
+to, as older versions made it, is tightened to 0700); anything else turns the cache off with one
+warning. Files are created 0600. Each entry is ``MAGIC + HMAC-SHA256(key, payload) + payload``,
+with a random per-cache key in the folder's ``key`` file (0600); an entry whose MAC does not verify
+is never unpickled. No value read from the environment is stored: specs that read one are not
+cached (``compile.api``), and the freshness check keeps an HMAC of each value, not the value.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
 import os
 import pickle
 import re
-from collections.abc import Mapping, Sequence
+import stat as stat_mod
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +38,14 @@ from .plan import DagPlan, Record
 
 __all__ = ["PlanCache", "CacheEntry", "ENV_REF", "policy_key", "parse_patterns", "indexed_plans"]
 
-_VERSION = "dagspec-plan-cache-1"
+log = logging.getLogger(__name__)
+
+_VERSION = "dagspec-plan-cache-2"
+_MAGIC = b"dagspec-plan-cache-2\n"
+_KEY_FILE = "key"
+_KEY_SIZE = 32
 ENV_REF = re.compile(r"\$\{env\.([A-Za-z0-9_]+)")
+_WARNED: set[str] = set()
 
 
 def _stat(path: str) -> tuple[int, int] | None:
@@ -39,33 +56,143 @@ def _stat(path: str) -> tuple[int, int] | None:
     return st.st_mtime_ns, st.st_size
 
 
+def _private(st: os.stat_result, kind: Callable[[int], bool]) -> bool:
+    """Owned by this user, of the right kind, and neither group nor others may do anything with it."""
+    return kind(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077
+
+
 class CacheEntry(Record):
     """What a spec file compiled to, and the facts that must still hold for it to be reused."""
 
     files: tuple[tuple[str, tuple[int, int] | None], ...]
     dirs: tuple[tuple[str, tuple[int, int] | None], ...]
-    env: tuple[tuple[str, str | None], ...]
+    env: tuple[tuple[str, str | None], ...]  # (NAME, keyed hash of its value or None when unset)
     policy: str
     plans: tuple[DagPlan, ...]
     diagnostics: tuple[Any, ...]
 
-    def fresh(self, env: Mapping[str, str], policy: str, stat: Any = _stat) -> bool:
+    def fresh(self, env: Mapping[str, str], policy: str, stat: Any = _stat,
+              digest: Callable[[str, str | None], str | None] | None = None) -> bool:
         if policy != self.policy:
             return False
-        if any(env.get(name) != value for name, value in self.env):
+        if digest is not None and any(digest(name, env.get(name)) != value for name, value in self.env):
             return False
         return all(stat(p) == s for p, s in self.files) and all(stat(d) == s for d, s in self.dirs)
 
 
 class PlanCache:
-    """Per-machine store of ``CacheEntry`` objects, one file per spec."""
+    """Per-machine store of ``CacheEntry`` objects, one file per spec, in a private folder."""
 
     def __init__(self, folder: Path):
         self.folder = folder
         self._stats: dict[str, tuple[int, int] | None] = {}  # one parse sees one state of the folder
         self._ready = False
+        self._usable: bool | None = None  # the folder's verdict, once known
+        self._key: bytes | None = None
         self._queue: Any = None
         self._writer: Any = None
+
+    # --- the private folder and its key ---------------------------------------------------------------
+
+    def _refuse(self, why: str) -> bool:
+        self._usable = False
+        if str(self.folder) not in _WARNED:
+            _WARNED.add(str(self.folder))
+            log.warning("dagspec: plan cache off: %s %s (remove it, or set DAGSPEC_CACHE_DIR to a private "
+                        "folder); specs are compiled on every parse", self.folder, why)
+        return False
+
+    def _checked(self, create: bool) -> bool:
+        """True when the folder exists (created 0700 when ``create``) and is ours alone."""
+        if self._usable is not None:
+            return self._usable
+        try:
+            st = os.lstat(self.folder)
+        except FileNotFoundError:
+            if not create:
+                return False  # nothing cached yet: a miss, and no verdict
+            try:
+                self.folder.parent.mkdir(parents=True, exist_ok=True)
+                os.mkdir(self.folder, 0o700)
+            except FileExistsError:
+                pass  # another process made it first: check what is there
+            except OSError as exc:
+                return self._refuse(f"cannot be created ({exc.strerror})")
+            return self._checked(create=False)
+        except OSError as exc:
+            return self._refuse(f"cannot be read ({exc.strerror})")
+        if (stat_mod.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o077
+                and not st.st_mode & 0o022):
+            try:  # ours, and nobody else could ever write into it (an older dagspec's 0755): tighten it
+                os.chmod(self.folder, 0o700)
+                st = os.lstat(self.folder)
+            except OSError:
+                pass
+        if not stat_mod.S_ISDIR(st.st_mode):
+            return self._refuse("is not a directory")
+        if st.st_uid != os.getuid():
+            return self._refuse(f"belongs to another user (uid {st.st_uid})")
+        if st.st_mode & 0o077:
+            return self._refuse(f"is open to other users (mode {stat_mod.S_IMODE(st.st_mode):o}, want 700)")
+        self._usable = True
+        return True
+
+    def _read_key(self) -> bytes | None:
+        try:
+            fd = os.open(self.folder / _KEY_FILE, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            return None
+        try:
+            if not _private(os.fstat(fd), stat_mod.S_ISREG):
+                return None
+            key = os.read(fd, _KEY_SIZE + 1)
+        finally:
+            os.close(fd)
+        return key if len(key) == _KEY_SIZE else None
+
+    def _secret(self, create: bool) -> bytes | None:
+        """The cache's HMAC key (made when ``create`` and missing), or None: then nothing is trusted."""
+        if self._key is not None:
+            return self._key
+        if not self._checked(create):
+            return None
+        key = self._read_key()
+        if key is None and create and not (self.folder / _KEY_FILE).exists():
+            tmp = self.folder / f"{_KEY_FILE}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+            try:  # write aside, then link: a reader never sees a partial key; the first writer wins
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(os.urandom(_KEY_SIZE))
+                try:
+                    os.link(tmp, self.folder / _KEY_FILE)
+                except FileExistsError:
+                    pass
+            except OSError:
+                return None
+            finally:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+            key = self._read_key()
+        self._key = key
+        return key
+
+    def _mac(self, key: bytes, payload: bytes) -> bytes:
+        return hmac.new(key, payload, hashlib.sha256).digest()
+
+    def _env_digest(self, key: bytes) -> Callable[[str, str | None], str | None]:
+        def digest(name: str, value: str | None) -> str | None:
+            if value is None:
+                return None
+            return hmac.new(key, f"env:{name}\0{value}".encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+        return digest
+
+    def _open_private(self, path: Path) -> int:
+        """A new file of ours, 0600, that no link planted in advance can redirect."""
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+
+    # --- writes -------------------------------------------------------------------------------------
 
     def _write_pending(self) -> None:
         while True:
@@ -73,13 +200,18 @@ class PlanCache:
             if item is None:  # end of the batch
                 return
             target, entry = item
-            tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")  # atomic: write aside, then rename
-            try:
-                with open(tmp, "wb") as fh:
-                    pickle.dump(entry, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp = target.with_name(f"{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+            try:  # atomic: write aside, then rename
+                payload = pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)
+                assert self._key is not None
+                with os.fdopen(self._open_private(tmp), "wb") as fh:
+                    fh.write(_MAGIC + self._mac(self._key, payload) + payload)
                 os.replace(tmp, target)
             except Exception:  # a read-only or full disk, an unpicklable value: only costs speed
-                pass
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
 
     def end_batch(self) -> None:
         """No more entries in this parse: the writer finishes what it has, then stops."""
@@ -116,6 +248,8 @@ class PlanCache:
 
     def read_index(self, root: str) -> dict[str, str]:
         """dag_id -> spec file, as the last full parse of ``root`` found them (empty if unknown)."""
+        if not self._checked(create=False):
+            return {}
         try:
             with open(self._index_file(root), encoding="utf-8") as fh:
                 data = json.load(fh)
@@ -124,29 +258,39 @@ class PlanCache:
         return data if isinstance(data, dict) else {}
 
     def write_index(self, root: str, index: Mapping[str, str]) -> None:
-        import tempfile
-
-        if index == self.read_index(root):
+        if not self._checked(create=True) or index == self.read_index(root):
             return
+        tmp = self.folder / f"index.{os.getpid()}.{os.urandom(4).hex()}.tmp"
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            with os.fdopen(self._open_private(tmp), "w", encoding="utf-8") as fh:
                 json.dump(dict(index), fh)
             os.replace(tmp, self._index_file(root))
         except OSError:
-            pass
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
     def _file(self, spec: str) -> Path:
         return self.folder / (hashlib.sha1(f"{_VERSION}:{spec}".encode()).hexdigest() + ".pickle")
 
     def get(self, spec: str, env: Mapping[str, str], policy: str) -> CacheEntry | None:
+        key = self._secret(create=False)
+        if key is None:
+            return None
         try:
             with open(self._file(spec), "rb") as fh:
-                entry = pickle.load(fh)
-        except Exception:  # a missing, partial or foreign file is a miss, never an error
+                data = fh.read()
+        except OSError:
             return None
-        if not isinstance(entry, CacheEntry) or not entry.fresh(env, policy, self._stat):
+        mac, payload = data[len(_MAGIC):len(_MAGIC) + 32], data[len(_MAGIC) + 32:]
+        if not data.startswith(_MAGIC) or not hmac.compare_digest(mac, self._mac(key, payload)):
+            return None  # not written by this cache: never unpickled
+        try:
+            entry = pickle.loads(payload)
+        except Exception:  # an entry of an older dagspec: a miss, never an error
+            return None
+        if not isinstance(entry, CacheEntry) or not entry.fresh(env, policy, self._stat, self._env_digest(key)):
             return None
         return entry
 
@@ -154,16 +298,17 @@ class PlanCache:
             env: Mapping[str, str], policy: str, plans: Sequence[DagPlan], diagnostics: Sequence[Any]) -> None:
         names = sorted({n for text in texts for n in ENV_REF.findall(text)})
         if not self._ready:
-            try:
-                self.folder.mkdir(parents=True, exist_ok=True)  # before the stats: it may sit in a watched folder
-            except OSError:
+            # before the stats: it may sit in a watched folder
+            if self._secret(create=True) is None:
                 return
             self._ready = True
             self._stats.clear()
+        assert self._key is not None
+        digest = self._env_digest(self._key)
         entry = CacheEntry(
             files=tuple((p, self._stat(p)) for p in dict.fromkeys([spec, *inputs])),
             dirs=tuple((d, self._stat(d)) for d in dict.fromkeys(dirs)),
-            env=tuple((n, env.get(n)) for n in names),
+            env=tuple((n, digest(n, env.get(n))) for n in names),
             policy=policy,
             plans=tuple(plans),
             diagnostics=tuple(diagnostics),
@@ -188,11 +333,12 @@ def parse_patterns(raw: str | None) -> tuple[str, ...] | None:
 
 
 def policy_key(allowed_operators: Sequence[str] | None, allowed_callables: Sequence[str] | None,
-               check_imports: bool = True) -> str:
+               check_imports: bool = True, *, allowed_env: Sequence[str] | None = None) -> str:
     """What a cached plan was checked against: the governance patterns and the import checks."""
     ops = ",".join(allowed_operators) if allowed_operators is not None else "*"
     fns = ",".join(allowed_callables) if allowed_callables is not None else "*"
-    return f"operators={ops};callables={fns};imports={check_imports}"
+    envs = ",".join(allowed_env) if allowed_env is not None else "*"
+    return f"operators={ops};callables={fns};imports={check_imports};env={envs}"
 
 
 def indexed_plans(root: str | Path, dag_id: str, policy: str, env: Mapping[str, str] | None = None) -> list[DagPlan] | None:

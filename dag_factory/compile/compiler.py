@@ -7,6 +7,7 @@ from typing import Any
 from ..errors import did_you_mean, has_errors
 from ..spec import models as m
 from ..spec.load import LoadedSpec
+from ..spec.secrets import redact
 from ..spec.values import DAG_ID_RE
 from . import dag as dag_part
 from .context import Ctx
@@ -73,8 +74,8 @@ def _task(ctx: Ctx, graph: Graph, node: Node, use: ClusterUse, extra: list[TaskP
     else:
         operator, args = action_args(ctx, kind, model, node.path)
     args = {**common_args(ctx, model, node.path), **args}
-    if model.doc:
-        args["doc_md"] = model.doc
+    if model.doc:  # docs show ${env.NAME}, never the value
+        args["doc_md"] = redact(model.doc, ctx.loaded.secrets) if ctx.loaded.secrets else model.doc
     if model.display_name:
         args["task_display_name"] = model.display_name
     if model.inlets:

@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import did_you_mean
 from ..spec import models as m
+from ..spec.load import LoadedSpec
 from .context import Ctx
 from .plan import AssetCondition, CallbackRef, Duration, ParamSpec, Schedule
 from .tasks import asset, callbacks, common_args
 
-__all__ = ["schedule", "dag_kwargs", "params", "doc_md", "PRESETS", "git_commit"]
+__all__ = ["schedule", "dag_kwargs", "params", "doc_md", "doc_file_path", "PRESETS", "git_commit",
+           "git_inputs"]
 
 PRESETS = ("@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly",
            "@annually", "@midnight")
@@ -194,13 +196,41 @@ def _find_commit(path: Path) -> str:
     return ""
 
 
+def git_inputs(path: Path) -> tuple[str, ...]:
+    """The files ``git_commit`` reads for ``path`` (HEAD, the branch's ref, packed-refs): inputs of
+    the plan, since its tags and docs name the commit."""
+    for folder in [path.parent, *path.parent.parents]:
+        head = folder / ".git" / "HEAD"
+        if head.is_file():
+            files = [str(head), str(folder / ".git" / "packed-refs")]
+            try:
+                ref = head.read_text().strip()
+            except OSError:
+                return tuple(files)
+            if ref.startswith("ref: "):
+                files.append(str(folder / ".git" / ref[5:]))
+            return tuple(files)
+    return ()
+
+
+def doc_file_path(loaded: LoadedSpec) -> Path | None:
+    """The file ``doc_file:`` names, or None; an input of the plan (the cache watches it)."""
+    if not loaded.spec.doc_file:
+        return None
+    return loaded.path.parent / loaded.spec.doc_file
+
+
 def doc_md(ctx: Ctx, commit: str) -> str:
+    """The DAG's docs: ``doc``, ``doc_file``, where it came from and the spec source. Values read from
+    the environment show as their ``${env.NAME}`` reference."""
+    from ..spec.secrets import redact
+
     spec = ctx.loaded.spec
     parts = []
     if spec.doc:
-        parts.append(spec.doc.strip())
-    if spec.doc_file:
-        doc_path = ctx.loaded.path.parent / spec.doc_file
+        parts.append(redact(spec.doc.strip(), ctx.loaded.secrets))
+    doc_path = doc_file_path(ctx.loaded)
+    if doc_path is not None:
         try:
             parts.append(doc_path.read_text(encoding="utf-8").strip())
         except OSError as exc:

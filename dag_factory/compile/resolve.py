@@ -22,10 +22,15 @@ class Policy:
     ``allowed_callables`` (comma-separated), or the environment variables
     ``AIRFLOW__DAGSPEC__ALLOWED_OPERATORS`` / ``AIRFLOW__DAGSPEC__ALLOWED_CALLABLES``.
     dagspec's own operators and runtime helpers are always allowed.
+
+    ``allowed_env`` (``[dagspec] allowed_env``, ``AIRFLOW__DAGSPEC__ALLOWED_ENV``) lists the
+    environment variables ``${env.NAME}`` may read. A policy is set when any of the three is set;
+    then a name outside ``allowed_env`` is an error, and with ``allowed_env`` unset no name resolves.
     """
 
     allowed_operators: tuple[str, ...] | None = None
     allowed_callables: tuple[str, ...] | None = None
+    allowed_env: tuple[str, ...] | None = None
 
     ALWAYS = ("dagspec.*",)
 
@@ -34,12 +39,22 @@ class Policy:
         from .cache import parse_patterns
 
         return cls(parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_OPERATORS")),
-                   parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_CALLABLES")))
+                   parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_CALLABLES")),
+                   allowed_env=parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_ENV")))
 
     def key(self, check_imports: bool = True) -> str:
         from .cache import policy_key
 
-        return policy_key(self.allowed_operators, self.allowed_callables, check_imports)
+        return policy_key(self.allowed_operators, self.allowed_callables, check_imports,
+                          allowed_env=self.allowed_env)
+
+    @property
+    def env_patterns(self) -> tuple[str, ...] | None:
+        """The environment variable names specs may read: None (any) without a policy; with a policy
+        the ``allowed_env`` patterns, or none at all when it is unset."""
+        if self.allowed_operators is None and self.allowed_callables is None and self.allowed_env is None:
+            return None
+        return self.allowed_env or ()
 
     def allows(self, path: str, kind: str) -> bool:
         patterns = self.allowed_operators if kind == "operator" else self.allowed_callables

@@ -15,19 +15,25 @@ Variables are resolved on parsed values, never on the raw text: ``${env.NAME}``,
 ``${spec.dag_id}`` / ``${spec.dir}`` / ``${spec.file}``. A string that is exactly one
 ``${var.NAME}`` takes the variable's value as it is (a list stays a list). ``$${`` writes ``${``.
 Jinja (``{{ ... }}``) is left alone for Airflow to render at run time.
+
+Under a policy the ``env`` table is an ``EnvTable``: a name the policy does not allow is an error
+(DSP052), never an empty string nor the default, and hints suggest only allowed names. Every value
+read from the environment is reported to ``on_secret(name, value)`` so that callers can keep it
+out of diagnostics, ``render``, docs and the plan cache.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from fnmatch import fnmatchcase
 from typing import Any
 
 from ..errors import Diagnostic, did_you_mean
 from .models import ACTION_KEYS
 from .yaml_source import Path_, SourceMap
 
-__all__ = ["merge_layers", "resolve_variables", "VAR_RE"]
+__all__ = ["merge_layers", "resolve_variables", "VAR_RE", "EnvTable"]
 
 VAR_RE = re.compile(r"\$(\$?)\{([a-z]+)\.([A-Za-z0-9_]+)(?::-([^}]*))?\}")
 _ACTIONS = set(ACTION_KEYS)
@@ -75,19 +81,50 @@ def merge_layers(layers: list[tuple[dict[str, Any], SourceMap]]) -> tuple[dict[s
     return data, source
 
 
+class EnvTable(Mapping[str, str]):
+    """The environment as ``${env.NAME}`` sees it: only the names matching ``patterns`` (fnmatch).
+
+    ``patterns`` None allows every name (no policy); an empty tuple allows none.
+    """
+
+    def __init__(self, env: Mapping[str, str], patterns: tuple[str, ...] | None) -> None:
+        self._env = env
+        self.patterns = patterns
+
+    def allows(self, name: str) -> bool:
+        return self.patterns is None or any(fnmatchcase(name, p) for p in self.patterns)
+
+    def __getitem__(self, name: str) -> str:
+        if not self.allows(name):
+            raise KeyError(name)
+        return self._env[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in self._env if self.allows(name))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.allows(name) and name in self._env
+
+
 def resolve_variables(
     data: Any,
     source: SourceMap,
     namespaces: Mapping[str, Mapping[str, Any]],
     diagnostics: list[Diagnostic],
     path: Path_ = (),
-    on_secret: Callable[[str], None] | None = None,
+    on_secret: Callable[[str, str], None] | None = None,
 ) -> Any:
-    """Replace ``${ns.NAME}`` in every string below ``data``; unknown names become diagnostics."""
+    """Replace ``${ns.NAME}`` in every string below ``data``; unknown names become diagnostics.
+    ``on_secret(name, value)`` hears of every value taken from the ``env`` table."""
     if isinstance(data, dict):
-        return {k: resolve_variables(v, source, namespaces, diagnostics, path + (k,)) for k, v in data.items()}
+        return {k: resolve_variables(v, source, namespaces, diagnostics, path + (k,), on_secret)
+                for k, v in data.items()}
     if isinstance(data, list):
-        return [resolve_variables(v, source, namespaces, diagnostics, path + (i,)) for i, v in enumerate(data)]
+        return [resolve_variables(v, source, namespaces, diagnostics, path + (i,), on_secret)
+                for i, v in enumerate(data)]
     if not isinstance(data, str) or "${" not in data:
         return data
 
@@ -100,8 +137,20 @@ def resolve_variables(
             _unknown(f"`${{{ns}.{name}}}`: unknown namespace `{ns}`", did_you_mean(ns, namespaces) or
                      f"use one of: {', '.join('${' + n + '.NAME}' for n in namespaces)}")
             return match.group(0)
+        if isinstance(table, EnvTable) and not table.allows(name):
+            allowed = ", ".join(table.patterns or ())
+            loc = source.find(path)
+            diagnostics.append(Diagnostic(
+                "DSP052", f"`${{env.{name}}}`: the environment variable `{name}` is not allowed by the policy",
+                loc.file, loc.line, loc.column,
+                f"the administrator's `[dagspec] allowed_env` allows: {allowed}" if allowed else
+                "no environment variable may be read: the administrator set no `[dagspec] allowed_env`"))
+            return match.group(0)
         if name in table:
-            return table[name]
+            value = table[name]
+            if ns == "env" and on_secret is not None:
+                on_secret(name, value)
+            return value
         if default is not None:
             return default
         hint = did_you_mean(name, table)

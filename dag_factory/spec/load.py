@@ -17,9 +17,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Diagnostic, did_you_mean
-from .compose import merge_layers, resolve_variables
+from .compose import EnvTable, merge_layers, resolve_variables
 from .discover import is_spec_file
 from .models import ACTION_KEYS, Spec, task_kind
+from .secrets import Secrets, redact_diagnostics
 from .yaml_source import Path_, SourceMap, YamlDocument, load_yaml
 
 __all__ = ["LoadedSpec", "SpecLoader", "DEFAULTS_FILE", "is_spec_file"]
@@ -43,17 +44,20 @@ class LoadedSpec:
     path: Path = Path()  # the spec file, absolute
     input_files: tuple[str, ...] = ()  # absolute paths of the defaults and templates it used
     watch_dirs: tuple[str, ...] = ()  # folders where a new defaults file or template would change it
+    secrets: Secrets = ()  # (NAME, value) of each ${env.NAME} it read: never shown, never cached
 
 
 
 
 @dataclass
 class SpecLoader:
-    """Loads specs below ``root`` (the dag_folder), finding templates on ``template_dirs``."""
+    """Loads specs below ``root`` (the dag_folder), finding templates on ``template_dirs``.
+    ``allowed_env``: the environment variable names specs may read (fnmatch; None: any)."""
 
     root: Path
     template_dirs: tuple[Path, ...] = ()
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    allowed_env: tuple[str, ...] | None = None
     _docs: dict[Path, tuple[YamlDocument | None, list[Diagnostic]]] = field(default_factory=dict)
 
     # --- files ----------------------------------------------------------------------------------
@@ -123,6 +127,7 @@ class SpecLoader:
         layers: list[tuple[dict[str, Any], SourceMap]] = []
         inputs: list[str] = []
         self._used: list[str] = []
+        self._secrets: list[tuple[str, str]] = []
         included: list[tuple[dict[str, Any], SourceMap]] = []
         if "jobs" in doc.data or "workflow_template" in doc.data:  # Dataproc workflow templates
             from ..workflow_template.hook import expand_template
@@ -159,7 +164,7 @@ class SpecLoader:
         else:
             for index, instance in enumerate(instances):
                 results += self._instance(merged, source, path, doc.text, spec_hash, index, instance, diagnostics, inputs)
-        return results, diagnostics
+        return results, redact_diagnostics(diagnostics, self._secrets)
 
     def _template_layers(self, doc: YamlDocument, path: Path, diagnostics: list[Diagnostic], inputs: list[str],
                          seen: tuple[Path, ...]) -> list[tuple[dict[str, Any], SourceMap]]:
@@ -243,14 +248,22 @@ class SpecLoader:
         before = len(diagnostics)
         raw_vars = {**(data.get("vars") or {}), **variables}
         variables = {}
+        env = EnvTable(self.env, self.allowed_env)
+        secrets: list[tuple[str, str]] = []
+
+        def on_secret(name: str, value: str) -> None:
+            secrets.append((name, value))
+            self._secrets.append((name, value))
+
         for name, value in raw_vars.items():  # a variable may use env, spec and the variables before it
-            variables[name] = resolve_variables(value, source, {"env": self.env, "var": variables, "spec": spec_ns},
-                                                diagnostics, ("vars", name))
+            variables[name] = resolve_variables(value, source, {"env": env, "var": variables, "spec": spec_ns},
+                                                diagnostics, ("vars", name), on_secret)
         resolved = resolve_variables(
             {k: v for k, v in data.items() if k != "vars"},
             source,
-            {"env": self.env, "var": variables, "spec": spec_ns},
+            {"env": env, "var": variables, "spec": spec_ns},
             diagnostics,
+            on_secret=on_secret,
         )
         if len(diagnostics) > before:
             return []
@@ -267,7 +280,8 @@ class SpecLoader:
                 return []
             partial = True
         return [LoadedSpec(spec.dag_id or path.stem, self.display(path), spec, source, text, spec_hash,
-                           tuple(inputs), partial, path, tuple(self._used), self.watch_dirs(path))]
+                           tuple(inputs), partial, path, tuple(self._used), self.watch_dirs(path),
+                           tuple(dict.fromkeys(secrets)))]
 
     def watch_dirs(self, spec_path: Path) -> tuple[str, ...]:
         """Folders whose contents decide what the spec compiles to (defaults chain, template dirs)."""

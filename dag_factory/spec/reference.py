@@ -31,6 +31,7 @@ CODES = {
     "DSP042": "an operator or callable the administrator's policy does not allow",
     "DSP050": "unknown variable `${ns.NAME}`",
     "DSP051": "template or cluster profile not found, or templates extending each other in a cycle",
+    "DSP052": "`${env.NAME}` names an environment variable the administrator's `allowed_env` does not allow",
     "DSP060": "unknown cluster, or a Dataproc task without `cluster:`/`serverless:`",
     "DSP061": "a cluster no task uses (warning)",
     "DSP062": "Dataproc job fields that do not fit the job type or placement",

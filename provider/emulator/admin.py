@@ -1,5 +1,7 @@
 """Admin HTTP JSON endpoint on 127.0.0.1: fault injection, counters and the virtual clock for out-of-process use.
 
+Requests from web pages (a foreign ``Host`` or ``Origin``) get 403, see ``loopback``.
+
 Routes (JSON bodies; every answer is JSON):
 
 - ``GET  /health``                       → ``{"ok": true}``
@@ -21,10 +23,11 @@ from __future__ import annotations
 import json
 import threading
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from .backend import Backend
+from .loopback import LoopbackOnly
 
 __all__ = ["AdminServer"]
 
@@ -49,7 +52,7 @@ class AdminServer:
         self._thread.join(2)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackOnly):
     backend: Backend
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature

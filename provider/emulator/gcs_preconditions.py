@@ -23,6 +23,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 from gcp_storage_emulator import exceptions as emu_exc  # type: ignore[import-untyped]
 from gcp_storage_emulator.server import RequestHandler, Server  # type: ignore[import-untyped]
 
+from .loopback import LoopbackOnly
+
 __all__ = ["PreconditionRequestHandler", "start_storage_server"]
 
 _OBJECT = re.compile(r"^(?:/upload|/download)?(?:/storage/v1)?/b/(?P<b>[^/]+)/o/(?P<o>.+)$")
@@ -33,8 +35,9 @@ _LOCK = threading.RLock()
 _KEYS = ("ifGenerationMatch", "ifGenerationNotMatch", "ifMetagenerationMatch", "ifMetagenerationNotMatch")
 
 
-class PreconditionRequestHandler(RequestHandler):
-    """gcp-storage-emulator's handler with GCS precondition checks in front of every method."""
+class PreconditionRequestHandler(LoopbackOnly, RequestHandler):
+    """gcp-storage-emulator's handler with GCS precondition checks in front of every method, behind the
+    loopback guard (a foreign ``Host`` or ``Origin`` gets 403 before any route runs)."""
 
     def do_GET(self) -> None:
         with _LOCK:  # the package's Storage expects one request at a time
