@@ -159,7 +159,8 @@ def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store
     load_failed = has_errors(diags)  # e.g. a missing cluster profile: compile on for more problems, keep no plan
     plans = []
     for loaded in specs:
-        plan, plan_diags = compile_spec(loaded, _RESOLVER, policy, check_imports=check_imports)
+        plan, plan_diags = compile_spec(loaded, _RESOLVER, policy, check_imports=check_imports,
+                                        folders=(loader.root, *loader.template_dirs))
         diags += [d for d in plan_diags if d not in diags]
         if plan is not None and not loaded.partial and not load_failed:
             plans.append(plan)

@@ -28,6 +28,7 @@ from .plan import DagPlan, Record
 __all__ = ["PlanCache", "CacheEntry", "ENV_REF", "policy_key", "parse_patterns", "indexed_plans"]
 
 _VERSION = "dagspec-plan-cache-1"
+POLICY_RULES = 2  # raise when the policy checks change
 ENV_REF = re.compile(r"\$\{env\.([A-Za-z0-9_]+)")
 
 
@@ -189,10 +190,11 @@ def parse_patterns(raw: str | None) -> tuple[str, ...] | None:
 
 def policy_key(allowed_operators: Sequence[str] | None, allowed_callables: Sequence[str] | None,
                check_imports: bool = True) -> str:
-    """What a cached plan was checked against: the governance patterns and the import checks."""
+    """What a cached plan was checked against: the governance patterns, the import checks and the
+    version of the policy rules (a plan checked under older, looser rules is never served)."""
     ops = ",".join(allowed_operators) if allowed_operators is not None else "*"
     fns = ",".join(allowed_callables) if allowed_callables is not None else "*"
-    return f"operators={ops};callables={fns};imports={check_imports}"
+    return f"rules={POLICY_RULES};operators={ops};callables={fns};imports={check_imports}"
 
 
 def indexed_plans(root: str | Path, dag_id: str, policy: str, env: Mapping[str, str] | None = None) -> list[DagPlan] | None:

@@ -21,13 +21,19 @@ class Policy:
     Administrators set it in Airflow's configuration, ``[dagspec] allowed_operators`` and
     ``allowed_callables`` (comma-separated), or the environment variables
     ``AIRFLOW__DAGSPEC__ALLOWED_OPERATORS`` / ``AIRFLOW__DAGSPEC__ALLOWED_CALLABLES``.
-    dagspec's own operators and runtime helpers are always allowed.
+
+    Under a policy every operator class a plan uses is checked against ``allowed_operators``: the
+    classes behind the built-in actions (``bash:`` is ``airflow.providers.standard.operators.bash.
+    BashOperator``), dagspec's Dataproc operators (``dagspec.provider.operators.*``, also for the
+    cluster create/delete tasks a spec's ``clusters:`` adds) and ``operator:`` paths alike. Every
+    callable a spec names (python/branch/short_circuit callables, callbacks and notifiers,
+    timetables, Jinja extensions) is checked against ``allowed_callables``. Nothing is allowed by
+    name: only the runtime helpers that the compiler inserts on its own (``compile.tasks.HELPERS``)
+    are used without a check, and only where the compiler inserts them.
     """
 
     allowed_operators: tuple[str, ...] | None = None
     allowed_callables: tuple[str, ...] | None = None
-
-    ALWAYS = ("dagspec.*",)
 
     @classmethod
     def from_env(cls, env: Any) -> Policy:
@@ -35,6 +41,11 @@ class Policy:
 
         return cls(parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_OPERATORS")),
                    parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_CALLABLES")))
+
+    @property
+    def active(self) -> bool:
+        """Whether the administrator set a policy (either list)."""
+        return self.allowed_operators is not None or self.allowed_callables is not None
 
     def key(self, check_imports: bool = True) -> str:
         from .cache import policy_key
@@ -45,7 +56,7 @@ class Policy:
         patterns = self.allowed_operators if kind == "operator" else self.allowed_callables
         if patterns is None:
             return True
-        return any(fnmatchcase(path, p) for p in (*patterns, *self.ALWAYS))
+        return any(fnmatchcase(path, p) for p in patterns)
 
 
 @dataclass
