@@ -32,6 +32,7 @@ CODES = {
     "DSP043": "an import path that names the wrong kind of object (a module as operator, a value as callable)",
     "DSP044": "a notifier or timetable whose `args` do not fit its signature",
     "DSP045": "under a policy: an `airflow:` pass-through key that loads code or reads files outside the dag folder",
+    "DSP046": "the DAG id is already defined by a Python DAG file (or another DAG file Airflow parsed)",
     "DSP050": "unknown variable `${ns.NAME}`",
     "DSP051": "template or cluster profile not found, or templates extending each other in a cycle",
     "DSP060": "unknown cluster, or a Dataproc task without `cluster:`/`serverless:`",
