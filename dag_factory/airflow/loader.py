@@ -30,6 +30,14 @@ error row whose file is not a DAG file of the bundle (``clear_orphaned_import_er
 spec's error disappears at that sweep, and a still-broken spec's error is written again by the
 next parse of the loader. No DB access happens from the loader.
 
+DAG ids owned elsewhere. A spec never replaces a DAG that another file defines: before compiling,
+the loader collects the DAG ids of the folder's Python files (a static scan, ``compile.pydags``; no
+user code is imported) and of the DAGs the importing ``DagBag`` already holds from other files, and
+a spec claiming one of them gets its own import error (DSP046, naming the other file) instead of a
+DAG. Airflow's ``DagBag.bag_dag`` would otherwise reject whichever of the two files it meets second
+(``AirflowDagDuplicatedIdException``), and the dag processor, which parses each file in its own
+process, has no such check at all: both files would serialize the same dag_id in turn.
+
 Timeouts. Airflow times the whole loader file as one DAG file: ``[core] dagbag_import_timeout``
 (30 s) and ``[dag_processor] dag_file_processor_timeout`` (50 s) must cover compiling and building
 the whole folder (about 8 ms per 20-task spec on one core).

@@ -8,10 +8,13 @@ straight into ``jinja2.Environment`` (``extensions`` are imported by dotted path
 * a Jinja extension is a callable checked against ``allowed_callables`` (Airflow's default,
   ``jinja2.ext.do``, is dropped when ``extensions`` is given, so it must be allowed too);
 * only ``jinja_environment_kwargs`` keys that tune the syntax or whitespace are accepted;
+* callback keys (``on_success_callback``, ``on_failure_callback``, ``sla_miss_callback``,
+  ``deadline``) are refused here: the spec's own top-level callbacks are the checked route;
 * every ``template_searchpath`` entry must resolve (symlinks followed, relative entries against the
   spec's folder) inside the dag_folder or a template folder; the plan carries the resolved path.
 
-Without a policy these keys pass through as before. Task ``args`` need no such check: they are
+``user_defined_macros``/``user_defined_filters`` take values, not import paths: YAML gives them plain
+data, which nothing imports. Without a policy these keys pass through as before. Task ``args`` need no such check: they are
 plain data handed to an operator class that the policy already allowed.
 """
 
@@ -23,7 +26,9 @@ from typing import Any
 
 from .context import Ctx
 
-__all__ = ["check_airflow_key", "SAFE_JINJA_KEYS"]
+__all__ = ["check_airflow_key", "SAFE_JINJA_KEYS", "CALLBACK_KEYS"]
+
+CALLBACK_KEYS = frozenset({"on_success_callback", "on_failure_callback", "sla_miss_callback", "deadline"})
 
 SAFE_JINJA_KEYS = frozenset({
     "block_start_string", "block_end_string", "variable_start_string", "variable_end_string",
@@ -42,6 +47,11 @@ def check_airflow_key(ctx: Ctx, key: str, value: Any) -> tuple[bool, Any]:
         return _jinja(ctx, value), value
     if key == "template_searchpath":
         return _searchpath(ctx, value)
+    if key in CALLBACK_KEYS:
+        ctx.error("DSP045", f"`airflow.{key}` is not allowed under the governance policy", ("airflow", key),
+                  "write callbacks at the top level of the spec (`on_success_callback:`, `on_failure_callback:`), "
+                  "where they are checked against allowed_callables", key=True)
+        return False, value
     return True, value
 
 

@@ -179,6 +179,15 @@ def test_jinja_extensions_and_loaders_in_the_airflow_pass_through_are_refused(da
     assert codes(result) == [("DSP042", 4), ("DSP045", 5)]
 
 
+@pytest.mark.parametrize("key", ["on_success_callback", "on_failure_callback", "sla_miss_callback", "deadline"])
+def test_callbacks_cannot_go_around_the_check_through_the_airflow_pass_through(dags: Path, key: str) -> None:
+    result = compile_one(dags, "s.yaml", f"""\
+        tasks: {{ok: {{operator: mycompany.ops.Hello}}}}
+        airflow: {{{key}: os.system}}
+        """)
+    assert codes(result) == [("DSP045", 2)]
+
+
 def test_a_jinja_extension_the_administrator_allows_passes(dags: Path) -> None:
     policy = Policy(("mycompany.*",), ("mycompany.*", "jinja2.ext.*"))
     result = compile_one(dags, "s.yaml", """\
