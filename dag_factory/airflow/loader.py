@@ -99,11 +99,15 @@ def _list_folder(root: str | Path) -> tuple[list[Path], list[Path]]:
     return sorted(specs), sorted(python)
 
 
-def _taken_ids(python: list[Path], loader_file: str | None, bag: Any) -> dict[str, str]:
-    """DAG ids defined outside the loader: by the folder's Python files (static scan, no import) and
-    by DAGs that the ``DagBag`` running the loader has already bagged from other files."""
+def _taken_ids(root: Path, python: list[Path], loader_file: str | None, bag: Any) -> dict[str, str]:
+    """DAG ids defined outside the loader: by the Python files of the folder, or of the whole bundle
+    when the loader sits in a subfolder of it (static scan, no import), and by DAGs that the
+    ``DagBag`` running the loader has already bagged from other files."""
     from ..compile.pydags import python_dag_ids
 
+    bundle = Path(bag.bundle_path).resolve() if bag is not None and bag.bundle_path else None
+    if bundle is not None and bundle != root.resolve() and root.resolve().is_relative_to(bundle):
+        python = _list_folder(bundle)[1]
     taken = python_dag_ids(python, skip=[Path(loader_file)] if loader_file else [])
     if bag is not None:
         for dag_id, dag in bag.dags.items():
@@ -231,7 +235,7 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
         return  # a worker: the plan cache knew the spec, and it is unchanged
     paths, python = _list_folder(root)
     bag = _collecting_dagbag()
-    taken = _taken_ids(python, loader_file, bag)  # a spec never replaces a DAG defined elsewhere
+    taken = _taken_ids(root, python, loader_file, bag)  # a spec never replaces a DAG defined elsewhere
     report = _Report(paths)
     plans = _compile(paths, root, only, report, taken)
     if only is not None:

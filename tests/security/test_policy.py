@@ -123,6 +123,17 @@ def test_callbacks_from_defaults_and_timetables_from_instances_are_checked(dags:
                for d in result.all_diagnostics)
 
 
+def test_an_operator_path_set_by_an_instance_variable_is_checked(dags: Path) -> None:
+    result = compile_one(dags, "s.yaml", f"""\
+        tasks: {{t: {{operator: "${{var.op}}"}}}}
+        instances:
+          - {{dag_id: fine, vars: {{op: mycompany.ops.Hello}}}}
+          - {{dag_id: evil, vars: {{op: {STD}.operators.bash.BashOperator}}}}
+        """)
+    assert [p.dag_id for p in result.plans] == ["fine"]
+    assert [d.code for d in result.all_diagnostics] == ["DSP042"]
+
+
 @pytest.mark.parametrize("route", ["notifier", "timetable"])
 def test_dagspec_own_code_is_not_allowed_wholesale(dags: Path, route: str) -> None:
     target = dags.parent / "written.json"

@@ -86,6 +86,18 @@ def test_the_dag_processor_parsing_only_the_loader_does_not_serialize_the_stolen
     assert "DSP046" in bag.import_errors["payments.yaml"]
 
 
+def test_a_loader_in_a_subfolder_sees_python_dags_of_the_whole_bundle(tmp_path: Path) -> None:
+    from airflow.dag_processing.dagbag import BundleDagBag
+
+    folder = tmp_path / "dags"
+    write(folder, "pydag.py", PYDAG.format(dag_id='"payments"'))
+    (folder / "specs").mkdir()
+    (folder / "specs" / "dagspec_loader.py").write_text(LOADER.read_text())
+    write(folder, "specs/payments.yaml", SPEC)
+    bag = BundleDagBag(dag_folder=folder / "specs" / "dagspec_loader.py", bundle_path=folder, bundle_name="dags-folder")
+    assert bag.dags == {} and "DSP046" in bag.import_errors["specs/payments.yaml"]
+
+
 def test_validate_reports_a_spec_taking_a_python_dag_id(tmp_path: Path) -> None:
     folder = folder_with(tmp_path, "pydag.py")
     out = subprocess.run([sys.executable, "-m", "dagspec.dag_factory.cli.main", "validate", str(folder)],
