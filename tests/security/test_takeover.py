@@ -86,6 +86,31 @@ def test_the_dag_processor_parsing_only_the_loader_does_not_serialize_the_stolen
     assert "DSP046" in bag.import_errors["payments.yaml"]
 
 
+@pytest.mark.airflow
+def test_one_file_per_process_keeps_the_python_dag_in_the_metadata_db(tmp_path: Path, airflow_db: Path) -> None:
+    """As the dag processor does: each file parsed by its own DagBag and synced, the loader after the
+    Python file. The serialized `payments` stays the Python DAG; the spec's error is stored."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+    from airflow.models.dag import DagModel
+    from airflow.models.errors import ParseImportError
+    from airflow.models.serialized_dag import SerializedDagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    DagBundlesManager().sync_bundles_to_db()
+    folder = folder_with(tmp_path, "pydag.py")
+    for name in ("pydag.py", "dagspec_loader.py"):
+        bag = BundleDagBag(dag_folder=folder / name, bundle_path=folder, bundle_name="dags-folder")
+        sync_bag_to_db(bag, "dags-folder", None)
+    with create_session() as session:
+        assert session.get(DagModel, "payments").relative_fileloc == "pydag.py"
+        errors = {r.filename: r.stacktrace for r in session.scalars(
+            select(ParseImportError).where(ParseImportError.bundle_name == "dags-folder"))}
+    assert set(SerializedDagModel.get_dag("payments").task_dict) == {"settle"}
+    assert "DSP046" in errors["payments.yaml"]
+
+
 def test_a_loader_in_a_subfolder_sees_python_dags_of_the_whole_bundle(tmp_path: Path) -> None:
     from airflow.dag_processing.dagbag import BundleDagBag
 
