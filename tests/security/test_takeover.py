@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from dagspec.dag_factory.compile.api import compile_paths
-from dagspec.dag_factory.compile.pydags import dag_ids_in_text
 
 ROOT = Path(__file__).resolve().parents[2]
 LOADER = ROOT / "dags" / "dagspec_loader.py"
@@ -150,4 +149,6 @@ def test_compile_paths_refuses_a_taken_id_even_from_the_plan_cache(tmp_path: Pat
     ("@task\ndef x(): pass\nExternalTaskSensor(external_dag_id='a')\nTriggerDagRunOperator(trigger_dag_id='b')", set()),
 ], ids=["call", "keyword", "decorator", "decorator-with-id", "references-are-not-definitions"])
 def test_the_static_scan_finds_the_usual_dag_definitions(text: str, ids: set[str]) -> None:
+    from dagspec.dag_factory.compile.pydags import dag_ids_in_text
+
     assert dag_ids_in_text(text) == ids
