@@ -30,6 +30,14 @@ error row whose file is not a DAG file of the bundle (``clear_orphaned_import_er
 spec's error disappears at that sweep, and a still-broken spec's error is written again by the
 next parse of the loader. No DB access happens from the loader.
 
+DAG ids owned elsewhere. A spec never replaces a DAG that another file defines: before compiling,
+the loader collects the DAG ids of the folder's Python files (a static scan, ``compile.pydags``; no
+user code is imported) and of the DAGs the importing ``DagBag`` already holds from other files, and
+a spec claiming one of them gets its own import error (DSP046, naming the other file) instead of a
+DAG. Airflow's ``DagBag.bag_dag`` would otherwise reject whichever of the two files it meets second
+(``AirflowDagDuplicatedIdException``), and the dag processor, which parses each file in its own
+process, has no such check at all: both files would serialize the same dag_id in turn.
+
 Timeouts. Airflow times the whole loader file as one DAG file: ``[core] dagbag_import_timeout``
 (30 s) and ``[dag_processor] dag_file_processor_timeout`` (50 s) must cover compiling and building
 the whole folder (about 8 ms per 20-task spec on one core).
@@ -73,16 +81,40 @@ def _conf_get(section: str, key: str, fallback: str) -> str:
 def list_spec_files(root: str | Path) -> list[Path]:
     """Spec candidates (``*.yaml``/``*.yml``) below ``root`` that ``.airflowignore`` does not exclude,
     outside hidden folders (``.git``, ``.github`` ...), as the CLI's discovery lists them."""
+    return _list_folder(root)[0]
+
+
+def _list_folder(root: str | Path) -> tuple[list[Path], list[Path]]:
+    """The spec candidates and the Python files below ``root``, in one walk."""
     from airflow.sdk._shared.module_loading.file_discovery import find_path_from_directory
 
     syntax = _conf_get("core", "dag_ignore_file_syntax", "glob")
-    out = []
+    specs: list[Path] = []
+    python: list[Path] = []
     for found in find_path_from_directory(root, ".airflowignore", syntax):
         path = Path(found)
-        if found.endswith(SPEC_SUFFIXES) and not any(
+        if found.endswith((*SPEC_SUFFIXES, ".py")) and not any(
                 part.startswith(".") for part in path.relative_to(root).parts):
-            out.append(path)
-    return sorted(out)
+            (python if found.endswith(".py") else specs).append(path)
+    return sorted(specs), sorted(python)
+
+
+def _taken_ids(root: Path, python: list[Path], loader_file: str | None, bag: Any) -> dict[str, str]:
+    """DAG ids defined outside the loader: by the Python files of the folder, or of the whole bundle
+    when the loader sits in a subfolder of it (static scan, no import), and by DAGs that the
+    ``DagBag`` running the loader has already bagged from other files."""
+    from ..compile.pydags import python_dag_ids
+
+    bundle = Path(bag.bundle_path).resolve() if bag is not None and bag.bundle_path else None
+    if bundle is not None and bundle != root.resolve() and root.resolve().is_relative_to(bundle):
+        python = _list_folder(bundle)[1]
+    taken = python_dag_ids(python, skip=[Path(loader_file)] if loader_file else [])
+    if bag is not None:
+        for dag_id, dag in bag.dags.items():
+            fileloc = getattr(dag, "fileloc", None)
+            if fileloc and (loader_file is None or os.path.abspath(fileloc) != os.path.abspath(loader_file)):
+                taken.setdefault(dag_id, str(fileloc))
+    return taken
 
 
 def _policy() -> Any:
@@ -157,19 +189,20 @@ class _Report:
         self.add(key, [Diagnostic(BUILD_ERROR_CODE, message, key, line, column)])
 
 
-def _compile(paths: list[Path], root: Path, only: str | None, report: _Report) -> list[Any]:
+def _compile(paths: list[Path], root: Path, only: str | None, report: _Report,
+             taken: dict[str, str] | None = None) -> list[Any]:
     from ..compile.api import compile_paths
 
     policy = _policy()
     try:
-        result = compile_paths(paths, root=root, policy=policy, only_dag_id=only, cache=True)
+        result = compile_paths(paths, root=root, policy=policy, only_dag_id=only, cache=True, taken=taken)
         groups = [result]
     except Exception:  # a dagspec bug must not hide the other specs: retry file by file
         log.exception("dagspec: compiling %s failed; compiling spec by spec", root)
         groups = []
         for path in paths:
             try:
-                groups.append(compile_paths([path], root=root, policy=policy, only_dag_id=only))
+                groups.append(compile_paths([path], root=root, policy=policy, only_dag_id=only, taken=taken))
             except Exception as exc:
                 report.crash(str(path), f"dagspec crashed compiling this spec: {type(exc).__name__}: {exc}\n"
                              + traceback.format_exc(limit=-3))
@@ -207,13 +240,15 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
     only = get_parsing_context().dag_id
     if only is not None and _bind_from_cache(namespace, root, only, loader_file, build_dag):
         return  # a worker: the plan cache knew the spec, and it is unchanged
-    paths = list_spec_files(root)
+    paths, python = _list_folder(root)
+    bag = _collecting_dagbag()
+    taken = _taken_ids(root, python, loader_file, bag)  # a spec never replaces a DAG defined elsewhere
     report = _Report(paths)
-    plans = _compile(paths, root, only, report)
+    plans = _compile(paths, root, only, report, taken)
     if only is not None:
         plans = [p for p in plans if p.dag_id == only]
         if not plans and not report.errors:  # the cheap index missed it: compile everything, keep one
-            plans = [p for p in _compile(paths, root, None, report) if p.dag_id == only]
+            plans = [p for p in _compile(paths, root, None, report, taken) if p.dag_id == only]
 
     broken = set(report.errors)
     for plan in plans:
@@ -232,7 +267,6 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
 
     from ..errors import has_errors, render_text
 
-    bag = _collecting_dagbag()
     if bag is None:
         for path, diagnostics in report.errors.items():
             log.error("dagspec: %s is broken:\n%s", path, render_text(diagnostics))

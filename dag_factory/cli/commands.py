@@ -10,7 +10,7 @@ from pathlib import Path
 from ..compile.api import CompileResult, compile_paths
 from ..compile.plan import DagPlan, Duration, ImportRef, TaskOutput, to_data
 from ..errors import has_errors, render_json, render_text
-from ..spec.discover import find_root, find_spec_files, is_spec_file
+from ..spec.discover import LOADER_FILE, find_root, find_spec_files, is_spec_file, walk_dag_folder
 
 __all__ = ["validate", "render", "schema", "UsageError", "collect"]
 
@@ -28,9 +28,16 @@ def collect(paths: list[Path], root: Path | None) -> tuple[list[Path], Path]:
     return files, (root or find_root(paths[0])).resolve()
 
 
+def python_dags(root: Path) -> dict[str, str]:
+    """DAG ids the dag folder's Python files define (static scan): a spec may not take them."""
+    from ..compile.pydags import python_dag_ids
+
+    return python_dag_ids((p for p in walk_dag_folder(root) if p.suffix == ".py"), skip=[root / LOADER_FILE])
+
+
 def validate(args: argparse.Namespace) -> int:
     files, root = collect(args.paths, args.root)
-    result = compile_paths(files, root=root, check_imports=not args.no_imports)
+    result = compile_paths(files, root=root, check_imports=not args.no_imports, taken=python_dags(root))
     diagnostics = result.all_diagnostics
     if args.format == "json":
         print(render_json(diagnostics))

@@ -85,18 +85,22 @@ def gc_paused() -> Iterator[None]:
 
 def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Policy | None = None,
                   only_dag_id: str | None = None, env: Mapping[str, str] | None = None,
-                  check_imports: bool = True, cache: PlanCache | None | bool = False) -> CompileResult:
+                  check_imports: bool = True, cache: PlanCache | None | bool = False,
+                  taken: Mapping[str, str] | None = None) -> CompileResult:
     """Compile spec files below ``root`` (the dag_folder). Non-spec files are skipped.
 
     ``cache=True`` reuses plans of unchanged specs from the machine's plan cache (see
-    ``compile.cache``); the loader in Airflow uses it, the CLI does not.
+    ``compile.cache``); the loader in Airflow uses it, the CLI does not. ``taken``: DAG ids that
+    other (Python) DAG files define, id -> file; a spec claiming one is an error (DSP046) and
+    gives no plan: a spec never replaces a DAG defined elsewhere.
     """
     with gc_paused():
-        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache)
+        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache, taken or {})
 
 
 def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy | None, only_dag_id: str | None,
-                   env: Mapping[str, str] | None, check_imports: bool, cache: PlanCache | None | bool) -> CompileResult:
+                   env: Mapping[str, str] | None, check_imports: bool, cache: PlanCache | None | bool,
+                   taken: Mapping[str, str]) -> CompileResult:
     env = dict(os.environ) if env is None else env
     store = PlanCache.default(env) if cache is True else (cache or None)
     if store is not None:
@@ -142,6 +146,9 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
                     plan.source.file, plan.source.line, plan.source.column,
                     "give this spec its own `dag_id:` (the default is the file name)")])
                 continue
+            if plan.dag_id in taken:
+                diags += with_snippets([_taken(plan, taken[plan.dag_id], root)])
+                continue
             seen_ids[plan.dag_id] = plan.source.file
             if not any(value for _, value in file_secrets):  # the index, like the cache, holds no env value
                 index[plan.dag_id] = key
@@ -159,6 +166,15 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
     return CompileResult(plans, diagnostics, tuple(dict.fromkeys(secrets)))
 
 
+def _taken(plan: DagPlan, other: str, root: Path) -> Diagnostic:
+    shown = Path(other)
+    if shown.is_absolute() and shown.is_relative_to(root):
+        shown = shown.relative_to(root)
+    return Diagnostic("DSP046", f"DAG id `{plan.dag_id}` is already defined by {shown}; a spec cannot take over "
+                      "a DAG defined elsewhere", plan.source.file, plan.source.line, plan.source.column,
+                      f"give this spec its own `dag_id:` (the default is the file name), or remove the DAG from {shown}")
+
+
 def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store: PlanCache | None,
                   env: Mapping[str, str], policy_key: str
                   ) -> tuple[list[DagPlan], list[Diagnostic], list[tuple[str, str]]]:
@@ -173,7 +189,8 @@ def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store
     load_failed = has_errors(diags)  # e.g. a missing cluster profile: compile on for more problems, keep no plan
     plans = []
     for loaded in specs:
-        plan, plan_diags = compile_spec(loaded, _RESOLVER, policy, check_imports=check_imports)
+        plan, plan_diags = compile_spec(loaded, _RESOLVER, policy, check_imports=check_imports,
+                                        folders=(loader.root, *loader.template_dirs))
         diags += [d for d in plan_diags if d not in diags]
         if plan is not None and not loaded.partial and not load_failed:
             plans.append(plan)

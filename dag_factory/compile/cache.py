@@ -44,6 +44,7 @@ _VERSION = "dagspec-plan-cache-2"
 _MAGIC = b"dagspec-plan-cache-2\n"
 _KEY_FILE = "key"
 _KEY_SIZE = 32
+POLICY_RULES = 2  # raise when the policy checks change
 ENV_REF = re.compile(r"\$\{env\.([A-Za-z0-9_]+)")
 _WARNED: set[str] = set()
 
@@ -334,11 +335,12 @@ def parse_patterns(raw: str | None) -> tuple[str, ...] | None:
 
 def policy_key(allowed_operators: Sequence[str] | None, allowed_callables: Sequence[str] | None,
                check_imports: bool = True, *, allowed_env: Sequence[str] | None = None) -> str:
-    """What a cached plan was checked against: the governance patterns and the import checks."""
+    """What a cached plan was checked against: the governance patterns, the import checks and the
+    version of the policy rules (a plan checked under older, looser rules is never served)."""
     ops = ",".join(allowed_operators) if allowed_operators is not None else "*"
     fns = ",".join(allowed_callables) if allowed_callables is not None else "*"
     envs = ",".join(allowed_env) if allowed_env is not None else "*"
-    return f"operators={ops};callables={fns};imports={check_imports};env={envs}"
+    return f"rules={POLICY_RULES};operators={ops};callables={fns};imports={check_imports};env={envs}"
 
 
 def indexed_plans(root: str | Path, dag_id: str, policy: str, env: Mapping[str, str] | None = None) -> list[DagPlan] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..errors import did_you_mean, has_errors
@@ -23,9 +24,10 @@ _RESERVED_ARGS = {"task_id", "dag", "task_group", "default_args", "params"}
 
 
 def compile_spec(loaded: LoadedSpec, resolver: Resolver, policy: Policy, *, check_imports: bool = True,
-                 commit: str | None = None) -> tuple[DagPlan | None, list]:
-    """Compile one spec; returns the plan (None when there are errors) and every diagnostic."""
-    ctx = Ctx(loaded, resolver, policy, check_imports)
+                 commit: str | None = None, folders: tuple[Path, ...] = ()) -> tuple[DagPlan | None, list]:
+    """Compile one spec; returns the plan (None when there are errors) and every diagnostic.
+    ``folders``: the dag_folder and template folders (where a policy lets template search paths point)."""
+    ctx = Ctx(loaded, resolver, policy, check_imports, folders=folders)
     spec = loaded.spec
     if not DAG_ID_RE.match(loaded.dag_id) or len(loaded.dag_id) > 250:
         ctx.error("DSP070", f"`{loaded.dag_id}` is not a valid DAG id", ("dag_id",),
@@ -73,6 +75,8 @@ def _task(ctx: Ctx, graph: Graph, node: Node, use: ClusterUse, extra: list[TaskP
         operator, args = job_args(ctx, kind, model, node.full_id, node.path, use)
     else:
         operator, args = action_args(ctx, kind, model, node.path)
+    if kind != "operator":  # `operator:` paths are checked (and imported) by action_args
+        ctx.allowed(operator, "operator", node.path + (kind,), what=f"`{kind}:` task's operator", key=True)
     args = {**common_args(ctx, model, node.path), **args}
     if model.doc:  # docs show ${env.NAME}, never the value
         args["doc_md"] = redact(model.doc, ctx.loaded.secrets) if ctx.loaded.secrets else model.doc
@@ -245,6 +249,9 @@ def _clusters(ctx: Ctx, use: ClusterUse, tasks: dict[str, TaskPlan]) -> None:
         downstream = _descendants(tasks, user_set)
         before = [u for t in users for u in tasks[t].upstream if u not in user_set and u not in downstream]
         create_args, delete_args = cluster_tasks(ctx, name, cluster)
+        for op in (OPERATORS["cluster_create"], OPERATORS["cluster_delete"]):  # the spec asked for this cluster
+            if not ctx.allowed(op, "operator", ("clusters", name), what=f"cluster `{name}`'s operator", key=True):
+                break
         loc = ctx.loc(("clusters", name))
         tasks[create_id] = TaskPlan(create_id, OPERATORS["cluster_create"], create_args,
                                     tuple(dict.fromkeys(before)), setup=True, kind="cluster_create", source=loc)

@@ -12,6 +12,7 @@ from ..errors import did_you_mean
 from ..spec import models as m
 from ..spec.load import LoadedSpec
 from .context import Ctx
+from .passthrough import check_airflow_key
 from .plan import AssetCondition, CallbackRef, Duration, ParamSpec, Schedule
 from .tasks import asset, callbacks, common_args
 
@@ -65,7 +66,8 @@ def schedule(ctx: Ctx, value: Any) -> Schedule:
         return Schedule("timetable", CallbackRef("airflow.timetables.trigger.CronTriggerTimetable",
                                                  {"cron": value.cron, "timezone": value.timezone or "UTC"}))
     if isinstance(value, m.TimetableSchedule):
-        ctx.check_import(value.timetable, "callable", path + ("timetable",))
+        obj = ctx.check_import(value.timetable, "callable", path + ("timetable",), what="timetable")
+        ctx.check_call(value.timetable, obj, dict(value.args), path + ("timetable",), path + ("args",), "timetable")
         return Schedule("timetable", CallbackRef(value.timetable, dict(value.args)))
     assert isinstance(value, m.AssetsSchedule)
     return Schedule("assets", _assets(value.assets))
@@ -153,7 +155,9 @@ def dag_kwargs(ctx: Ctx) -> dict[str, Any]:
                 ctx.error("DSP041", f"Airflow's DAG takes no argument `{key}`", ("airflow", key),
                           did_you_mean(key, accepted) or "see airflow.sdk.DAG for its arguments", key=True)
             else:
-                out[key] = value
+                keep, value = check_airflow_key(ctx, key, value)
+                if keep:
+                    out[key] = value
     return out
 
 

@@ -21,7 +21,15 @@ class Policy:
     Administrators set it in Airflow's configuration, ``[dagspec] allowed_operators`` and
     ``allowed_callables`` (comma-separated), or the environment variables
     ``AIRFLOW__DAGSPEC__ALLOWED_OPERATORS`` / ``AIRFLOW__DAGSPEC__ALLOWED_CALLABLES``.
-    dagspec's own operators and runtime helpers are always allowed.
+
+    Under a policy every operator class a plan uses is checked against ``allowed_operators``: the
+    classes behind the built-in actions (``bash:`` is ``airflow.providers.standard.operators.bash.
+    BashOperator``), dagspec's Dataproc operators (``dagspec.provider.operators.*``, also for the
+    cluster create/delete tasks a spec's ``clusters:`` adds) and ``operator:`` paths alike. Every
+    callable a spec names (python/branch/short_circuit callables, callbacks and notifiers,
+    timetables, Jinja extensions) is checked against ``allowed_callables``. Nothing is allowed by
+    name: only the runtime helpers that the compiler inserts on its own (``compile.tasks.HELPERS``)
+    are used without a check, and only where the compiler inserts them.
 
     ``allowed_env`` (``[dagspec] allowed_env``, ``AIRFLOW__DAGSPEC__ALLOWED_ENV``) lists the
     environment variables ``${env.NAME}`` may read. A policy is set when any of the three is set;
@@ -32,8 +40,6 @@ class Policy:
     allowed_callables: tuple[str, ...] | None = None
     allowed_env: tuple[str, ...] | None = None
 
-    ALWAYS = ("dagspec.*",)
-
     @classmethod
     def from_env(cls, env: Any) -> Policy:
         from .cache import parse_patterns
@@ -41,6 +47,11 @@ class Policy:
         return cls(parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_OPERATORS")),
                    parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_CALLABLES")),
                    allowed_env=parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_ENV")))
+
+    @property
+    def active(self) -> bool:
+        """Whether the administrator set a policy (any of the lists)."""
+        return any(p is not None for p in (self.allowed_operators, self.allowed_callables, self.allowed_env))
 
     def key(self, check_imports: bool = True) -> str:
         from .cache import policy_key
@@ -52,7 +63,7 @@ class Policy:
     def env_patterns(self) -> tuple[str, ...] | None:
         """The environment variable names specs may read: None (any) without a policy; with a policy
         the ``allowed_env`` patterns, or none at all when it is unset."""
-        if self.allowed_operators is None and self.allowed_callables is None and self.allowed_env is None:
+        if not self.active:
             return None
         return self.allowed_env or ()
 
@@ -60,7 +71,7 @@ class Policy:
         patterns = self.allowed_operators if kind == "operator" else self.allowed_callables
         if patterns is None:
             return True
-        return any(fnmatchcase(path, p) for p in (*patterns, *self.ALWAYS))
+        return any(fnmatchcase(path, p) for p in patterns)
 
 
 @dataclass

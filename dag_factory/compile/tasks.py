@@ -9,7 +9,7 @@ from ..spec.yaml_source import Path_
 from .context import Ctx
 from .plan import AssetRef, CallbackRef, Duration, ImportRef
 
-__all__ = ["OPERATORS", "CALLABLES", "action_args", "common_args", "asset", "callbacks", "drop_none"]
+__all__ = ["OPERATORS", "CALLABLES", "HELPERS", "action_args", "common_args", "asset", "callbacks", "drop_none"]
 
 _STD = "airflow.providers.standard"
 OPERATORS = {
@@ -33,6 +33,18 @@ CALLABLES = {
     "param_items": f"{_RUNTIME}.param_items",
     "asset_event": f"{_RUNTIME}.asset_has_event",
 }
+# The runtime helpers the compiler inserts on its own, used without a policy check and only where the
+# compiler puts them (a spec naming one of these paths is checked like any other path):
+# * the CALLABLES above, as the callable of a branch/short_circuit without `callable:`, of a
+#   wait_for_asset sensor and of a param-mapping helper task;
+# * the param-mapping helper task itself (``<task>__<param>_items``, a PythonOperator running
+#   ``param_items``), added when a task maps over a param;
+# * ``CronTriggerTimetable`` for a ``schedule: {cron, timezone}``;
+# * the saga ``CompensationGuard`` (dagspec.dag_factory.airflow.callables) after a compensation task.
+# The operator behind each action the spec chose (bash, python, branch, wait_for_asset, pyspark, a
+# cluster's create/delete ...) is not a helper: it is checked against ``allowed_operators``.
+HELPERS = (*CALLABLES.values(), "airflow.timetables.trigger.CronTriggerTimetable",
+           "dagspec.dag_factory.airflow.callables.CompensationGuard")
 # expand keys may use the spec's names; they map to the operator's argument names
 EXPAND_NAMES = {
     "bash": {"command": "bash_command"},
@@ -58,7 +70,11 @@ def callbacks(ctx: Ctx, items: list[Any], path: Path_) -> list[CallbackRef]:
     out = []
     for i, item in enumerate(items):
         target = item if isinstance(item, str) else item.notifier
-        ctx.check_import(target, "callable", path + (i,))
+        base = ctx.item_path(path, i)
+        where = base if isinstance(item, str) else base + ("notifier",)
+        obj = ctx.check_import(target, "callable", where, what="callback" if isinstance(item, str) else "notifier")
+        if not isinstance(item, str):
+            ctx.check_call(target, obj, dict(item.args), where, base + ("args",), "notifier")
         out.append(CallbackRef(target, None if isinstance(item, str) else dict(item.args)))
     return out
 
