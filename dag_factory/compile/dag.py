@@ -12,6 +12,7 @@ from ..errors import did_you_mean
 from ..spec import models as m
 from ..spec.load import LoadedSpec
 from .context import Ctx
+from .gitref import git_commit, git_inputs
 from .passthrough import check_airflow_key
 from .plan import AssetCondition, CallbackRef, Duration, ParamSpec, Schedule
 from .tasks import asset, callbacks, common_args
@@ -161,60 +162,6 @@ def dag_kwargs(ctx: Ctx) -> dict[str, Any]:
     return out
 
 
-_GIT: dict[Path, str] = {}
-
-
-def git_commit(path: Path) -> str:
-    """The commit checked out in the git work tree holding ``path`` (read from .git; no subprocess)."""
-    if path.parent in _GIT:
-        return _GIT[path.parent]
-    _GIT[path.parent] = _find_commit(path)
-    return _GIT[path.parent]
-
-
-def _find_commit(path: Path) -> str:
-    for folder in [path.parent, *path.parent.parents]:
-        if folder in _GIT:
-            return _GIT[folder]
-        head = folder / ".git" / "HEAD"
-        if head.is_file():
-            commit = ""
-            try:
-                ref = head.read_text().strip()
-                if ref.startswith("ref: "):
-                    name = ref[5:]
-                    loose = folder / ".git" / name
-                    if loose.is_file():
-                        commit = loose.read_text().strip()
-                    else:
-                        packed = folder / ".git" / "packed-refs"
-                        for line in packed.read_text().splitlines() if packed.is_file() else []:
-                            if line.endswith(" " + name):
-                                commit = line.split()[0]
-                else:
-                    commit = ref
-            except OSError:
-                commit = ""
-            _GIT[folder] = commit
-            return commit
-    return ""
-
-
-def git_inputs(path: Path) -> tuple[str, ...]:
-    """The files ``git_commit`` reads for ``path`` (HEAD, the branch's ref, packed-refs): inputs of
-    the plan, since its tags and docs name the commit."""
-    for folder in [path.parent, *path.parent.parents]:
-        head = folder / ".git" / "HEAD"
-        if head.is_file():
-            files = [str(head), str(folder / ".git" / "packed-refs")]
-            try:
-                ref = head.read_text().strip()
-            except OSError:
-                return tuple(files)
-            if ref.startswith("ref: "):
-                files.append(str(folder / ".git" / ref[5:]))
-            return tuple(files)
-    return ()
 
 
 def doc_file_path(loaded: LoadedSpec) -> Path | None:
