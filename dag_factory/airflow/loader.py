@@ -91,6 +91,7 @@ def _policy() -> Any:
     return Policy.from_env({
         "AIRFLOW__DAGSPEC__ALLOWED_OPERATORS": _conf_get("dagspec", "allowed_operators", ""),
         "AIRFLOW__DAGSPEC__ALLOWED_CALLABLES": _conf_get("dagspec", "allowed_callables", ""),
+        "AIRFLOW__DAGSPEC__ALLOWED_BUCKETS": _conf_get("dagspec", "allowed_buckets", ""),
     })
 
 
@@ -245,7 +246,8 @@ def _bind_from_cache(namespace: MutableMapping[str, Any], root: Path, dag_id: st
 
     try:
         policy = policy_key(parse_patterns(_conf_get("dagspec", "allowed_operators", "")),
-                            parse_patterns(_conf_get("dagspec", "allowed_callables", "")))
+                            parse_patterns(_conf_get("dagspec", "allowed_callables", "")),
+                            allowed_buckets=parse_patterns(_conf_get("dagspec", "allowed_buckets", "")))
         plans = indexed_plans(root, dag_id, policy)
         if not plans:
             return False

@@ -188,11 +188,12 @@ def parse_patterns(raw: str | None) -> tuple[str, ...] | None:
 
 
 def policy_key(allowed_operators: Sequence[str] | None, allowed_callables: Sequence[str] | None,
-               check_imports: bool = True) -> str:
+               check_imports: bool = True, *, allowed_buckets: Sequence[str] | None = None) -> str:
     """What a cached plan was checked against: the governance patterns and the import checks."""
     ops = ",".join(allowed_operators) if allowed_operators is not None else "*"
     fns = ",".join(allowed_callables) if allowed_callables is not None else "*"
-    return f"operators={ops};callables={fns};imports={check_imports}"
+    buckets = ",".join(allowed_buckets) if allowed_buckets is not None else "*"
+    return f"operators={ops};callables={fns};buckets={buckets};imports={check_imports}"
 
 
 def indexed_plans(root: str | Path, dag_id: str, policy: str, env: Mapping[str, str] | None = None) -> list[DagPlan] | None:

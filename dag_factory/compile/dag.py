@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import did_you_mean
 from ..spec import models as m
+from ..spec.files import TEXT_MAX, FileRefused, read_text, resolve
 from .context import Ctx
 from .plan import AssetCondition, CallbackRef, Duration, ParamSpec, Schedule
 from .tasks import asset, callbacks, common_args
@@ -200,12 +201,11 @@ def doc_md(ctx: Ctx, commit: str) -> str:
     if spec.doc:
         parts.append(spec.doc.strip())
     if spec.doc_file:
-        doc_path = ctx.loaded.path.parent / spec.doc_file
         try:
-            parts.append(doc_path.read_text(encoding="utf-8").strip())
-        except OSError as exc:
-            ctx.error("DSP011", f"cannot read doc_file `{spec.doc_file}`: {exc.strerror}", ("doc_file",),
-                      "the path is relative to the spec file")
+            doc_path = resolve(spec.doc_file, ctx.loaded.path.parent, ctx.roots)
+            parts.append(read_text(doc_path, spec.doc_file, TEXT_MAX).strip())
+        except FileRefused as refused:
+            ctx.error(refused.code, f"doc_file: {refused.message}", ("doc_file",), refused.hint)
     facts = [f"**Spec:** `{ctx.loaded.file}`", f"**Spec hash:** `{ctx.loaded.spec_hash[:12]}`"]
     if commit:
         facts.append(f"**Git commit:** `{commit[:12]}`")

@@ -20,12 +20,15 @@ class Policy:
 
     Administrators set it in Airflow's configuration, ``[dagspec] allowed_operators`` and
     ``allowed_callables`` (comma-separated), or the environment variables
-    ``AIRFLOW__DAGSPEC__ALLOWED_OPERATORS`` / ``AIRFLOW__DAGSPEC__ALLOWED_CALLABLES``.
+    ``AIRFLOW__DAGSPEC__ALLOWED_OPERATORS`` / ``AIRFLOW__DAGSPEC__ALLOWED_CALLABLES``. ``allowed_buckets``
+    (``AIRFLOW__DAGSPEC__ALLOWED_BUCKETS``) limits the buckets specs make dagspec write to (staging,
+    cluster config and temp buckets, upload destinations).
     dagspec's own operators and runtime helpers are always allowed.
     """
 
     allowed_operators: tuple[str, ...] | None = None
     allowed_callables: tuple[str, ...] | None = None
+    allowed_buckets: tuple[str, ...] | None = None  # fnmatch patterns of bucket names dagspec may write to
 
     ALWAYS = ("dagspec.*",)
 
@@ -34,12 +37,18 @@ class Policy:
         from .cache import parse_patterns
 
         return cls(parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_OPERATORS")),
-                   parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_CALLABLES")))
+                   parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_CALLABLES")),
+                   allowed_buckets=parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_BUCKETS")))
 
     def key(self, check_imports: bool = True) -> str:
         from .cache import policy_key
 
-        return policy_key(self.allowed_operators, self.allowed_callables, check_imports)
+        return policy_key(self.allowed_operators, self.allowed_callables, check_imports,
+                          allowed_buckets=self.allowed_buckets)
+
+    def allows_bucket(self, bucket: str) -> bool:
+        """Whether dagspec may write to bucket ``bucket`` (a name, no gs://): ``[dagspec] allowed_buckets``."""
+        return self.allowed_buckets is None or any(fnmatchcase(bucket, p) for p in self.allowed_buckets)
 
     def allows(self, path: str, kind: str) -> bool:
         patterns = self.allowed_operators if kind == "operator" else self.allowed_callables
