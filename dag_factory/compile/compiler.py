@@ -10,8 +10,8 @@ from ..spec.load import LoadedSpec
 from ..spec.values import DAG_ID_RE
 from . import dag as dag_part
 from .context import Ctx
-from .files import UPLOAD_OPERATOR, check_upload
 from .dataproc import ClusterUse, cluster_tasks, create_task_id, delete_task_id, job_args
+from .files import UPLOAD_OPERATOR, check_upload
 from .graph import Graph, Node, find_cycle, flatten, resolve_refs
 from .plan import DagPlan, GroupPlan, ImportRef, TaskOutput, TaskPlan, replace
 from .resolve import Policy, Resolver
