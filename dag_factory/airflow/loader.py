@@ -77,7 +77,15 @@ def list_spec_files(root: str | Path) -> list[Path]:
 
     syntax = _conf_get("core", "dag_ignore_file_syntax", "glob")
     out = []
-    for found in find_path_from_directory(root, ".airflowignore", syntax):
+    try:
+        found_all = list(find_path_from_directory(root, ".airflowignore", syntax))
+    except RuntimeError:  # Airflow's walker gives up on a symlink loop: list once per folder instead
+        from ..spec.discover import walk_dag_folder
+
+        real = Path(root).resolve()
+        found_all = [str(Path(root) / p.relative_to(real))
+                     for p in walk_dag_folder(Path(root), {"AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX": syntax})]
+    for found in found_all:
         path = Path(found)
         if found.endswith(SPEC_SUFFIXES) and not any(
                 part.startswith(".") for part in path.relative_to(root).parts):

@@ -53,13 +53,14 @@ _MARK = {"new": "+", "changed": "~", "stale": "-"}
 def render_plan(plan: DeployPlan, url: str, *, show_unchanged: bool = False) -> str:
     """The plan as a table with counts, e.g. ``+ new      examples/hello.yaml  320 B``."""
     lines = [f"Plan for {url}"]
-    rows: list[tuple[str, str, str]] = [(f"{_MARK[c.reason]} {c.reason}", c.key, format_size(c.size))
-                                         for c in (*plan.uploads, *plan.deletes)]
+    rows: list[tuple[str, str, str, str]] = [(f"{_MARK[c.reason]} {c.reason}", c.key, format_size(c.size), c.why)
+                                              for c in (*plan.uploads, *plan.deletes)]
     if show_unchanged:
-        rows += [("= unchanged", key, "") for key in plan.unchanged]
-    rows += [("? foreign", key, "kept: not uploaded by dagspec") for key in plan.foreign]
+        rows += [("= unchanged", key, "", plan.why.get(key, "")) for key in plan.unchanged]
+    rows += [("? foreign", key, "kept: not uploaded by dagspec", "") for key in plan.foreign]
     width = max((len(r[1]) for r in rows), default=0)
-    lines += [f"  {a:<11} {k:<{width}}  {s}".rstrip() for a, k, s in rows]
+    size_width = max((len(r[2]) for r in rows if r[3]), default=0)
+    lines += [f"  {a:<11} {k:<{width}}  {s:<{size_width}}  {w}".rstrip() for a, k, s, w in rows]
     n = plan.counts()
     lines.append(f"{n['new'] + n['changed']} to upload ({n['new']} new, {n['changed']} changed), "
                  f"{n['delete']} to delete, {n['unchanged']} unchanged, {n['foreign']} foreign kept")
