@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import render_json, render_text
-from .bucket import DeployError, parse_bucket
+from .bucket import DeployError, normalise_prefix, parse_bucket
 from .plan import Change, DeployPlan, format_size
 from .run import DeployOptions, Outcome, Prepared, apply, prepare
 
@@ -102,10 +102,12 @@ def run(args: argparse.Namespace) -> int:
     if templates_given and not args.templates.is_dir():
         print(f"dagspec deploy: {args.templates}: no such folder", file=sys.stderr)
         return 2
-    if not args.prefix.strip("/"):
-        print("dagspec deploy: --prefix must name a folder: deploy never owns a whole bucket", file=sys.stderr)
+    try:
+        prefix = normalise_prefix(args.prefix)
+    except ValueError as exc:
+        print(f"dagspec deploy: --prefix must name a folder of the bucket: {exc}", file=sys.stderr)
         return 2
-    options = DeployOptions(bucket, args.prefix, args.dags, args.templates, args.project, not args.no_imports)
+    options = DeployOptions(bucket, prefix, args.dags, args.templates, args.project, not args.no_imports)
     try:
         prepared = prepare(options)
     except DeployError as exc:
