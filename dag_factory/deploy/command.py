@@ -21,8 +21,9 @@ examples:
   dagspec deploy --bucket gs://europe-west1-prod-1234-bucket               validate, then upload
   dagspec deploy --bucket gs://my-bucket --prefix dags/team-a --format json
 
-Run it from the project root: it deploys dags/ (the loader, the specs and every file they use that
-.airflowignore does not exclude) and the templates/ the specs use, to gs://BUCKET/PREFIX/. Nothing
+Run it from the project root: it deploys dags/ (the loader, the specs, every file the specs use, such
+as job scripts and SQL, even where .airflowignore hides them from Airflow, and the rest of the folder)
+and the templates/ the specs use, to gs://BUCKET/PREFIX/; --dry-run shows why each file goes. Nothing
 is uploaded when a spec has an error. Only files an earlier deploy uploaded (listed in
 PREFIX/.dagspec-manifest.json) are ever deleted; nothing outside PREFIX is touched.
 Credentials: application default credentials (gcloud auth application-default login);
