@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from dagspec.dag_factory.cli.main import main
 from dagspec.dag_factory.deploy import BucketTarget, collect_local
-from dagspec.dag_factory.deploy.bucket import normalise_prefix
 
 LOADER = "# airflow dag loader\nfrom dagspec.dag_factory.airflow.loader import load_dag_folder\n\nload_dag_folder(globals())\n"
 SECRET = "ssh-rsa-PRIVATE-77c1"
@@ -79,11 +78,15 @@ def test_a_prefix_that_is_not_a_plain_folder_is_refused(project: Path, prefix: s
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["deploy", "--bucket", "gs://some-bucket", "--prefix", prefix, "--dry-run", "--no-imports"]) == 2
     assert "--prefix" in capsys.readouterr().err
+    from dagspec.dag_factory.deploy.bucket import normalise_prefix
+
     with pytest.raises(ValueError):
         normalise_prefix(prefix)
 
 
 def test_prefixes_are_normalised_and_object_keys_stay_below_them() -> None:
+    from dagspec.dag_factory.deploy.bucket import normalise_prefix
+
     assert normalise_prefix("/dags//team-a/") == "dags/team-a"
     target = BucketTarget(client=_NoClient(), bucket="b", prefix="//dags//dagspec/")
     assert target.prefix == "dags/dagspec" and target.url == "gs://b/dags/dagspec/"
