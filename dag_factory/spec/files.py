@@ -11,6 +11,7 @@ URIs with a scheme (``gs://``, ``hdfs:``, ``file://`` …) are not local files a
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -60,9 +61,14 @@ def split_fragment(uri: str) -> tuple[str, str]:
     return path, sep + fragment
 
 
+@functools.lru_cache(maxsize=256)
+def _real_root(root: str) -> str:
+    return os.path.realpath(root)  # roots are the dag and template folders: resolved once per process
+
+
 def inside(path: str | Path, root: str | Path) -> bool:
     """Whether real path ``path`` is ``root`` (resolved) or below it."""
-    real_root = os.path.realpath(root)
+    real_root = _real_root(str(root))
     text = str(path)
     return text == real_root or text.startswith(real_root.rstrip(os.sep) + os.sep)
 
