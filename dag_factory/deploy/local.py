@@ -115,10 +115,12 @@ def collect_local(dags: Path, templates: Path | None, *, check_imports: bool = T
     if has_errors(diagnostics):
         return LocalSide((), tuple(diagnostics), spec_count, len(result.plans))
     files: dict[str, tuple[Path, str]] = {}
+    spec_set = set(specs)
     for path in listed:
         key = path.relative_to(root).as_posix()
         if key != MANIFEST_NAME:
-            files[key] = (path, "in the dag folder")
+            files[key] = (path, "the loader" if key == LOADER_FILE else "spec" if path in spec_set
+                          else "in the dag folder")
     used = {**plan_files(result.plans), **spec_files(specs, root, dirs, env)}
     tdir = templates.resolve() if templates is not None and templates.is_dir() else None
     for path, why in sorted(used.items()):

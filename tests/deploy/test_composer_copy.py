@@ -52,7 +52,7 @@ def test_files_airflowignore_hides_are_deployed_and_the_plan_says_why(project: P
     data = json.loads(capsys.readouterr().out)
     why = {c["key"]: c["why"] for c in data["plan"]["upload"]}
     assert why["team/jobs/clean.py"] == "job main of etl.clean"
-    assert why["team/hello.yaml"] == "in the dag folder"
+    assert why["team/hello.yaml"] == "spec" and why["dagspec_loader.py"] == "the loader"
     assert bucket.read(f"{PREFIX}/team/jobs/clean.py") == b"print('clean')\n"
     assert "scratch/notes.yaml" not in why  # ignored and used by no spec: still not deployed
 
