@@ -53,8 +53,7 @@ def shown(result: CompileResult) -> str:
 # --- doc_file -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("target", ["/etc/passwd", "../../../../proc/self/environ", "/dev/zero", "../key.json",
-                                    "~/.bashrc"])
+@pytest.mark.parametrize("target", ["/etc/passwd", "../../../../proc/self/environ", "../key.json", "~/.bashrc"])
 def test_doc_file_outside_the_dag_folder_is_refused_at_its_line(dags: Path, target: str) -> None:
     result = compile_one(dags, f"doc_file: {target}\ntasks: {{a: {{bash: echo}}}}\n",
                          env={**ENV, "SOME_SECRET": SECRET})
@@ -62,6 +61,24 @@ def test_doc_file_outside_the_dag_folder_is_refused_at_its_line(dags: Path, targ
     assert errors(result) == [("DSP071", 1)]
     assert "put the file below the dag folder" in shown(result)
     assert SECRET not in shown(result) and "root:x:0:0" not in shown(result)
+
+
+def test_doc_file_dev_zero_is_refused_without_reading_it(dags: Path) -> None:
+    """Run apart, with a memory limit: before the fix this read until memory ran out."""
+    (dags / "zero.md").symlink_to("/dev/zero")
+    write(dags / "a.yaml", "doc_file: /dev/zero\ntasks: {a: {bash: echo}}\n")
+    write(dags / "b.yaml", "doc_file: zero.md\ntasks: {a: {bash: echo}}\n")
+    code = textwrap.dedent(f"""
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+        from dagspec.dag_factory.compile.api import compile_paths
+        r = compile_paths([{str(dags / "a.yaml")!r}, {str(dags / "b.yaml")!r}], root={str(dags)!r},
+                          env={{}}, check_imports=False)
+        print(sorted((d.file.rsplit("/", 1)[-1], d.code, d.line) for d in r.all_diagnostics))
+        """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[('a.yaml', 'DSP071', 1), ('b.yaml', 'DSP071', 1)]"
 
 
 def test_doc_file_symlinked_out_of_the_dag_folder_is_refused(dags: Path) -> None:
