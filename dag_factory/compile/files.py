@@ -14,13 +14,15 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from ..spec.files import JOB_MAX, TEXT_MAX, FileRefused, confined_file, is_local, resolve, split_fragment
+from ..spec.files import FILE_FIELDS, JOB_MAX, TEXT_MAX, FileRefused, confined_file, is_local, resolve, split_fragment
 from ..spec.yaml_source import Path_
 from .context import Ctx
 
-__all__ = ["check_job_files", "check_upload", "check_bucket", "UPLOAD_OPERATOR", "BUCKET_CODE"]
+__all__ = ["check_job_files", "check_upload", "check_bucket", "check_task_files", "UPLOAD_OPERATOR", "BUCKET_CODE"]
 
 UPLOAD_OPERATOR = "dagspec.provider.operators.gcs.GcsUploadOperator"
+_WORK_OPERATORS = ("dagspec.provider.operators.job.DataprocSubmitJobOperator",
+                   "dagspec.provider.operators.job.DataprocSubmitBatchOperator")
 BUCKET_CODE = "DSP075"
 # spec fields of a Dataproc job that name files, and the size cap of each
 _JOB_FIELDS = (("main", JOB_MAX), ("main_jar", JOB_MAX), ("query_file", TEXT_MAX), ("py_files", JOB_MAX),
@@ -51,6 +53,48 @@ def check_job_files(ctx: Ctx, job: Any, here: Path_) -> None:
                 confined_file(split_fragment(uri)[0], base, ctx.roots, limit)
             except FileRefused as refused:
                 _error(ctx, refused, where, name)
+
+
+def check_task_files(ctx: Ctx, operator: str, user_args: dict[str, Any], args: dict[str, Any], path: Path_) -> None:
+    """The files of a task whose operator stages or uploads local files, after ``args:`` were merged in:
+    an upload (see ``check_upload``), or a Dataproc job/batch operator whose ``files_root`` or job body
+    came from ``args:`` (a job kind such as ``pyspark:`` is checked by ``check_job_files``)."""
+    if operator == UPLOAD_OPERATOR:
+        check_upload(ctx, args, path)
+        return
+    if operator not in _WORK_OPERATORS or not ({"files_root", "job", "batch"} & set(user_args)):
+        return
+    root = args.get("files_root")
+    if root is None:
+        args["files_root"] = root = str(ctx.loaded.path.parent)
+    elif isinstance(root, str) and not _templated(root):
+        try:
+            root = str(resolve(root, ctx.loaded.path.parent, ctx.roots))
+        except FileRefused as refused:
+            _error(ctx, refused, path + ("args", "files_root"), "files_root")
+            return
+    else:
+        return
+    for key in ("job", "batch"):
+        where = path + (("args", key) if key in user_args else ())
+        for sub, uri in _body_files(args.get(key), ()):
+            try:
+                confined_file(split_fragment(uri)[0], root, ctx.roots, JOB_MAX)
+            except FileRefused as refused:
+                _error(ctx, refused, where + sub if key in user_args else path, sub[-1] if sub else key)
+
+
+def _body_files(body: Any, at: Path_) -> Iterable[tuple[Path_, str]]:
+    """(path, uri) of every local file named in a job or batch body."""
+    if not isinstance(body, dict):
+        return
+    for key, value in body.items():
+        if key in FILE_FIELDS:
+            items = [(at + (key,), value)] if isinstance(value, str) else (
+                [(at + (key, i), v) for i, v in enumerate(value)] if isinstance(value, list | tuple) else [])
+            yield from ((p, v) for p, v in items if isinstance(v, str) and is_local(v) and not _templated(v))
+        elif isinstance(value, dict):
+            yield from _body_files(value, at + (key,))
 
 
 def check_upload(ctx: Ctx, args: dict[str, Any], path: Path_) -> None:

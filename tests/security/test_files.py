@@ -246,6 +246,28 @@ def test_a_missing_or_special_job_file_is_an_error_at_its_line(dags: Path) -> No
     assert "`jobs/missing.py` not found" in shown(result)
 
 
+def test_a_job_cannot_move_its_files_root_or_smuggle_files_through_operator_args(dags: Path) -> None:
+    write(dags / "jobs" / "ok.py", "print(1)\n")
+    write(dags / "etc" / "shadow", "decoy\n")  # passes the spec-relative check; /etc/shadow would be staged
+    result = compile_one(dags, """\
+        clusters: {c: {config: {}}}
+        tasks:
+          moved:
+            pyspark: {main: jobs/ok.py, files: [etc/shadow]}
+            cluster: c
+            args: {files_root: /}
+          raw:
+            operator: dagspec.provider.operators.job.DataprocSubmitJobOperator
+            args:
+              cluster_name: shared
+              job: {pyspark_job: {main_python_file_uri: ../../../../etc/passwd, file_uris: [jobs/ok.py]}}
+          fine:
+            operator: dagspec.provider.operators.job.DataprocSubmitJobOperator
+            args: {cluster_name: shared, job: {pyspark_job: {main_python_file_uri: jobs/ok.py}}}
+        """)
+    assert errors(result) == [("DSP071", 6), ("DSP071", 11)]
+
+
 def test_upload_sources_and_files_root_outside_the_dag_folder_are_refused(dags: Path) -> None:
     write(dags / "data" / "sales.csv", "a,b\n")
     result = compile_one(dags, """\
