@@ -25,20 +25,30 @@ from dagspec.dag_factory.spec.files import (
 )
 
 __all__ = ["FILE_FIELDS", "is_local", "local_path", "staged_object", "rewrite_files", "parse_gs_uri", "file_digest",
-           "allowed_roots", "FileRefused"]
+           "allowed_roots", "built_from_spec", "FileRefused"]
 
 
-def allowed_roots(files_root: str | None, dag_file: str | None = None,
-                  env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+def allowed_roots(files_root: str | None, dag_file: str | None = None, env: Mapping[str, str] | None = None,
+                  *, from_spec: bool = False) -> tuple[str, ...]:
     """The folders local files may come from: ``files_root`` (default: the working directory), and when
-    the operator belongs to a DAG, the DAG file's folder and its template folders. The file system's
-    root is never one of them."""
-    roots = [os.path.realpath(files_root or os.getcwd())]
+    the operator belongs to a DAG, the DAG file's folder and its template folders. For a DAG built from
+    a spec (``from_spec``: its author is not trusted) ``files_root`` counts only inside those folders,
+    so a plan whose ``files_root`` was changed to ``/etc`` still stages nothing from there. The file
+    system's root is never one of them."""
+    roots: list[str] = []
     if dag_file:
         folder = Path(dag_file).parent
         roots += [os.path.realpath(folder), *(str(d) for d in template_folders(folder, os.environ if env is None else env))]
+    own = os.path.realpath(files_root or os.getcwd())
+    if not from_spec or any(own == r or own.startswith(r.rstrip(os.sep) + os.sep) for r in roots):
+        roots.insert(0, own)
     top = os.path.realpath(os.sep)
     return tuple(dict.fromkeys(r for r in roots if r != top))
+
+
+def built_from_spec(dag: Any) -> bool:
+    """Whether an operator's DAG was compiled from a spec (dagspec tags every such DAG ``spec:<hash>``)."""
+    return dag is not None and any(str(tag).startswith("spec:") for tag in (getattr(dag, "tags", None) or ()))
 
 
 def local_path(uri: str, files_root: str | None, roots: Sequence[str] | None = None) -> tuple[Path, str]:

@@ -40,10 +40,11 @@ class GcsUploadOperator(BaseOperator):
         """The local files to upload: each pattern's matches, every one a regular file inside the allowed
         folders (``files_root``, the DAG file's folder, its template folders); anything else is refused."""
         from ..errors import ConfigurationError
-        from ..files import FileRefused, allowed_roots, local_path
+        from ..files import FileRefused, allowed_roots, built_from_spec, local_path
 
         base = self.files_root or os.getcwd()
-        roots = allowed_roots(self.files_root, getattr(self.get_dag(), "fileloc", None))
+        dag = self.get_dag()
+        roots = allowed_roots(self.files_root, getattr(dag, "fileloc", None), from_spec=built_from_spec(dag))
         patterns = [self.source] if isinstance(self.source, str) else list(self.source)
         files: list[tuple[str, str]] = []  # (the name matched, the real file)
         for pattern in patterns:

@@ -365,6 +365,25 @@ def test_the_job_operator_refuses_local_files_outside_its_root_at_run_time(emu, 
     assert staged["pyspark_job"]["main_python_file_uri"].startswith("gs://dagspec-files-test/")
 
 
+def test_a_tampered_files_root_does_not_widen_what_a_spec_built_dag_may_upload(tmp_path: Path) -> None:
+    from airflow.sdk import DAG
+    from dagspec.provider.errors import ConfigurationError
+    from dagspec.provider.operators.gcs import GcsUploadOperator
+
+    outside = write(tmp_path / "elsewhere" / "secret.txt", f"{SECRET}\n")
+    loader = write(tmp_path / "dags" / "dagspec_loader.py", "# airflow dag\n")
+    for tags, refused in ((["spec:0123456789ab"], True), (["hand-written"], False)):
+        with DAG(f"d{len(tags[0])}", schedule=None, tags=tags) as dag:
+            op = GcsUploadOperator(task_id="up", source="secret.txt", destination="gs://b/x/",
+                                   files_root=str(outside.parent))
+        dag.fileloc = str(loader)
+        if refused:  # compiled from a spec: files_root counts only inside the dag folder
+            with pytest.raises(ConfigurationError, match="refusing to upload"):
+                op._files()
+        else:  # a Python DAG's author is trusted with its own files_root
+            assert [real for _, real in op._files()] == [str(outside)]
+
+
 # --- the loader: one bad spec is its own import error --------------------------------------------------
 
 
