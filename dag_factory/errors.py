@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import Literal
 
 __all__ = [
@@ -13,6 +12,7 @@ __all__ = [
 ]
 
 Severity = Literal["error", "warning"]
+SNIPPET_WIDTH = 120  # characters of a source line shown in a snippet
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,14 @@ def snippet(lines: list[str], line: int, column: int) -> str:
     """The source line with a caret under the column, as compilers show it."""
     if not 0 < line <= len(lines):
         return ""
-    text = lines[line - 1].rstrip("\n")
+    text = "".join(c if c.isprintable() or c == "\t" else "\ufffd" for c in lines[line - 1].rstrip("\n"))
+    column = max(column - 1, 0)
+    if len(text) > SNIPPET_WIDTH:  # one window of the line, never all of a long one (a key, a token)
+        start = max(0, min(column - SNIPPET_WIDTH // 2, len(text) - SNIPPET_WIDTH))
+        text = ("…" if start else "") + text[start:start + SNIPPET_WIDTH] + "…"
+        column = column - start + (1 if start else 0)
     gutter = f"{line:>5} | "
-    return f"{gutter}{text}\n{' ' * (len(gutter) + max(column - 1, 0))}^"
+    return f"{gutter}{text}\n{' ' * (len(gutter) + column)}^"
 
 
 def with_snippets(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
@@ -97,10 +102,12 @@ def with_snippets(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
         if not (d.file and d.line):
             out.append(d)
             continue
-        if d.file not in lines:
+        if d.file not in lines:  # read as the spec loader does: regular files only, never blocking, capped
+            from .spec.files import YAML_MAX, FileRefused, read_bytes
+
             try:
-                lines[d.file] = Path(d.file).read_text(encoding="utf-8", errors="replace").splitlines()
-            except OSError:
+                lines[d.file] = read_bytes(d.file, d.file, YAML_MAX).decode("utf-8", errors="replace").splitlines()
+            except FileRefused:
                 lines[d.file] = []
         out.append(replace(d, snippet=snippet(lines[d.file], d.line, d.column)) if lines[d.file] else d)
     return out

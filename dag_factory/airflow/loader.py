@@ -91,7 +91,15 @@ def _list_folder(root: str | Path) -> tuple[list[Path], list[Path]]:
     syntax = _conf_get("core", "dag_ignore_file_syntax", "glob")
     specs: list[Path] = []
     python: list[Path] = []
-    for found in find_path_from_directory(root, ".airflowignore", syntax):
+    try:
+        found_all = list(find_path_from_directory(root, ".airflowignore", syntax))
+    except RuntimeError:  # Airflow's walker gives up on a symlink loop: list once per folder instead
+        from ..spec.discover import walk_dag_folder
+
+        real = Path(root).resolve()
+        found_all = [str(Path(root) / p.relative_to(real))
+                     for p in walk_dag_folder(Path(root), {"AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX": syntax})]
+    for found in found_all:
         path = Path(found)
         if found.endswith((*SPEC_SUFFIXES, ".py")) and not any(
                 part.startswith(".") for part in path.relative_to(root).parts):
@@ -118,13 +126,11 @@ def _taken_ids(root: Path, python: list[Path], loader_file: str | None, bag: Any
 
 
 def _policy() -> Any:
-    from ..compile.api import Policy
+    """The administrator's ``[dagspec]`` policy (cheap: the worker's fast path calls it too)."""
+    from ..compile.resolve import POLICY_OPTIONS, Policy
 
-    return Policy.from_env({
-        "AIRFLOW__DAGSPEC__ALLOWED_OPERATORS": _conf_get("dagspec", "allowed_operators", ""),
-        "AIRFLOW__DAGSPEC__ALLOWED_CALLABLES": _conf_get("dagspec", "allowed_callables", ""),
-        "AIRFLOW__DAGSPEC__ALLOWED_ENV": _conf_get("dagspec", "allowed_env", ""),
-    })
+    return Policy.from_env({f"AIRFLOW__DAGSPEC__{name.upper()}": _conf_get("dagspec", name, "")
+                            for name in POLICY_OPTIONS})
 
 
 def _collecting_dagbag() -> Any:
@@ -282,13 +288,10 @@ def _bind_from_cache(namespace: MutableMapping[str, Any], root: Path, dag_id: st
                      build_dag: Any) -> bool:
     """The worker's fast path: build ``dag_id`` from the plan cache without listing the folder or
     loading the compiler."""
-    from ..compile.cache import indexed_plans, parse_patterns, policy_key
+    from ..compile.cache import indexed_plans
 
     try:
-        policy = policy_key(parse_patterns(_conf_get("dagspec", "allowed_operators", "")),
-                            parse_patterns(_conf_get("dagspec", "allowed_callables", "")),
-                            allowed_env=parse_patterns(_conf_get("dagspec", "allowed_env", "")))
-        plans = indexed_plans(root, dag_id, policy)
+        plans = indexed_plans(root, dag_id, _policy().key())
         if not plans:
             return False
         if str(root) not in sys.path:  # modules beside the specs (callables) are importable, as in a full parse

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import Diagnostic, has_errors, with_snippets
 from ..spec.discover import is_spec_file
+from ..spec.files import template_folders
 from .cache import PlanCache
 from .plan import DagPlan
 from .resolve import Policy, Resolver
@@ -40,9 +41,7 @@ class CompileResult:
 def template_dirs(root: Path, env: Mapping[str, str]) -> tuple[Path, ...]:
     """Where templates are found: ``$DAGSPEC_TEMPLATES_PATH``, then ``<root>/templates``, then
     ``<root>/../templates`` (the repository layout, with dags/ and templates/ side by side)."""
-    dirs = [Path(p) for p in env.get("DAGSPEC_TEMPLATES_PATH", "").split(os.pathsep) if p]
-    dirs += [root / "templates", root.parent / "templates"]
-    return tuple(d.resolve() for d in dirs if d.is_dir())
+    return template_folders(root, env)
 
 
 def _in_templates(path: Path, dirs: Sequence[Path]) -> bool:

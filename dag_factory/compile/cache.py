@@ -334,13 +334,14 @@ def parse_patterns(raw: str | None) -> tuple[str, ...] | None:
 
 
 def policy_key(allowed_operators: Sequence[str] | None, allowed_callables: Sequence[str] | None,
-               check_imports: bool = True, *, allowed_env: Sequence[str] | None = None) -> str:
+               check_imports: bool = True, *, allowed_env: Sequence[str] | None = None,
+               allowed_buckets: Sequence[str] | None = None) -> str:
     """What a cached plan was checked against: the governance patterns, the import checks and the
     version of the policy rules (a plan checked under older, looser rules is never served)."""
-    ops = ",".join(allowed_operators) if allowed_operators is not None else "*"
-    fns = ",".join(allowed_callables) if allowed_callables is not None else "*"
-    envs = ",".join(allowed_env) if allowed_env is not None else "*"
-    return f"rules={POLICY_RULES};operators={ops};callables={fns};imports={check_imports};env={envs}"
+    parts = {"operators": allowed_operators, "callables": allowed_callables, "env": allowed_env,
+             "buckets": allowed_buckets}
+    listed = ";".join(f"{name}={','.join(p) if p is not None else '*'}" for name, p in parts.items())
+    return f"rules={POLICY_RULES};{listed};imports={check_imports}"
 
 
 def indexed_plans(root: str | Path, dag_id: str, policy: str, env: Mapping[str, str] | None = None) -> list[DagPlan] | None:

@@ -13,6 +13,7 @@ from ..spec.values import DAG_ID_RE
 from . import dag as dag_part
 from .context import Ctx
 from .dataproc import ClusterUse, cluster_tasks, create_task_id, delete_task_id, job_args
+from .files import check_task_files
 from .graph import Graph, Node, find_cycle, flatten, resolve_refs
 from .plan import DagPlan, GroupPlan, ImportRef, TaskOutput, TaskPlan, replace
 from .resolve import Policy, Resolver
@@ -89,6 +90,7 @@ def _task(ctx: Ctx, graph: Graph, node: Node, use: ClusterUse, extra: list[TaskP
     if model.map_index_template:
         args["map_index_template"] = model.map_index_template
     _extra_args(ctx, node, operator, model.args, args, check=kind == "operator" or bool(model.args))
+    check_task_files(ctx, operator, model.args, args, node.path)
     upstream = list(node.upstream)
     if model.compensates and model.depends_on:
         ctx.error("DSP011", f"compensation `{node.full_id}` cannot also have `depends_on`", node.path + ("depends_on",),

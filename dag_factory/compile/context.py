@@ -35,6 +35,11 @@ class Ctx:
     def warn(self, code: str, message: str, path: Path_, hint: str = "", *, key: bool = False) -> None:
         self.error(code, message, path, hint, key=key, severity="warning")
 
+    @property
+    def roots(self) -> tuple[str, ...]:
+        """Folders the files a spec names must be in (the dag folder and the template folders)."""
+        return self.loaded.roots or (str(self.loaded.path.parent),)
+
     def loc(self, path: Path_) -> SourceLoc:
         loc = self.loaded.source.find(path, key=True)
         return SourceLoc(loc.file, loc.line, loc.column)

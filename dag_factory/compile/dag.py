@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import did_you_mean
 from ..spec import models as m
+from ..spec.files import TEXT_MAX, FileRefused, read_text, resolve
 from ..spec.load import LoadedSpec
 from .context import Ctx
 from .gitref import git_commit, git_inputs
@@ -180,13 +181,12 @@ def doc_md(ctx: Ctx, commit: str) -> str:
     parts = []
     if spec.doc:
         parts.append(redact(spec.doc.strip(), ctx.loaded.secrets))
-    doc_path = doc_file_path(ctx.loaded)
-    if doc_path is not None:
+    if spec.doc_file:
         try:
-            parts.append(doc_path.read_text(encoding="utf-8").strip())
-        except OSError as exc:
-            ctx.error("DSP011", f"cannot read doc_file `{spec.doc_file}`: {exc.strerror}", ("doc_file",),
-                      "the path is relative to the spec file")
+            doc_path = resolve(spec.doc_file, ctx.loaded.path.parent, ctx.roots)
+            parts.append(read_text(doc_path, spec.doc_file, TEXT_MAX).strip())
+        except FileRefused as refused:
+            ctx.error(refused.code, f"doc_file: {refused.message}", ("doc_file",), refused.hint)
     facts = [f"**Spec:** `{ctx.loaded.file}`", f"**Spec hash:** `{ctx.loaded.spec_hash[:12]}`"]
     if commit:
         facts.append(f"**Git commit:** `{commit[:12]}`")

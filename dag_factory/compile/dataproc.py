@@ -15,6 +15,7 @@ from ..errors import did_you_mean
 from ..spec import models as m
 from ..spec.yaml_source import Path_
 from .context import Ctx
+from .files import check_bucket, check_job_files
 from .tasks import OPERATORS, drop_none
 
 __all__ = ["job_args", "ClusterUse", "cluster_tasks", "create_task_id", "delete_task_id"]
@@ -128,6 +129,10 @@ def job_args(ctx: Ctx, kind: str, task: Any, full_id: str, path: Path_, use: Clu
     here = path + (kind,)
     files_root = str(ctx.loaded.path.parent)
     common = {**_placement(ctx, task), "files_root": files_root}
+    check_job_files(ctx, job, here)
+    own = task.dataproc is not None and task.dataproc.staging_bucket is not None
+    check_bucket(ctx, common.get("staging_bucket"), (path if own else ()) + ("dataproc", "staging_bucket"),
+                 "staging")
     if task.serverless is not None:
         if task.cluster:
             ctx.error("DSP062", "a job runs on a `cluster` or `serverless`, not both", path + ("serverless",))
@@ -162,6 +167,8 @@ def cluster_tasks(ctx: Ctx, name: str, cluster: m.EphemeralCluster) -> tuple[dic
     placement = _placement(ctx, _NoTask())
     placement.pop("staging_bucket", None)
     config = dict(cluster.config)
+    for key in ("config_bucket", "temp_bucket"):
+        check_bucket(ctx, config.get(key), ("clusters", name, "config", key), f"cluster {key.replace('_', ' ')}")
     bucket = ctx.loaded.spec.dataproc.staging_bucket
     if bucket and "config_bucket" not in config:
         config["config_bucket"] = bucket.removeprefix("gs://").split("/")[0]

@@ -11,16 +11,18 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-__all__ = ["Resolver", "Policy"]
+__all__ = ["Resolver", "Policy", "POLICY_OPTIONS"]
+
+
+POLICY_OPTIONS = ("allowed_operators", "allowed_callables", "allowed_env", "allowed_buckets")
 
 
 @dataclass(frozen=True)
 class Policy:
-    """What specs may use: fnmatch patterns of operator and callable import paths (None: anything).
+    """What specs may use: fnmatch patterns per ``[dagspec]`` option (None: not restricted).
 
-    Administrators set it in Airflow's configuration, ``[dagspec] allowed_operators`` and
-    ``allowed_callables`` (comma-separated), or the environment variables
-    ``AIRFLOW__DAGSPEC__ALLOWED_OPERATORS`` / ``AIRFLOW__DAGSPEC__ALLOWED_CALLABLES``.
+    Administrators set it in Airflow's configuration, section ``[dagspec]`` (comma-separated), or the
+    matching ``AIRFLOW__DAGSPEC__<OPTION>`` environment variables; ``docs/security.md`` is the contract.
 
     Under a policy every operator class a plan uses is checked against ``allowed_operators``: the
     classes behind the built-in actions (``bash:`` is ``airflow.providers.standard.operators.bash.
@@ -31,33 +33,33 @@ class Policy:
     name: only the runtime helpers that the compiler inserts on its own (``compile.tasks.HELPERS``)
     are used without a check, and only where the compiler inserts them.
 
-    ``allowed_env`` (``[dagspec] allowed_env``, ``AIRFLOW__DAGSPEC__ALLOWED_ENV``) lists the
-    environment variables ``${env.NAME}`` may read. A policy is set when any of the three is set;
-    then a name outside ``allowed_env`` is an error, and with ``allowed_env`` unset no name resolves.
+    ``allowed_env`` lists the environment variables ``${env.NAME}`` may read. A policy is set when
+    any option is set; then a name outside ``allowed_env`` is an error, and with ``allowed_env``
+    unset no name resolves. ``allowed_buckets`` limits the buckets specs make dagspec write to
+    (staging, cluster config and temp buckets, upload destinations).
     """
 
     allowed_operators: tuple[str, ...] | None = None
     allowed_callables: tuple[str, ...] | None = None
     allowed_env: tuple[str, ...] | None = None
+    allowed_buckets: tuple[str, ...] | None = None
 
     @classmethod
     def from_env(cls, env: Any) -> Policy:
         from .cache import parse_patterns
 
-        return cls(parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_OPERATORS")),
-                   parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_CALLABLES")),
-                   allowed_env=parse_patterns(env.get("AIRFLOW__DAGSPEC__ALLOWED_ENV")))
+        return cls(**{name: parse_patterns(env.get(f"AIRFLOW__DAGSPEC__{name.upper()}")) for name in POLICY_OPTIONS})
 
     @property
     def active(self) -> bool:
-        """Whether the administrator set a policy (any of the lists)."""
-        return any(p is not None for p in (self.allowed_operators, self.allowed_callables, self.allowed_env))
+        """Whether the administrator set a policy (any of the options)."""
+        return any(getattr(self, name) is not None for name in POLICY_OPTIONS)
 
     def key(self, check_imports: bool = True) -> str:
         from .cache import policy_key
 
         return policy_key(self.allowed_operators, self.allowed_callables, check_imports,
-                          allowed_env=self.allowed_env)
+                          allowed_env=self.allowed_env, allowed_buckets=self.allowed_buckets)
 
     @property
     def env_patterns(self) -> tuple[str, ...] | None:
@@ -66,6 +68,10 @@ class Policy:
         if not self.active:
             return None
         return self.allowed_env or ()
+
+    def allows_bucket(self, bucket: str) -> bool:
+        """Whether dagspec may write to bucket ``bucket`` (a name, no gs://): ``[dagspec] allowed_buckets``."""
+        return self.allowed_buckets is None or any(fnmatchcase(bucket, p) for p in self.allowed_buckets)
 
     def allows(self, path: str, kind: str) -> bool:
         patterns = self.allowed_operators if kind == "operator" else self.allowed_callables

@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 
 from .plan import MANIFEST_NAME, Change, Manifest, RemoteObject
 
-__all__ = ["DeployError", "ConflictError", "BucketTarget", "parse_bucket", "storage_client", "EMULATOR_PROJECT"]
+__all__ = ["DeployError", "ConflictError", "BucketTarget", "parse_bucket", "normalise_prefix", "storage_client",
+           "EMULATOR_PROJECT"]
 
 EMULATOR_PROJECT = "local-project"
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
@@ -81,13 +82,25 @@ def _call(fn: Callable[..., T], *args: Any, what: str, conflict: tuple[str, str]
         raise DeployError(f"{what}: Google credentials failed: {exc}") from exc
 
 
+def normalise_prefix(prefix: str) -> str:
+    """``/dags//team/`` -> ``dags/team``; ValueError for an empty prefix or one with ``.``/``..`` segments,
+    backslashes or control characters (object names are literal: ``dags/../x`` is not ``x``, and a
+    deploy must own exactly the folder it names)."""
+    parts = [p for p in prefix.split("/") if p]
+    if not parts:
+        raise ValueError("the prefix must not be empty: deploy owns a folder of the bucket, never all of it")
+    for part in parts:
+        if part in (".", "..") or "\\" in part or any(ord(c) < 32 or ord(c) == 127 for c in part):
+            raise ValueError(f"the prefix {prefix!r} must be a plain folder path (no `.` or `..` segments, "
+                             "backslashes or control characters)")
+    return "/".join(parts)
+
+
 class BucketTarget:
     """One ``gs://bucket/prefix/`` a deploy writes into; every name it touches starts with the prefix."""
 
     def __init__(self, client: Any, bucket: str, prefix: str) -> None:
-        prefix = prefix.strip("/")
-        if not prefix:
-            raise ValueError("the prefix must not be empty: deploy owns a folder of the bucket, never all of it")
+        prefix = normalise_prefix(prefix)
         self.client = client
         self.bucket_name = bucket
         self.prefix = prefix
@@ -98,7 +111,7 @@ class BucketTarget:
         return f"gs://{self.bucket_name}/{self.prefix}/"
 
     def name(self, key: str) -> str:
-        if not key or key.startswith("/"):
+        if not key or key.startswith("/") or any(p in (".", "..") for p in key.split("/")):
             raise ValueError(f"refusing object key {key!r}: it must name an object below the prefix")
         return f"{self.prefix}/{key}"
 

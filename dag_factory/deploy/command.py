@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import render_json, render_text
-from .bucket import DeployError, parse_bucket
+from .bucket import DeployError, normalise_prefix, parse_bucket
 from .plan import Change, DeployPlan, format_size
 from .run import DeployOptions, Outcome, Prepared, apply, prepare
 
@@ -21,8 +21,9 @@ examples:
   dagspec deploy --bucket gs://europe-west1-prod-1234-bucket               validate, then upload
   dagspec deploy --bucket gs://my-bucket --prefix dags/team-a --format json
 
-Run it from the project root: it deploys dags/ (the loader, the specs and every file they use that
-.airflowignore does not exclude) and the templates/ the specs use, to gs://BUCKET/PREFIX/. Nothing
+Run it from the project root: it deploys dags/ (the loader, the specs, every file the specs use, such
+as job scripts and SQL, even where .airflowignore hides them from Airflow, and the rest of the folder)
+and the templates/ the specs use, to gs://BUCKET/PREFIX/; --dry-run shows why each file goes. Nothing
 is uploaded when a spec has an error. Only files an earlier deploy uploaded (listed in
 PREFIX/.dagspec-manifest.json) are ever deleted; nothing outside PREFIX is touched.
 Credentials: application default credentials (gcloud auth application-default login);
@@ -53,13 +54,14 @@ _MARK = {"new": "+", "changed": "~", "stale": "-"}
 def render_plan(plan: DeployPlan, url: str, *, show_unchanged: bool = False) -> str:
     """The plan as a table with counts, e.g. ``+ new      examples/hello.yaml  320 B``."""
     lines = [f"Plan for {url}"]
-    rows: list[tuple[str, str, str]] = [(f"{_MARK[c.reason]} {c.reason}", c.key, format_size(c.size))
-                                         for c in (*plan.uploads, *plan.deletes)]
+    rows: list[tuple[str, str, str, str]] = [(f"{_MARK[c.reason]} {c.reason}", c.key, format_size(c.size), c.why)
+                                              for c in (*plan.uploads, *plan.deletes)]
     if show_unchanged:
-        rows += [("= unchanged", key, "") for key in plan.unchanged]
-    rows += [("? foreign", key, "kept: not uploaded by dagspec") for key in plan.foreign]
+        rows += [("= unchanged", key, "", plan.why.get(key, "")) for key in plan.unchanged]
+    rows += [("? foreign", key, "kept: not uploaded by dagspec", "") for key in plan.foreign]
     width = max((len(r[1]) for r in rows), default=0)
-    lines += [f"  {a:<11} {k:<{width}}  {s}".rstrip() for a, k, s in rows]
+    size_width = max((len(r[2]) for r in rows if r[3]), default=0)
+    lines += [f"  {a:<11} {k:<{width}}  {s:<{size_width}}  {w}".rstrip() for a, k, s, w in rows]
     n = plan.counts()
     lines.append(f"{n['new'] + n['changed']} to upload ({n['new']} new, {n['changed']} changed), "
                  f"{n['delete']} to delete, {n['unchanged']} unchanged, {n['foreign']} foreign kept")
@@ -101,10 +103,12 @@ def run(args: argparse.Namespace) -> int:
     if templates_given and not args.templates.is_dir():
         print(f"dagspec deploy: {args.templates}: no such folder", file=sys.stderr)
         return 2
-    if not args.prefix.strip("/"):
-        print("dagspec deploy: --prefix must name a folder: deploy never owns a whole bucket", file=sys.stderr)
+    try:
+        prefix = normalise_prefix(args.prefix)
+    except ValueError as exc:
+        print(f"dagspec deploy: --prefix must name a folder of the bucket: {exc}", file=sys.stderr)
         return 2
-    options = DeployOptions(bucket, args.prefix, args.dags, args.templates, args.project, not args.no_imports)
+    options = DeployOptions(bucket, prefix, args.dags, args.templates, args.project, not args.no_imports)
     try:
         prepared = prepare(options)
     except DeployError as exc:

@@ -37,6 +37,7 @@ class LocalFile:
     size: int
     md5: str
     crc32c: str
+    why: str = ""  # why it is deployed: "in the dag folder", "job main of sales.clean", "template of x" ...
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,13 @@ class Change:
     size: int
     local: LocalFile | None = None
 
+    @property
+    def why(self) -> str:
+        return self.local.why if self.local is not None else ""
+
     def to_data(self) -> dict[str, Any]:
-        return {"key": self.key, "reason": self.reason, "size": self.size, "if_generation_match": self.generation}
+        data = {"key": self.key, "reason": self.reason, "size": self.size, "if_generation_match": self.generation}
+        return {**data, "why": self.why} if self.why else data
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,7 @@ class DeployPlan:
     foreign: tuple[str, ...]
     manifest: Manifest  # the manifest read from the bucket
     new_manifest: dict[str, str]  # key → md5 once the plan is applied
+    why: Mapping[str, str] = field(default_factory=dict)  # key → why the local file is deployed
 
     @property
     def manifest_changes(self) -> bool:
@@ -122,6 +129,7 @@ class DeployPlan:
             "foreign": list(self.foreign),
             "counts": self.counts(),
             "manifest_generation": self.manifest.generation,
+            "why": dict(self.why),
         }
 
 
@@ -178,6 +186,7 @@ def compute_plan(local: Iterable[LocalFile], remote: Iterable[RemoteObject], man
         foreign=tuple(sorted(foreign)),
         manifest=manifest,
         new_manifest={k: f.md5 for k, f in sorted(local_by_key.items())},
+        why={k: f.why for k, f in sorted(local_by_key.items())},
     )
 
 

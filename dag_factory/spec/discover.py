@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -50,34 +50,68 @@ def _ignored(rel: str, patterns: list[tuple[Path, str]], root: Path, path: Path,
     return False
 
 
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return True
+
+
 def walk_dag_folder(root: Path, env: Mapping[str, str] | None = None, *, keep_dotfiles: frozenset[str] = frozenset(),
-                    skip_dirs: frozenset[str] = frozenset(), skip_suffixes: tuple[str, ...] = ()) -> Iterator[Path]:
+                    skip_dirs: frozenset[str] = frozenset(), skip_suffixes: tuple[str, ...] = (),
+                    follow_outside: bool = True, on_skip: Callable[[Path, str], None] | None = None) -> Iterator[Path]:
     """Every file below ``root`` that ``.airflowignore`` files do not exclude, sorted by folder.
 
     Dotfiles and dot-folders are skipped (but the names in ``keep_dotfiles``), as are folders named
-    in ``skip_dirs`` and files ending in ``skip_suffixes``.
+    in ``skip_dirs`` and files ending in ``skip_suffixes``. A folder is listed once, however many
+    symlinks lead to it (so a symlink loop such as ``loop -> .`` ends); with ``follow_outside=False``
+    symlinks that lead out of ``root`` are skipped too. ``on_skip(path, why)`` hears of each skip.
     """
     env = os.environ if env is None else env
     syntax = env.get("AIRFLOW__CORE__DAG_IGNORE_FILE_SYNTAX", "glob").lower()
     root = root.resolve()
+    top = str(root)
+    seen = {top}
     stack: list[tuple[Path, list[tuple[Path, str]]]] = [(root, [])]
     while stack:
         folder, inherited = stack.pop()
         patterns = inherited + [(folder, p) for p in _patterns(folder)]
         try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            entries = sorted(os.scandir(folder), key=lambda e: (_is_link(e), e.name))  # real folders first
         except OSError:
             continue
         for entry in entries:
             path = Path(entry.path)
-            if entry.name in keep_dotfiles and not entry.is_dir():
-                yield path
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+                link = entry.is_symlink()
+            except OSError:  # e.g. a symlink that loops on itself
+                is_dir, link = False, True
+            real = os.path.realpath(path) if link else ""
+            outside = link and not (real == top or real.startswith(top.rstrip(os.sep) + os.sep))
+            if entry.name in keep_dotfiles and not is_dir:
+                if not (outside and not follow_outside):
+                    yield path
                 continue
             if entry.name.startswith(".") or _ignored(entry.name, patterns, root, path, syntax):
                 continue
-            if entry.is_dir(follow_symlinks=True):
-                if entry.name not in skip_dirs:
-                    stack.append((path, patterns))
+            if outside and not follow_outside:
+                if on_skip:
+                    on_skip(path, f"a symlink to {real}, outside {root}")
+                continue
+            if is_dir:
+                if entry.name in skip_dirs:
+                    continue
+                key = real or str(path)
+                if key in seen:
+                    if on_skip:
+                        on_skip(path, f"a symlink to {real}, a folder already listed (a symlink loop?)")
+                    continue
+                seen.add(key)
+                stack.append((path, patterns))
+            elif link and not os.path.exists(path):
+                if on_skip:
+                    on_skip(path, "a broken symlink")
             elif not skip_suffixes or not entry.name.endswith(skip_suffixes):
                 yield path
 

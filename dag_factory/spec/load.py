@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import Diagnostic, did_you_mean
 from .compose import EnvTable, merge_layers, resolve_variables
 from .discover import is_spec_file
+from .files import YAML_MAX, FileRefused, read_bytes, resolve, text_position
 from .models import ACTION_KEYS, Spec, task_kind
 from .secrets import Secrets, redact_diagnostics
 from .yaml_source import Path_, SourceMap, YamlDocument, load_yaml
@@ -45,6 +46,7 @@ class LoadedSpec:
     input_files: tuple[str, ...] = ()  # absolute paths of the defaults and templates it used
     watch_dirs: tuple[str, ...] = ()  # folders where a new defaults file or template would change it
     secrets: Secrets = ()  # (NAME, value) of each ${env.NAME} it read: never shown, never cached
+    roots: tuple[str, ...] = ()  # the folders files named by the spec must be in: the dag folder, template folders
 
 
 
@@ -63,14 +65,23 @@ class SpecLoader:
     # --- files ----------------------------------------------------------------------------------
 
     def read(self, path: Path) -> tuple[YamlDocument | None, list[Diagnostic]]:
-        """Load a YAML file once per loader; non-mapping documents are an error."""
+        """Load a YAML file once per loader; non-mapping documents are an error. Only regular files inside
+        the dag folder or a template folder are read (never a FIFO or a device, never past ``YAML_MAX``)."""
         path = path if path.is_absolute() else Path(os.path.abspath(path))
         if path not in self._docs:
             shown = self.display(path)
             try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                self._docs[path] = None, [Diagnostic("DSP001", f"cannot read the file: {exc}", shown)]
+                resolve(str(path), path.parent, self.roots)
+                data = read_bytes(path, shown, YAML_MAX)
+            except FileRefused as refused:
+                self._docs[path] = None, [Diagnostic(refused.code, refused.message, shown, hint=refused.hint)]
+                return self._docs[path]
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line, column = text_position(data, exc.start)
+                self._docs[path] = None, [Diagnostic("DSP001", f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})",
+                                                     shown, line, column, "save the file as UTF-8")]
                 return self._docs[path]
             doc, diags = load_yaml(text, shown)
             if doc is not None and doc.data is None:
@@ -81,6 +92,20 @@ class SpecLoader:
                 doc = None
             self._docs[path] = doc, diags
         return self._docs[path]
+
+    @property
+    def roots(self) -> tuple[str, ...]:
+        """The folders spec-named files must be in: the dag folder and the template folders."""
+        return (str(self.root), *(str(d) for d in self.template_dirs))
+
+    def refused(self, name: str, found: Path, loc: Any) -> Diagnostic | None:
+        """A diagnostic at ``loc`` when ``found`` (the file ``name`` led to) is outside the allowed folders."""
+        try:
+            resolve(str(found), found.parent, self.roots)
+        except FileRefused as refused:
+            return Diagnostic(refused.code, refused.message.replace(f"`{found}`", f"`{name}`"), loc.file, loc.line,
+                              loc.column, refused.hint)
+        return None
 
     def display(self, path: Path) -> str:
         """The path as diagnostics show it: relative to the current directory when below it."""
@@ -181,6 +206,10 @@ class SpecLoader:
                                               f"templates are looked up in: {dirs}"))
                 continue
             found = Path(os.path.abspath(found))
+            outside = self.refused(str(name), found, loc)
+            if outside is not None:
+                diagnostics.append(outside)
+                continue
             if found in seen:
                 chain = " -> ".join(p.stem for p in (*seen, found))
                 diagnostics.append(Diagnostic("DSP051", f"templates extend each other in a cycle: {chain}",
@@ -211,6 +240,10 @@ class SpecLoader:
             if found is None:
                 diagnostics.append(Diagnostic("DSP051", f"cluster profile `{name}` not found", loc.file, loc.line,
                                               loc.column, "profiles live in templates/clusters/NAME.yaml"))
+                continue
+            outside = self.refused(name, found, loc)
+            if outside is not None:
+                diagnostics.append(outside)
                 continue
             p_doc, p_diags = self.read(found)
             self._used.append(str(found))
@@ -281,7 +314,7 @@ class SpecLoader:
             partial = True
         return [LoadedSpec(spec.dag_id or path.stem, self.display(path), spec, source, text, spec_hash,
                            tuple(inputs), partial, path, tuple(self._used), self.watch_dirs(path),
-                           tuple(dict.fromkeys(secrets)))]
+                           tuple(dict.fromkeys(secrets)), self.roots)]
 
     def watch_dirs(self, spec_path: Path) -> tuple[str, ...]:
         """Folders whose contents decide what the spec compiles to (defaults chain, template dirs)."""

@@ -40,6 +40,12 @@ CODES = {
     "DSP061": "a cluster no task uses (warning)",
     "DSP062": "Dataproc job fields that do not fit the job type or placement",
     "DSP070": "invalid DAG id",
+    "DSP071": "a file a spec names resolves (symlinks resolved) outside the dag folder and the template folders",
+    "DSP072": "a file a spec names does not exist or is not a regular file (a folder, FIFO or device)",
+    "DSP073": "a file a spec names is larger than its cap (1 MiB for doc and SQL files, 1 GiB for job files)",
+    "DSP074": "a text file a spec names (`doc_file`) is not UTF-8",
+    "DSP075": "a bucket dagspec would write to that `[dagspec] allowed_buckets` does not allow",
+    "DSP076": "deploy: a symlink leading out of the dag folder, or a loop, is not followed (warning)",
 }
 
 

@@ -214,6 +214,16 @@ class _Builder:
         return out
 
 
+def _reader_diagnostic(file: str, exc: yaml.reader.ReaderError, text: str) -> Diagnostic:
+    """A character YAML does not allow (a NUL byte, a control character), at its line and column."""
+    position = min(max(int(exc.position), 0), len(text))
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    return Diagnostic("DSP001", f"YAML does not allow the character #x{ord(char):04x} ({exc.reason})", file, line,
+                      column, "remove the control character (a NUL byte often means the file is binary)")
+
+
 def _syntax_diagnostic(file: str, exc: yaml.YAMLError, lines: list[str]) -> Diagnostic:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
@@ -244,6 +254,8 @@ def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Diagnosti
             node = loader.get_single_node()
         finally:
             loader.dispose()
+    except yaml.reader.ReaderError as exc:
+        return None, [_reader_diagnostic(file, exc, text)]
     except yaml.YAMLError as exc:
         return None, [_syntax_diagnostic(file, exc, lines)]
     except RecursionError:

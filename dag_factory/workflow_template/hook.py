@@ -52,6 +52,10 @@ def expand_template(loader: Any, doc: YamlDocument, path: Path, diagnostics: lis
                                       where.file, where.line, where.column, "write `workflow_template: etl.wft.yaml`"))
         return None, []
     found = Path(os.path.abspath(path.parent / name))
+    outside = loader.refused(name, found, where)
+    if outside is not None:
+        diagnostics.append(outside)
+        return None, []
     if not found.is_file():
         diagnostics.append(Diagnostic("DSP080", f"workflow template `{name}` not found", where.file, where.line,
                                       where.column, f"the path is relative to the spec's folder ({loader.display(path.parent)})"))

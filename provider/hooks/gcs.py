@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError, NotFound
-from ..files import file_digest, local_path, parse_gs_uri, rewrite_files, staged_object
+from ..files import FileRefused, file_digest, local_path, parse_gs_uri, rewrite_files, split_fragment, staged_object
 from .dataproc import DataprocHook
 
 __all__ = ["Stager", "DriverOutput", "default_staging_bucket", "staging_for", "files_exist"]
@@ -23,10 +23,12 @@ def default_staging_bucket(project: str) -> str:
 class Stager:
     """Uploads local files to ``gs://bucket[/prefix]/<sha256-prefix>/<name>``, skipping unchanged ones."""
 
-    def __init__(self, hook: DataprocHook, staging: str, files_root: str | None, create_bucket: bool = False) -> None:
+    def __init__(self, hook: DataprocHook, staging: str, files_root: str | None, create_bucket: bool = False,
+                 roots: tuple[str, ...] | None = None) -> None:
         self.hook = hook
         self.staging = staging.rstrip("/")
         self.files_root = files_root
+        self.roots = roots  # folders local files may come from (default: files_root only)
         self.create_bucket = create_bucket
         self._bucket_checked = False
         self.uploaded: list[str] = []
@@ -49,10 +51,12 @@ class Stager:
 
     def upload(self, uri: str) -> str:
         """The gs:// URI of local file ``uri`` after making sure its content is staged."""
-        path, fragment = local_path(uri, self.files_root)
-        if not path.is_file():
-            raise ConfigurationError(f"local job file {uri!r} not found (looked at {path})")
-        bucket_name, name = staged_object(self.staging, file_digest(path), path.name)
+        try:
+            path, fragment = local_path(uri, self.files_root, self.roots)
+        except FileRefused as refused:
+            raise ConfigurationError(f"local job file {uri!r} refused: {refused.message} "
+                                     f"(files_root {self.files_root or '.'})") from None
+        bucket_name, name = staged_object(self.staging, file_digest(path), Path(split_fragment(uri)[0]).name)
         bucket = self._ensure_bucket(bucket_name)
         blob = bucket.blob(name)
         target = f"gs://{bucket_name}/{name}"
@@ -132,13 +136,14 @@ def staging_for(hook: DataprocHook, staging_bucket: str | None, cluster: Any | N
 
 
 def files_exist(body: dict[str, Any], files_root: str | None) -> list[Path]:
-    """Local files a body refers to that are missing (for early, clear errors)."""
+    """Local files a body refers to that are missing or refused (for early, clear errors)."""
     missing: list[Path] = []
 
     def check(uri: str) -> str:
-        path, _ = local_path(uri, files_root)
-        if not path.is_file():
-            missing.append(path)
+        try:
+            local_path(uri, files_root)
+        except FileRefused:
+            missing.append(Path(uri))
         return uri
 
     rewrite_files(body, check)

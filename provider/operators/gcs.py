@@ -36,15 +36,28 @@ class GcsUploadOperator(BaseOperator):
         self.project_id = project_id
         self.gcp_conn_id = gcp_conn_id
 
-    def _files(self) -> list[str]:
+    def _files(self) -> list[tuple[str, str]]:
+        """The local files to upload: each pattern's matches, every one a regular file inside the allowed
+        folders (``files_root``, the DAG file's folder, its template folders); anything else is refused."""
+        from ..errors import ConfigurationError
+        from ..files import FileRefused, allowed_roots, built_from_spec, local_path
+
+        base = self.files_root or os.getcwd()
+        dag = self.get_dag()
+        roots = allowed_roots(self.files_root, getattr(dag, "fileloc", None), from_spec=built_from_spec(dag))
         patterns = [self.source] if isinstance(self.source, str) else list(self.source)
-        files: list[str] = []
+        files: list[tuple[str, str]] = []  # (the name matched, the real file)
         for pattern in patterns:
-            full = pattern if os.path.isabs(pattern) else os.path.join(self.files_root or os.getcwd(), pattern)
-            matches = sorted(p for p in glob.glob(full) if os.path.isfile(p))
+            full = os.path.join(base, os.path.expanduser(pattern))
+            matches = sorted(p for p in glob.glob(full) if not os.path.isdir(p))
             if not matches:
-                raise FileNotFoundError(f"no local file matches {pattern!r} (looked in {self.files_root or os.getcwd()})")
-            files += matches
+                raise FileNotFoundError(f"no local file matches {pattern!r} (looked in {base})")
+            for match in matches:
+                try:
+                    files.append((match, str(local_path(match, base, roots)[0])))
+                except FileRefused as refused:
+                    raise ConfigurationError(f"refusing to upload {match!r} (from {pattern!r}): {refused.message}; "
+                                             f"allowed folders: {', '.join(roots)}") from None
         return files
 
     def execute(self, context: Any) -> list[str]:
@@ -66,8 +79,8 @@ class GcsUploadOperator(BaseOperator):
             hook.call(storage.create_bucket, bucket_name)
         bucket = storage.bucket(bucket_name)
         written = []
-        for i, path in enumerate(files, 1):
-            target = f"{name}/{os.path.basename(path)}".lstrip("/") if as_folder else name
+        for i, (matched, path) in enumerate(files, 1):
+            target = f"{name}/{os.path.basename(matched)}".lstrip("/") if as_folder else name
             hook.call(bucket.blob(target).upload_from_filename, path)
             uri = f"gs://{bucket_name}/{target}"
             self.log.info("uploaded %s -> %s (%d/%d, %d bytes)", path, uri, i, len(files), os.path.getsize(path))

@@ -195,7 +195,7 @@ class _WorkOperator(DataprocBaseOperator):
                         link=self._url(work_id))
 
     def _stage(self, body: dict[str, Any], cluster: Any | None) -> dict[str, Any]:
-        from ..files import rewrite_files
+        from ..files import allowed_roots, built_from_spec, rewrite_files
         from ..hooks.gcs import Stager, staging_for
 
         local: list[str] = []
@@ -208,7 +208,9 @@ class _WorkOperator(DataprocBaseOperator):
         if not local:
             return body
         staging, may_create = staging_for(self.hook(), self.staging_bucket, cluster)
-        stager = Stager(self.hook(), staging, self.files_root, create_bucket=may_create)
+        dag = self.get_dag()
+        stager = Stager(self.hook(), staging, self.files_root, create_bucket=may_create,
+                        roots=allowed_roots(self.files_root, getattr(dag, "fileloc", None), from_spec=built_from_spec(dag)))
         staged = stager.stage(body)
         self.log.info("staged %d local file(s) under %s (%d unchanged)", len(stager.uploaded) + len(stager.reused),
                       staging, len(stager.reused))

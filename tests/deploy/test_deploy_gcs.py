@@ -118,13 +118,14 @@ def test_dry_run_changes_nothing(project: Path, bucket: Bucket, capsys: pytest.C
     out, _ = capsys.readouterr()
     assert "8 to upload (8 new" in out and "dry run: nothing changed" in out
     assert bucket.names() == set()
+    write(project, "dags/team/notes.txt", "no spec uses me\n")
     assert deploy(bucket) == 0
     before = bucket.generations()
     write(project, "dags/team/hello.yaml", "start_date: 2024-01-01\ntasks:\n  hello: {bash: echo dry}\n")
-    (project / "dags/team/jobs/clean.py").unlink()
+    (project / "dags/team/notes.txt").unlink()  # a job file a spec names cannot go: validate would refuse
     code, data = deploy_json(bucket, capsys, "--dry-run")
     assert code == 0 and data["dry_run"] and data["result"] is None
-    assert data["plan"]["counts"] == {"new": 0, "changed": 1, "delete": 1, "unchanged": 6, "foreign": 0}
+    assert data["plan"]["counts"] == {"new": 0, "changed": 1, "delete": 1, "unchanged": 7, "foreign": 0}
     assert bucket.generations() == before
 
 

@@ -24,6 +24,7 @@ tasks:
   b: {spark_sql: "SELECT 1", depends_on: a}
   after: {bash: echo after, depends_on: b}
 """)
+    _write(tmp_path, "a.py", "print('a')\n")  # a local job file must exist
     [plan] = compile_paths([spec], root=tmp_path, env={}).plans
     tasks = {t.task_id: t for t in plan.tasks}
     create, delete = tasks["create_cluster_etl"], tasks["delete_cluster_etl"]
