@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import Diagnostic, has_errors, with_snippets
 from ..spec.discover import is_spec_file
+from ..spec.limits import Budget
 from .cache import PlanCache
 from .plan import DagPlan
 from .resolve import Policy, Resolver
@@ -84,19 +85,25 @@ def gc_paused() -> Iterator[None]:
 
 def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Policy | None = None,
                   only_dag_id: str | None = None, env: Mapping[str, str] | None = None,
-                  check_imports: bool = True, cache: PlanCache | None | bool = False) -> CompileResult:
+                  check_imports: bool = True, cache: PlanCache | None | bool = False,
+                  budget: Budget | None = None) -> CompileResult:
     """Compile spec files below ``root`` (the dag_folder). Non-spec files are skipped.
+
+    ``budget`` limits what one spec file may ask for (default: from ``AIRFLOW__DAGSPEC__MAX_...``
+    in ``env``); an oversized file becomes its own error.
 
     ``cache=True`` reuses plans of unchanged specs from the machine's plan cache (see
     ``compile.cache``); the loader in Airflow uses it, the CLI does not.
     """
     with gc_paused():
-        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache)
+        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache, budget)
 
 
 def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy | None, only_dag_id: str | None,
-                   env: Mapping[str, str] | None, check_imports: bool, cache: PlanCache | None | bool) -> CompileResult:
+                   env: Mapping[str, str] | None, check_imports: bool, cache: PlanCache | None | bool,
+                   budget: Budget | None = None) -> CompileResult:
     env = dict(os.environ) if env is None else env
+    budget = budget or Budget.from_env(env)
     store = PlanCache.default(env) if cache is True else (cache or None)
     if store is not None:
         store.begin()
@@ -118,6 +125,8 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
     for path in sorted(files):
         key = os.path.abspath(path)
         entry = store.get(key, env, policy_key) if store else None
+        if entry is not None and budget.check_plans(list(entry.plans), key):
+            entry = None  # cached under a larger budget: compile again, for the diagnostics at their lines
         if entry is not None:
             file_plans, diags = list(entry.plans), list(entry.diagnostics)
             shown = entry.diagnostics[0].file if entry.diagnostics else key
@@ -125,7 +134,7 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
             if loader is None:
                 from ..spec.load import SpecLoader
 
-                loader = SpecLoader(root, dirs, env)
+                loader = SpecLoader(root, dirs, env, budget)
             file_plans, diags = _compile_file(loader, Path(key), policy, check_imports, store, env, policy_key)
             shown = loader.display(Path(key))
         for plan in file_plans:

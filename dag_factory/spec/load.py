@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import Diagnostic, did_you_mean
 from .compose import merge_layers, resolve_variables
 from .discover import is_spec_file
+from .limits import Budget
 from .models import ACTION_KEYS, Spec, task_kind
 from .yaml_source import Path_, SourceMap, YamlDocument, load_yaml
 
@@ -54,6 +55,7 @@ class SpecLoader:
     root: Path
     template_dirs: tuple[Path, ...] = ()
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    budget: Budget = field(default_factory=Budget)
     _docs: dict[Path, tuple[YamlDocument | None, list[Diagnostic]]] = field(default_factory=dict)
 
     # --- files ----------------------------------------------------------------------------------
@@ -149,6 +151,11 @@ class SpecLoader:
         self._cluster_profiles(merged, source, path, diagnostics)
         spec_hash = hashlib.sha256("\0".join(inputs).encode()).hexdigest()
         instances = merged.pop("instances", None)
+        over = self.budget.check_tasks(merged.get("tasks"), source)  # before any task costs anything
+        if not over and isinstance(instances, list):
+            over = self.budget.check_instances(instances, merged.get("tasks"), source)
+        if over:
+            return [], diagnostics + over
         results: list[LoadedSpec] = []
         if instances is None:
             results += self._finish(merged, source, path, doc.text, spec_hash, {}, diagnostics, inputs)
