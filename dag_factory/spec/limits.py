@@ -78,7 +78,8 @@ class Budget:
             per_dag = count_tasks(tasks)
             if per_dag * len(instances) > limit:
                 out.append(Diagnostic(FILE_TASKS_CODE, f"{len(instances)} instances of {per_dag} tasks make "
-                                      f"{per_dag * len(instances)} tasks, more than the budget of {limit} per spec file", loc.file, loc.line, loc.column,
+                                      f"{per_dag * len(instances)} tasks, more than the budget of {limit} per spec file",
+                                      loc.file, loc.line, loc.column,
                                       "split the instances over several spec files, or ask your administrator "
                                       "to raise `[dagspec] max_tasks_per_file`"))
         return out
