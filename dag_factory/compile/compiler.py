@@ -58,10 +58,11 @@ def compile_spec(loaded: LoadedSpec, resolver: Resolver, policy: Policy, *, chec
         commit = dag_part.git_commit(loaded.path)
     kwargs["tags"] = [*kwargs["tags"], f"spec:{loaded.spec_hash[:12]}", *([f"git:{commit[:12]}"] if commit else [])]
     doc = dag_part.doc_md(ctx, commit)
+    params = dag_part.params(ctx)
     if has_errors(ctx.diagnostics):
         return None, ctx.diagnostics
     source = ctx.loc(())
-    return DagPlan(loaded.dag_id, source, loaded.spec_hash, sched, dag_part.params(ctx), kwargs, groups,
+    return DagPlan(loaded.dag_id, source, loaded.spec_hash, sched, params, kwargs, groups,
                    tuple(tasks.values()), doc), ctx.diagnostics
 
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..errors import did_you_mean
 from ..spec import models as m
 from .context import Ctx
+from .params import check_param
 from .plan import AssetCondition, CallbackRef, Duration, ParamSpec, Schedule
 from .tasks import asset, callbacks, common_args
 
@@ -107,6 +108,7 @@ def params(ctx: Ctx) -> dict[str, ParamSpec]:
     for name, value in ctx.loaded.spec.params.items():
         if isinstance(value, m.ParamModel):
             schema = value.model_dump(exclude_none=True, exclude={"default", "description"})
+            check_param(ctx, name, value, schema)
             out[name] = ParamSpec(value.default, schema, value.description)
         else:
             out[name] = ParamSpec(value)

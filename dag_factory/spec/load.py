@@ -344,6 +344,8 @@ def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
     from . import models
 
     path = _data_path(loc[:-1], data)
+    if len(path) in (2, 3) and path[0] == "params":  # (params, name[, union tag])
+        return list(models.ParamModel.model_fields)
     node: Any = data
     try:
         for part in path:
