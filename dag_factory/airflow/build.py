@@ -48,6 +48,7 @@ from typing import Any
 from airflow.sdk import DAG, Asset, Param, TaskGroup, XComArg
 
 from ..compile.plan import (
+    GUARD_SUFFIX,
     AssetCondition,
     AssetRef,
     CallbackRef,
@@ -65,7 +66,6 @@ from ..compile.plan import (
 
 __all__ = ["build_dag", "import_object", "iter_guard_ids", "BuildError", "GUARD_SUFFIX"]
 
-GUARD_SUFFIX = "__saga_failed"
 _IMPORTS: dict[str, Any] = {}
 _PLAIN = (str, int, float, bool, type(None))
 

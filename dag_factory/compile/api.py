@@ -25,6 +25,7 @@ from .resolve import Policy, Resolver
 __all__ = ["CompileResult", "compile_paths", "template_dirs", "candidates_for", "Policy", "gc_paused"]
 
 _RESOLVER = Resolver()
+CRASH_CODE = "DSP900"  # dagspec itself failed on a file (the loader uses it also for DAGs Airflow rejects)
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,11 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
                 from ..spec.load import SpecLoader
 
                 loader = SpecLoader(root, dirs, env, budget)
-            file_plans, diags = _compile_file(loader, Path(key), policy, check_imports, store, env, policy_key)
             shown = loader.display(Path(key))
+            try:
+                file_plans, diags = _compile_file(loader, Path(key), policy, check_imports, store, env, policy_key)
+            except Exception as exc:  # a dagspec bug on one file must not hide the other files' diagnostics
+                file_plans, diags = [], [_crash(shown, exc)]
         for plan in file_plans:
             if only_dag_id and plan.dag_id != only_dag_id:
                 continue
@@ -156,6 +160,16 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
         if not only_dag_id:
             store.write_index(os.path.realpath(root), index)
     return CompileResult(plans, diagnostics)
+
+
+def _crash(file: str, exc: Exception) -> Diagnostic:
+    """A DSP900 for a file dagspec itself failed on, with where in dagspec it failed."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return Diagnostic(CRASH_CODE, f"dagspec failed on this file: {type(exc).__name__}: {exc}{where}", file,
+                      hint="this is a dagspec bug: please report it with the file; the other files were checked")
 
 
 def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store: PlanCache | None,

@@ -67,7 +67,24 @@ def schedule(ctx: Ctx, value: Any) -> Schedule:
         ctx.check_import(value.timetable, "callable", path + ("timetable",))
         return Schedule("timetable", CallbackRef(value.timetable, dict(value.args)))
     assert isinstance(value, m.AssetsSchedule)
-    return Schedule("assets", _assets(value.assets))
+    condition = _assets(value.assets)
+    why = _empty_asset(condition)
+    if why:
+        ctx.error("DSP011", f"`schedule.assets`: {why}", path + ("assets",),
+                  "name at least one asset, e.g. `schedule: {assets: [gs://bucket/report]}`")
+    return Schedule("assets", condition)
+
+
+def _empty_asset(condition: AssetCondition) -> str:
+    """Why Airflow would refuse the condition: an empty list, or an asset without uri or name."""
+    if not condition.items:
+        return f"an `{condition.op}` condition needs at least one asset"
+    for item in condition.items:
+        why = _empty_asset(item) if isinstance(item, AssetCondition) else (
+            "" if item.uri is not None or item.name is not None else "an asset needs a `uri` or a `name`")
+        if why:
+            return why
+    return ""
 
 
 def _assets(expr: Any) -> AssetCondition:

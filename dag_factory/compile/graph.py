@@ -12,7 +12,9 @@ from ..spec.values import TASK_ID_RE
 from ..spec.yaml_source import Path_
 from .context import Ctx
 
-__all__ = ["Node", "Graph", "flatten", "find_cycle"]
+__all__ = ["Node", "Graph", "flatten", "find_cycle", "MAX_ID_LENGTH"]
+
+MAX_ID_LENGTH = 250  # Airflow's limit for a task id, group path included
 
 
 @dataclass
@@ -90,11 +92,17 @@ def flatten(ctx: Ctx, tasks: dict[str, Any], graph: Graph, group: str | None = N
     children: list[str] = []
     for local_id, model in tasks.items():
         here = path + (local_id,)
-        if not TASK_ID_RE.match(str(local_id)) or len(str(local_id)) > 250:
-            ctx.error("DSP022", f"task id `{local_id}` may only use letters, digits, `_` and `-`", here,
+        if not TASK_ID_RE.match(str(local_id)):
+            ctx.error("DSP022", f"task id `{_short(local_id)}` may only use letters, digits, `_` and `-`", here,
                       "rename the task", key=True)
             continue
         full = f"{group}.{local_id}" if group else str(local_id)
+        if len(full) > MAX_ID_LENGTH:
+            what = "task id" if group is None else "id with its group path"
+            ctx.error("DSP022", f"{what} `{_short(full)}` is {len(full)} characters long; Airflow allows "
+                      f"{MAX_ID_LENGTH}", here, "use a shorter name" + ("" if group is None else
+                                                                        " here or for the enclosing groups"), key=True)
+            continue
         if full in graph.nodes:
             ctx.error("DSP022", f"duplicate task id `{full}`", here, "task and group ids must be unique", key=True)
             continue
@@ -104,6 +112,11 @@ def flatten(ctx: Ctx, tasks: dict[str, Any], graph: Graph, group: str | None = N
         if node.is_group:
             node.children = flatten(ctx, model.tasks, graph, full, here + ("tasks",))
     return children
+
+
+def _short(text: object, keep: int = 60) -> str:
+    text = str(text)
+    return text if len(text) <= keep else text[:keep] + "…"
 
 
 def resolve_refs(ctx: Ctx, graph: Graph, refs: Iterable[str], node: Node, field_name: str) -> list[str]:

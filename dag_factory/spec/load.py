@@ -170,10 +170,18 @@ class SpecLoader:
 
     def _template_layers(self, doc: YamlDocument, path: Path, diagnostics: list[Diagnostic], inputs: list[str],
                          seen: tuple[Path, ...]) -> list[tuple[dict[str, Any], SourceMap]]:
-        extends = doc.data.get("extends") or []
+        extends = doc.data.get("extends")
+        if extends is None:
+            extends = []
         if isinstance(extends, str):
             extends = [extends]
         layers: list[tuple[dict[str, Any], SourceMap]] = []
+        if not isinstance(extends, list) or not all(isinstance(name, str) for name in extends):
+            loc = doc.source.find(("extends",))
+            diagnostics.append(Diagnostic("DSP011", "`extends` takes a template name or a list of template names",
+                                          loc.file, loc.line, loc.column, "write `extends: etl-base` or "
+                                          "`extends: [etl-base, alerts]`"))
+            return layers
         for i, name in enumerate(extends if isinstance(extends, list) else []):
             loc = doc.source.find(("extends", i) if isinstance(doc.data.get("extends"), list) else ("extends",))
             found = self.find_template(str(name), path)
@@ -239,7 +247,11 @@ class SpecLoader:
                                               k_loc.column, hint))
         overlay = {k: v for k, v in instance.items() if k in allowed and k != "vars"}
         data, _ = merge_layers([(merged, source), (overlay, source)])
-        variables = {**(merged.get("vars") or {}), **(instance.get("vars") or {})}
+        own = _vars_mapping(instance.get("vars"), source, ("instances", index, "vars"), diagnostics)
+        base = _vars_mapping(merged.get("vars"), source, ("vars",), diagnostics)
+        if own is None or base is None:
+            return []
+        variables = {**base, **own}
         return self._finish(data, source, path, text, hashlib.sha256(f"{spec_hash}:{index}".encode()).hexdigest(),
                             variables, diagnostics, inputs)
 
@@ -248,7 +260,10 @@ class SpecLoader:
         dag_id = data.get("dag_id") or path.stem
         spec_ns = {"dag_id": str(dag_id), "dir": str(path.parent), "file": str(path)}
         before = len(diagnostics)
-        raw_vars = {**(data.get("vars") or {}), **variables}
+        own = _vars_mapping(data.get("vars"), source, ("vars",), diagnostics) if not variables else {}
+        if own is None:
+            return []
+        raw_vars = {**own, **variables}
         variables = {}
         for name, value in raw_vars.items():  # a variable may use env, spec and the variables before it
             variables[name] = resolve_variables(value, source, {"env": self.env, "var": variables, "spec": spec_ns},
@@ -286,6 +301,18 @@ class SpecLoader:
         folders += [str(d) for d in self.template_dirs]
         folders += [str(d / "clusters") for d in self.template_dirs if (d / "clusters").is_dir()]
         return tuple(folders)
+
+
+def _vars_mapping(value: Any, source: SourceMap, path: Path_, diagnostics: list[Diagnostic]) -> dict[str, Any] | None:
+    """``vars`` as a mapping (empty when unset), or None after a diagnostic at it."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    loc = source.find(path)
+    diagnostics.append(Diagnostic("DSP011", f"`vars` must be a mapping of names to values, not {type(value).__name__}",
+                                  loc.file, loc.line, loc.column, "write `vars: {region: eu, bucket: gs://data}`"))
+    return None
 
 
 # --- pydantic errors to diagnostics --------------------------------------------------------------
