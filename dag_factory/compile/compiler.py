@@ -201,7 +201,7 @@ def _expand_group_edges(graph: Graph, tasks: dict[str, TaskPlan]) -> None:
         # a task at the root of a group inherits the group's (and enclosing groups') upstream
         group = plan.group
         while group:
-            if task_id in graph.roots(group):
+            if graph.is_root(task_id, group):
                 for u in group_up[group]:
                     ups += graph.leaves(u) if u in group_up else [u]
             group = group.rpartition(".")[0] or None

@@ -33,7 +33,12 @@ class Node:
 
 @dataclass
 class Graph:
+    """Tasks and groups by full id. Group queries (``roots``, ``leaves``) are remembered: ask them
+    only once the graph is complete (nodes added, ``upstream`` resolved), as the compiler does;
+    asking per task would otherwise cost O(group size) each time and O(tasks²) in all."""
+
     nodes: dict[str, Node] = field(default_factory=dict)  # tasks and groups, in spec order
+    _memo: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     def tasks(self) -> list[Node]:
         return [n for n in self.nodes.values() if not n.is_group]
@@ -49,35 +54,54 @@ class Graph:
                 return None
             scope = scope.rpartition(".")[0] or None
 
-    def _inside(self, group_id: str) -> set[str]:
+    def _inside(self, group_id: str) -> frozenset[str]:
         """Every id below a group: its tasks and its nested groups."""
-        out: set[str] = set()
-        for child in self.nodes[group_id].children:
-            out.add(child)
-            if self.nodes[child].is_group:
-                out |= self._inside(child)
-        return out
+        key = ("inside", group_id)
+        if key not in self._memo:
+            out: set[str] = set()
+            for child in self.nodes[group_id].children:
+                out.add(child)
+                if self.nodes[child].is_group:
+                    out |= self._inside(child)
+            self._memo[key] = frozenset(out)
+        return self._memo[key]
 
     def leaves(self, group_id: str) -> list[str]:
         """The group's last tasks: children no sibling depends on (a child group gives its leaves)."""
-        inside = self._inside(group_id)
-        needed = {u for i in inside for u in self.nodes[i].upstream}
-        out: list[str] = []
-        for child in self.nodes[group_id].children:
-            if child in needed or (self.nodes[child].is_group and needed & self._inside(child)):
-                continue
-            out += self.leaves(child) if self.nodes[child].is_group else [child]
-        return out
+        key = ("leaves", group_id)
+        if key not in self._memo:
+            inside = self._inside(group_id)
+            needed = {u for i in inside for u in self.nodes[i].upstream}
+            out: list[str] = []
+            for child in self.nodes[group_id].children:
+                if child in needed or (self.nodes[child].is_group and needed & self._inside(child)):
+                    continue
+                out += self.leaves(child) if self.nodes[child].is_group else [child]
+            self._memo[key] = tuple(out)
+        return list(self._memo[key])
 
     def roots(self, group_id: str) -> list[str]:
         """The group's first tasks: children depending on nothing inside the group."""
-        inside = self._inside(group_id)
-        out: list[str] = []
-        for child in self.nodes[group_id].children:
-            if set(self.nodes[child].upstream) & inside:
-                continue
-            out += self.roots(child) if self.nodes[child].is_group else [child]
-        return out
+        return list(self._roots(group_id))
+
+    def is_root(self, task_id: str, group_id: str) -> bool:
+        """``task_id in roots(group_id)``, in constant time."""
+        key = ("root_set", group_id)
+        if key not in self._memo:
+            self._memo[key] = frozenset(self._roots(group_id))
+        return task_id in self._memo[key]
+
+    def _roots(self, group_id: str) -> tuple[str, ...]:
+        key = ("roots", group_id)
+        if key not in self._memo:
+            inside = self._inside(group_id)
+            out: list[str] = []
+            for child in self.nodes[group_id].children:
+                if not inside.isdisjoint(self.nodes[child].upstream):
+                    continue
+                out += self._roots(child) if self.nodes[child].is_group else [child]
+            self._memo[key] = tuple(out)
+        return self._memo[key]
 
     def members(self, group_id: str) -> list[str]:
         out: list[str] = []
