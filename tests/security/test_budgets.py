@@ -216,6 +216,24 @@ def test_a_spec_that_builds_too_slowly_is_stopped_and_reported_and_later_specs_s
     assert "max_build_seconds" in text
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_slow_specs_never_spend_the_last_of_the_import_timeout_so_the_dags_built_before_them_survive(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    slow = "start_date: 2024-01-01\ntasks:\n  s: {operator: slowop.SlowOperator}\n"
+    folder = folder_with(tmp_path, a_good=GOOD, b_slow=slow, c_slow=slow, d_good=GOOD)
+    (folder / "slowop.py").write_text(SLOW_OPERATOR)
+    monkeypatch.setenv("AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT", "8")  # Airflow's timer: 8 s for the loader file
+    monkeypatch.setenv("AIRFLOW__DAGSPEC__MAX_BUILD_SECONDS", "4")
+    monkeypatch.syspath_prepend(str(folder))
+    bag = bag_of(folder)
+    assert set(bag.dags) == {"a_good"}  # without the reserve, Airflow's timeout would have dropped it too
+    assert set(bag.import_errors) == {"b_slow.yaml", "c_slow.yaml", "d_good.yaml"}  # not the loader file
+    assert "error DSP066: building this spec's DAGs took more than 4 s" in bag.import_errors["b_slow.yaml"]
+    assert "error DSP066: building this spec's DAGs took more than" in bag.import_errors["c_slow.yaml"]
+    assert "error DSP066: not built: the dag folder's parse had" in bag.import_errors["d_good.yaml"]
+
+
 def test_the_build_budget_leaves_airflows_own_import_timer_armed_with_its_handler():
     fired: list[int] = []
     previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
