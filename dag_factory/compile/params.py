@@ -56,7 +56,7 @@ def check_param(ctx: Ctx, name: str, model: m.ParamModel, schema: dict[str, Any]
                       "e.g. `^(a+)+$` -> `^a+$`, or `^(\\w+\\s?)*$` -> `^[\\w\\s]*$`")
     if not patterns_ok:
         return  # never match a default against a pattern that may not end
-    import jsonschema  # Airflow's own validator; pure Python, loaded only for specs with typed params
+    import jsonschema  # type: ignore[import-untyped]  # Airflow's validator; pure Python; only for typed params
 
     validator_cls = jsonschema.validators.validator_for(schema)
     try:
