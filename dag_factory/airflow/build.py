@@ -48,6 +48,7 @@ from typing import Any
 from airflow.sdk import DAG, Asset, Param, TaskGroup, XComArg
 
 from ..compile.plan import (
+    GUARD_SUFFIX,
     AssetCondition,
     AssetRef,
     CallbackRef,
@@ -65,7 +66,6 @@ from ..compile.plan import (
 
 __all__ = ["build_dag", "import_object", "iter_guard_ids", "BuildError", "GUARD_SUFFIX"]
 
-GUARD_SUFFIX = "__saga_failed"
 _IMPORTS: dict[str, Any] = {}
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -374,21 +374,37 @@ class _Builder:
     def wire(self, task: TaskPlan) -> None:
         op = self.ops[task.task_id]
         try:
-            if task.upstream:
-                op.set_upstream([self.operator(u) for u in task.upstream])
+            for up in task.upstream:
+                self._link(self.operator(up), op)
             for target in task.compensates:
-                op.set_upstream(self.operator(target))
+                self._link(self.operator(target), op)
             if task.setup:
                 op.as_setup()
             if task.teardown:
-                setups = [self.operator(s) for s in task.teardown_of]
-                op.as_teardown(setups=setups or None)
+                op.as_teardown()
+                for setup in task.teardown_of:
+                    setup_op = self.operator(setup)
+                    setup_op.is_setup = True
+                    self._link(setup_op, op)
             if task.compensates:
                 self._guard(task, op)
         except BuildError as exc:
             raise BuildError(str(exc), exc.source or task.source) from exc
         except Exception as exc:
             raise BuildError(f"task `{task.task_id}`: {type(exc).__name__}: {exc}", task.source) from exc
+
+    def _link(self, upstream: Any, downstream: Any) -> None:
+        """``upstream >> downstream`` for two operators of this DAG, in constant time.
+
+        ``set_upstream`` does the same after checking that both tasks share one DAG by hashing it,
+        and ``DAG.__hash__`` lists every task id: one edge would cost O(tasks) and a chain
+        O(tasks²). Every operator here was created with ``dag=self.dag``, so that check holds by
+        construction; it is kept as an identity test.
+        """
+        if upstream.dag is not self.dag or downstream.dag is not self.dag:
+            raise BuildError(f"`{upstream.task_id}` and `{downstream.task_id}` are not in DAG `{self.plan.dag_id}`")
+        upstream.downstream_task_ids.add(downstream.node_id)
+        downstream.upstream_task_ids.add(upstream.node_id)
 
     def _guard(self, task: TaskPlan, op: Any) -> None:
         from .callables import CompensationGuard
@@ -402,7 +418,7 @@ class _Builder:
             doc_md=f"Fails the run after compensation `{task.task_id}` ran "
                    f"(one of {', '.join(task.compensates)} failed).",
         )
-        guard.set_upstream(op)
+        self._link(op, guard)
 
 
 def _task_refs(value: Any, out: set[str]) -> None:

@@ -38,9 +38,16 @@ DAG. Airflow's ``DagBag.bag_dag`` would otherwise reject whichever of the two fi
 (``AirflowDagDuplicatedIdException``), and the dag processor, which parses each file in its own
 process, has no such check at all: both files would serialize the same dag_id in turn.
 
-Timeouts. Airflow times the whole loader file as one DAG file: ``[core] dagbag_import_timeout``
-(30 s) and ``[dag_processor] dag_file_processor_timeout`` (50 s) must cover compiling and building
-the whole folder (about 8 ms per 20-task spec on one core).
+Timeouts and budgets. Airflow times the whole loader file as one DAG file: ``[core]
+dagbag_import_timeout`` (30 s) and ``[dag_processor] dag_file_processor_timeout`` (50 s) must cover
+compiling and building the whole folder (about 8 ms per 20-task spec on one core; compile and build
+are linear in tasks). So that one spec cannot take the folder down: the compiler refuses a spec
+over its size budget before it costs anything (``spec.limits``: ``[dagspec] max_tasks_per_dag``,
+``max_instances_per_file``, ``max_tasks_per_file``), and each spec file builds under a time budget
+(``[dagspec] max_build_seconds``, a third of the import timeout by default) nested inside Airflow's
+timer (``deadline.time_limit``): a spec that overruns it is stopped and reported as its own error
+(DSP066), and specs stop being built when too little of the import timeout is left, so the DAGs
+built so far survive.
 
 When no ``DagBag`` is importing the module (plain ``python dagspec_loader.py``), diagnostics are
 logged instead.
@@ -53,6 +60,7 @@ import logging
 import os
 import re
 import sys
+import time
 import traceback
 from collections.abc import Iterable, MutableMapping
 from datetime import datetime
@@ -63,12 +71,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the worker's fast path never needs diagnostics: import them on use
     from ..errors import Diagnostic
 
-__all__ = ["load_dag_folder", "list_spec_files", "SPEC_SUFFIXES", "BUILD_ERROR_CODE"]
+__all__ = ["load_dag_folder", "list_spec_files", "SPEC_SUFFIXES", "BUILD_ERROR_CODE", "BUILD_TIME_CODE"]
 
 log = logging.getLogger(__name__)
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 BUILD_ERROR_CODE = "DSP900"  # a compiled plan that Airflow refused, or a crash in dagspec itself
+BUILD_TIME_CODE = "DSP066"  # a spec whose build overran its time budget (or found none left)
 
 
 def _conf_get(section: str, key: str, fallback: str) -> str:
@@ -131,6 +140,17 @@ def _policy() -> Any:
 
     return Policy.from_env({f"AIRFLOW__DAGSPEC__{name.upper()}": _conf_get("dagspec", name, "")
                             for name in POLICY_OPTIONS})
+
+
+def _budget() -> Any:
+    from ..spec.limits import Budget
+
+    try:
+        return Budget.from_env({f"AIRFLOW__DAGSPEC__{key.upper()}": _conf_get("dagspec", key, "")
+                                for key in Budget.KEYS})
+    except ValueError as exc:  # a typo in the configuration must not take the folder down
+        log.error("dagspec: %s; using the default budgets", exc)
+        return Budget()
 
 
 def _collecting_dagbag() -> Any:
@@ -199,16 +219,16 @@ def _compile(paths: list[Path], root: Path, only: str | None, report: _Report,
              taken: dict[str, str] | None = None) -> list[Any]:
     from ..compile.api import compile_paths
 
-    policy = _policy()
+    policy, budget = _policy(), _budget()
     try:
-        result = compile_paths(paths, root=root, policy=policy, only_dag_id=only, cache=True, taken=taken)
+        result = compile_paths(paths, root=root, policy=policy, only_dag_id=only, cache=True, taken=taken, budget=budget)
         groups = [result]
     except Exception:  # a dagspec bug must not hide the other specs: retry file by file
         log.exception("dagspec: compiling %s failed; compiling spec by spec", root)
         groups = []
         for path in paths:
             try:
-                groups.append(compile_paths([path], root=root, policy=policy, only_dag_id=only, taken=taken))
+                groups.append(compile_paths([path], root=root, policy=policy, only_dag_id=only, taken=taken, budget=budget))
             except Exception as exc:
                 report.crash(str(path), f"dagspec crashed compiling this spec: {type(exc).__name__}: {exc}\n"
                              + traceback.format_exc(limit=-3))
@@ -246,6 +266,7 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
     only = get_parsing_context().dag_id
     if only is not None and _bind_from_cache(namespace, root, only, loader_file, build_dag):
         return  # a worker: the plan cache knew the spec, and it is unchanged
+    clock = _Clock.from_conf()  # from the start of the parse: compiling spends the import timeout too
     paths, python = _list_folder(root)
     bag = _collecting_dagbag()
     taken = _taken_ids(root, python, loader_file, bag)  # a spec never replaces a DAG defined elsewhere
@@ -257,19 +278,11 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
             plans = [p for p in _compile(paths, root, None, report, taken) if p.dag_id == only]
 
     broken = set(report.errors)
-    for plan in plans:
-        if broken and report.spec_path(plan.source.file) in broken:  # a file with errors gives no DAG
+    for file, file_plans in _by_file(plans):
+        if broken and report.spec_path(file) in broken:  # a file with errors gives no DAG
             continue
-        try:
-            dag = build_dag(plan, fileloc=loader_file)
-        except BuildError as exc:
-            src = exc.source or plan.source
-            from ..errors import Diagnostic
-
-            report.add(plan.source.file, [Diagnostic(BUILD_ERROR_CODE, f"Airflow rejected DAG `{plan.dag_id}`: {exc}",
-                                                     src.file, src.line, src.column)])
-            continue
-        namespace[_var_name(plan.dag_id, namespace)] = dag
+        for plan, dag in _build_file(file_plans, loader_file, report, clock, build_dag, BuildError):
+            namespace[_var_name(plan.dag_id, namespace)] = dag
 
     from ..errors import has_errors, render_text
 
@@ -282,6 +295,104 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
             bag.import_errors[_bag_key(bag, path)] = render_text(diagnostics)
     if only is None and bag.bundle_path:
         _mark_parsed(bag, paths)
+
+
+def _by_file(plans: list[Any]) -> list[tuple[str, list[Any]]]:
+    """The plans grouped by spec file (instances of one file are consecutive), in order."""
+    out: list[tuple[str, list[Any]]] = []
+    for plan in plans:
+        if out and out[-1][0] == plan.source.file:
+            out[-1][1].append(plan)
+        else:
+            out.append((plan.source.file, [plan]))
+    return out
+
+
+class _Clock:
+    """The loader's time budgets, kept well inside Airflow's ``[core] dagbag_import_timeout``:
+    each spec file may build for ``per_spec`` seconds (``[dagspec] max_build_seconds``, by default
+    a third of the import timeout, at most half of it), and no spec starts building once fewer than
+    ``reserve`` seconds are left, so the DAGs built so far and the errors still reach Airflow."""
+
+    def __init__(self, import_timeout: float, per_spec: float | None):
+        self.start = time.monotonic()
+        self.import_timeout = import_timeout
+        self.per_spec = per_spec
+        self.reserve = max(2.0, import_timeout * 0.15) if import_timeout > 0 else 0.0
+
+    @classmethod
+    def from_conf(cls) -> _Clock:
+        try:
+            timeout = float(_conf_get("core", "dagbag_import_timeout", "30"))
+        except ValueError:
+            timeout = 30.0
+        raw = _conf_get("dagspec", "max_build_seconds", "").strip()
+        try:
+            per_spec: float | None = float(raw) if raw else (timeout / 3 if timeout > 0 else None)
+        except ValueError:
+            log.error("dagspec: [dagspec] max_build_seconds must be a number, not %r; using the default", raw)
+            per_spec = timeout / 3 if timeout > 0 else None
+        if per_spec is not None and per_spec <= 0:
+            per_spec = None
+        if timeout > 0:
+            per_spec = min(per_spec or timeout / 2, timeout / 2)
+        return cls(timeout, per_spec)
+
+    def left(self) -> float | None:
+        """Seconds left before Airflow's import timeout fires (its timer when armed, else an estimate)."""
+        from .deadline import outer_time_left
+
+        left = outer_time_left()
+        if left is None and self.import_timeout > 0:
+            left = self.import_timeout - (time.monotonic() - self.start)
+        return left
+
+
+def _build_file(plans: list[Any], loader_file: str | None, report: _Report, clock: _Clock, build_dag: Any,
+                build_error: type[Exception]) -> list[tuple[Any, Any]]:
+    """Build one spec file's DAGs within its time budget; report what Airflow rejects or what overran."""
+    from ..errors import Diagnostic
+    from .deadline import OverBudget, time_limit
+
+    first = plans[0]
+    left = clock.left()
+    if left is not None and left <= clock.reserve:
+        report.add(first.source.file, [Diagnostic(
+            BUILD_TIME_CODE, f"not built: the dag folder's parse had {max(left, 0):.1f} s left of "
+            f"`[core] dagbag_import_timeout` ({clock.import_timeout:g} s), too little to build this spec",
+            first.source.file, first.source.line, first.source.column,
+            "the specs before it take too long to build; split the dag folder, or raise "
+            "`[core] dagbag_import_timeout`")])
+        return []
+    budget = clock.per_spec
+    if left is not None:  # never into the reserve: Airflow's own timer must not fire while a spec builds
+        budget = min(budget, left - clock.reserve) if budget is not None else left - clock.reserve
+    built: list[tuple[Any, Any]] = []
+    begun = time.monotonic()
+    try:
+        with time_limit(budget):
+            for plan in plans:
+                try:
+                    built.append((plan, build_dag(plan, fileloc=loader_file)))
+                except build_error as exc:
+                    src = getattr(exc, "source", None) or plan.source
+                    report.add(plan.source.file, [Diagnostic(
+                        BUILD_ERROR_CODE, f"Airflow rejected DAG `{plan.dag_id}`: {exc}", src.file, src.line,
+                        src.column)])
+        over = budget is not None and time.monotonic() - begun > budget
+    except OverBudget:
+        over = True
+    if over:
+        assert budget is not None
+        report.add(first.source.file, [Diagnostic(
+            BUILD_TIME_CODE, f"building this spec's DAGs took more than {budget:.3g} s, the time it had (the budget "
+            f"of one spec file is {clock.per_spec or 0:g} s); it was stopped so that the other specs still load",
+            first.source.file,
+            first.source.line, first.source.column,
+            "make it smaller (fewer tasks or instances), look for operators or callbacks that do slow work when "
+            "they are created, or ask your administrator to raise `[dagspec] max_build_seconds`")])
+        return []
+    return built
 
 
 def _bind_from_cache(namespace: MutableMapping[str, Any], root: Path, dag_id: str, loader_file: str | None,

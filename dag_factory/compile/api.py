@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import Diagnostic, has_errors, with_snippets
 from ..spec.discover import is_spec_file
 from ..spec.files import template_folders
+from ..spec.limits import Budget
 from .cache import PlanCache
 from .plan import DagPlan
 from .resolve import Policy, Resolver
@@ -25,6 +26,7 @@ from .resolve import Policy, Resolver
 __all__ = ["CompileResult", "compile_paths", "template_dirs", "candidates_for", "Policy", "gc_paused"]
 
 _RESOLVER = Resolver()
+CRASH_CODE = "DSP900"  # dagspec itself failed on a file (the loader uses it also for DAGs Airflow rejects)
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,11 @@ def gc_paused() -> Iterator[None]:
 def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Policy | None = None,
                   only_dag_id: str | None = None, env: Mapping[str, str] | None = None,
                   check_imports: bool = True, cache: PlanCache | None | bool = False,
-                  taken: Mapping[str, str] | None = None) -> CompileResult:
+                  taken: Mapping[str, str] | None = None, budget: Budget | None = None) -> CompileResult:
     """Compile spec files below ``root`` (the dag_folder). Non-spec files are skipped.
+
+    ``budget`` limits what one spec file may ask for (default: from ``AIRFLOW__DAGSPEC__MAX_...``
+    in ``env``); an oversized file becomes its own error.
 
     ``cache=True`` reuses plans of unchanged specs from the machine's plan cache (see
     ``compile.cache``); the loader in Airflow uses it, the CLI does not. ``taken``: DAG ids that
@@ -95,12 +100,14 @@ def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Poli
     """
     with gc_paused():
         return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache, taken or {})
+        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache, budget)
 
 
 def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy | None, only_dag_id: str | None,
                    env: Mapping[str, str] | None, check_imports: bool, cache: PlanCache | None | bool,
-                   taken: Mapping[str, str]) -> CompileResult:
+                   taken: Mapping[str, str], budget: Budget | None = None) -> CompileResult:
     env = dict(os.environ) if env is None else env
+    budget = budget or Budget.from_env(env)
     store = PlanCache.default(env) if cache is True else (cache or None)
     if store is not None:
         store.begin()
@@ -124,6 +131,8 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
         key = os.path.abspath(path)
         entry = store.get(key, env, policy_key) if store else None
         file_secrets: list[tuple[str, str]] = []
+        if entry is not None and budget.check_plans(list(entry.plans), key):
+            entry = None  # cached under a larger budget: compile again, for the diagnostics at their lines
         if entry is not None:
             file_plans, diags = list(entry.plans), list(entry.diagnostics)
             shown = entry.diagnostics[0].file if entry.diagnostics else key
@@ -131,11 +140,14 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
             if loader is None:
                 from ..spec.load import SpecLoader
 
-                loader = SpecLoader(root, dirs, env, allowed_env=policy.env_patterns)
-            file_plans, diags, file_secrets = _compile_file(loader, Path(key), policy, check_imports, store, env,
-                                                            policy_key)
-            secrets += file_secrets
+                loader = SpecLoader(root, dirs, env, allowed_env=policy.env_patterns, budget=budget)
             shown = loader.display(Path(key))
+            try:
+                file_plans, diags, file_secrets = _compile_file(loader, Path(key), policy, check_imports, store, env,
+                                                                policy_key)
+            except Exception as exc:  # a dagspec bug on one file must not hide the other files' diagnostics
+                file_plans, diags = [], [_crash(shown, exc)]
+            secrets += file_secrets
         for plan in file_plans:
             if only_dag_id and plan.dag_id != only_dag_id:
                 continue
@@ -172,6 +184,16 @@ def _taken(plan: DagPlan, other: str, root: Path) -> Diagnostic:
     return Diagnostic("DSP046", f"DAG id `{plan.dag_id}` is already defined by {shown}; a spec cannot take over "
                       "a DAG defined elsewhere", plan.source.file, plan.source.line, plan.source.column,
                       f"give this spec its own `dag_id:` (the default is the file name), or remove the DAG from {shown}")
+
+
+def _crash(file: str, exc: Exception) -> Diagnostic:
+    """A DSP900 for a file dagspec itself failed on, with where in dagspec it failed."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return Diagnostic(CRASH_CODE, f"dagspec failed on this file: {type(exc).__name__}: {exc}{where}", file,
+                      hint="this is a dagspec bug: please report it with the file; the other files were checked")
 
 
 def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store: PlanCache | None,

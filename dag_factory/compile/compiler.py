@@ -15,13 +15,18 @@ from .context import Ctx
 from .dataproc import ClusterUse, cluster_tasks, create_task_id, delete_task_id, job_args
 from .files import check_task_files
 from .graph import Graph, Node, find_cycle, flatten, resolve_refs
-from .plan import DagPlan, GroupPlan, ImportRef, TaskOutput, TaskPlan, replace
+from .plan import GUARD_SUFFIX, DagPlan, GroupPlan, ImportRef, TaskOutput, TaskPlan, replace
 from .resolve import Policy, Resolver
 from .tasks import CALLABLES, EXPAND_NAMES, OPERATORS, action_args, asset, common_args
 
 __all__ = ["compile_spec"]
 
 _RESERVED_ARGS = {"task_id", "dag", "task_group", "default_args", "params"}
+
+
+def guard_id(task_id: str) -> str:
+    """The id of the guard task the builder adds after compensation ``task_id``."""
+    return task_id + GUARD_SUFFIX
 
 
 def compile_spec(loaded: LoadedSpec, resolver: Resolver, policy: Policy, *, check_imports: bool = True,
@@ -62,10 +67,11 @@ def compile_spec(loaded: LoadedSpec, resolver: Resolver, policy: Policy, *, chec
         commit = dag_part.git_commit(loaded.path)
     kwargs["tags"] = [*kwargs["tags"], f"spec:{loaded.spec_hash[:12]}", *([f"git:{commit[:12]}"] if commit else [])]
     doc = dag_part.doc_md(ctx, commit)
+    params = dag_part.params(ctx)
     if has_errors(ctx.diagnostics):
         return None, ctx.diagnostics
     source = ctx.loc(())
-    return DagPlan(loaded.dag_id, source, loaded.spec_hash, sched, dag_part.params(ctx), kwargs, groups,
+    return DagPlan(loaded.dag_id, source, loaded.spec_hash, sched, params, kwargs, groups,
                    tuple(tasks.values()), doc), ctx.diagnostics
 
 
@@ -97,6 +103,13 @@ def _task(ctx: Ctx, graph: Graph, node: Node, use: ClusterUse, extra: list[TaskP
                   "a compensation runs right after the task it undoes fails; remove `depends_on`", key=True)
     compensates = resolve_refs(ctx, graph, model.compensates, node, "compensates")
     teardown_of = resolve_refs(ctx, graph, model.teardown_of, node, "teardown_of")
+    if model.setup and model.teardown_of:
+        ctx.error("DSP011", f"task `{node.full_id}` cannot be a setup and a teardown", node.path + ("setup",),
+                  "a setup task prepares, a teardown cleans up: keep one of `setup: true` and `teardown_of`", key=True)
+    if compensates and guard_id(node.full_id) in graph.nodes:
+        ctx.error("DSP022", f"task id `{guard_id(node.full_id)}` is reserved for the guard dagspec adds after "
+                  f"compensation `{node.full_id}`", graph.nodes[guard_id(node.full_id)].path,
+                  "rename that task", key=True)
     for target in compensates + teardown_of:
         if target not in upstream:
             upstream.append(target)
@@ -145,6 +158,9 @@ def _map_value(ctx: Ctx, graph: Graph, node: Node, value: Any, where: tuple, ups
                       did_you_mean(value.param, ctx.loaded.spec.params) or "declare it under `params:`")
             return None
         helper = f"{node.full_id}__{value.param}_items"
+        if helper in graph.nodes:
+            ctx.error("DSP022", f"task id `{helper}` is reserved for the task dagspec adds to read param "
+                      f"`{value.param}` for `{node.full_id}`", graph.nodes[helper].path, "rename that task", key=True)
         extra.append(TaskPlan(helper, OPERATORS["python"], {
             "python_callable": ImportRef(CALLABLES["param_items"]),
             "op_kwargs": {"name": value.param, **({"wrap": True} if wrap else {})}},
@@ -192,7 +208,7 @@ def _expand_group_edges(graph: Graph, tasks: dict[str, TaskPlan]) -> None:
         # a task at the root of a group inherits the group's (and enclosing groups') upstream
         group = plan.group
         while group:
-            if task_id in graph.roots(group):
+            if graph.is_root(task_id, group):
                 for u in group_up[group]:
                     ups += graph.leaves(u) if u in group_up else [u]
             group = group.rpartition(".")[0] or None

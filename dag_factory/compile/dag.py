@@ -15,6 +15,7 @@ from ..spec.load import LoadedSpec
 from .context import Ctx
 from .gitref import git_commit, git_inputs
 from .passthrough import check_airflow_key
+from .params import check_param
 from .plan import AssetCondition, CallbackRef, Duration, ParamSpec, Schedule
 from .tasks import asset, callbacks, common_args
 
@@ -72,7 +73,24 @@ def schedule(ctx: Ctx, value: Any) -> Schedule:
         ctx.check_call(value.timetable, obj, dict(value.args), path + ("timetable",), path + ("args",), "timetable")
         return Schedule("timetable", CallbackRef(value.timetable, dict(value.args)))
     assert isinstance(value, m.AssetsSchedule)
-    return Schedule("assets", _assets(value.assets))
+    condition = _assets(value.assets)
+    why = _empty_asset(condition)
+    if why:
+        ctx.error("DSP011", f"`schedule.assets`: {why}", path + ("assets",),
+                  "name at least one asset, e.g. `schedule: {assets: [gs://bucket/report]}`")
+    return Schedule("assets", condition)
+
+
+def _empty_asset(condition: AssetCondition) -> str:
+    """Why Airflow would refuse the condition: an empty list, or an asset without uri or name."""
+    if not condition.items:
+        return f"an `{condition.op}` condition needs at least one asset"
+    for item in condition.items:
+        why = _empty_asset(item) if isinstance(item, AssetCondition) else (
+            "" if item.uri is not None or item.name is not None else "an asset needs a `uri` or a `name`")
+        if why:
+            return why
+    return ""
 
 
 def _assets(expr: Any) -> AssetCondition:
@@ -113,6 +131,7 @@ def params(ctx: Ctx) -> dict[str, ParamSpec]:
     for name, value in ctx.loaded.spec.params.items():
         if isinstance(value, m.ParamModel):
             schema = value.model_dump(exclude_none=True, exclude={"default", "description"})
+            check_param(ctx, name, value, schema)
             out[name] = ParamSpec(value.default, schema, value.description)
         else:
             out[name] = ParamSpec(value)

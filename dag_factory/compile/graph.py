@@ -12,7 +12,9 @@ from ..spec.values import TASK_ID_RE
 from ..spec.yaml_source import Path_
 from .context import Ctx
 
-__all__ = ["Node", "Graph", "flatten", "find_cycle"]
+__all__ = ["Node", "Graph", "flatten", "find_cycle", "MAX_ID_LENGTH"]
+
+MAX_ID_LENGTH = 250  # Airflow's limit for a task id, group path included
 
 
 @dataclass
@@ -31,7 +33,12 @@ class Node:
 
 @dataclass
 class Graph:
+    """Tasks and groups by full id. Group queries (``roots``, ``leaves``) are remembered: ask them
+    only once the graph is complete (nodes added, ``upstream`` resolved), as the compiler does;
+    asking per task would otherwise cost O(group size) each time and O(tasks²) in all."""
+
     nodes: dict[str, Node] = field(default_factory=dict)  # tasks and groups, in spec order
+    _memo: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     def tasks(self) -> list[Node]:
         return [n for n in self.nodes.values() if not n.is_group]
@@ -47,35 +54,54 @@ class Graph:
                 return None
             scope = scope.rpartition(".")[0] or None
 
-    def _inside(self, group_id: str) -> set[str]:
+    def _inside(self, group_id: str) -> frozenset[str]:
         """Every id below a group: its tasks and its nested groups."""
-        out: set[str] = set()
-        for child in self.nodes[group_id].children:
-            out.add(child)
-            if self.nodes[child].is_group:
-                out |= self._inside(child)
-        return out
+        key = ("inside", group_id)
+        if key not in self._memo:
+            out: set[str] = set()
+            for child in self.nodes[group_id].children:
+                out.add(child)
+                if self.nodes[child].is_group:
+                    out |= self._inside(child)
+            self._memo[key] = frozenset(out)
+        return self._memo[key]
 
     def leaves(self, group_id: str) -> list[str]:
         """The group's last tasks: children no sibling depends on (a child group gives its leaves)."""
-        inside = self._inside(group_id)
-        needed = {u for i in inside for u in self.nodes[i].upstream}
-        out: list[str] = []
-        for child in self.nodes[group_id].children:
-            if child in needed or (self.nodes[child].is_group and needed & self._inside(child)):
-                continue
-            out += self.leaves(child) if self.nodes[child].is_group else [child]
-        return out
+        key = ("leaves", group_id)
+        if key not in self._memo:
+            inside = self._inside(group_id)
+            needed = {u for i in inside for u in self.nodes[i].upstream}
+            out: list[str] = []
+            for child in self.nodes[group_id].children:
+                if child in needed or (self.nodes[child].is_group and needed & self._inside(child)):
+                    continue
+                out += self.leaves(child) if self.nodes[child].is_group else [child]
+            self._memo[key] = tuple(out)
+        return list(self._memo[key])
 
     def roots(self, group_id: str) -> list[str]:
         """The group's first tasks: children depending on nothing inside the group."""
-        inside = self._inside(group_id)
-        out: list[str] = []
-        for child in self.nodes[group_id].children:
-            if set(self.nodes[child].upstream) & inside:
-                continue
-            out += self.roots(child) if self.nodes[child].is_group else [child]
-        return out
+        return list(self._roots(group_id))
+
+    def is_root(self, task_id: str, group_id: str) -> bool:
+        """``task_id in roots(group_id)``, in constant time."""
+        key = ("root_set", group_id)
+        if key not in self._memo:
+            self._memo[key] = frozenset(self._roots(group_id))
+        return task_id in self._memo[key]
+
+    def _roots(self, group_id: str) -> tuple[str, ...]:
+        key = ("roots", group_id)
+        if key not in self._memo:
+            inside = self._inside(group_id)
+            out: list[str] = []
+            for child in self.nodes[group_id].children:
+                if not inside.isdisjoint(self.nodes[child].upstream):
+                    continue
+                out += self._roots(child) if self.nodes[child].is_group else [child]
+            self._memo[key] = tuple(out)
+        return self._memo[key]
 
     def members(self, group_id: str) -> list[str]:
         out: list[str] = []
@@ -90,11 +116,17 @@ def flatten(ctx: Ctx, tasks: dict[str, Any], graph: Graph, group: str | None = N
     children: list[str] = []
     for local_id, model in tasks.items():
         here = path + (local_id,)
-        if not TASK_ID_RE.match(str(local_id)) or len(str(local_id)) > 250:
-            ctx.error("DSP022", f"task id `{local_id}` may only use letters, digits, `_` and `-`", here,
+        if not TASK_ID_RE.match(str(local_id)):
+            ctx.error("DSP022", f"task id `{_short(local_id)}` may only use letters, digits, `_` and `-`", here,
                       "rename the task", key=True)
             continue
         full = f"{group}.{local_id}" if group else str(local_id)
+        if len(full) > MAX_ID_LENGTH:
+            what = "task id" if group is None else "id with its group path"
+            ctx.error("DSP022", f"{what} `{_short(full)}` is {len(full)} characters long; Airflow allows "
+                      f"{MAX_ID_LENGTH}", here, "use a shorter name" + ("" if group is None else
+                                                                        " here or for the enclosing groups"), key=True)
+            continue
         if full in graph.nodes:
             ctx.error("DSP022", f"duplicate task id `{full}`", here, "task and group ids must be unique", key=True)
             continue
@@ -104,6 +136,11 @@ def flatten(ctx: Ctx, tasks: dict[str, Any], graph: Graph, group: str | None = N
         if node.is_group:
             node.children = flatten(ctx, model.tasks, graph, full, here + ("tasks",))
     return children
+
+
+def _short(text: object, keep: int = 60) -> str:
+    text = str(text)
+    return text if len(text) <= keep else text[:keep] + "…"
 
 
 def resolve_refs(ctx: Ctx, graph: Graph, refs: Iterable[str], node: Node, field_name: str) -> list[str]:

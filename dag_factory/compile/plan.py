@@ -32,7 +32,10 @@ __all__ = [
     "to_data",
     "replace",
     "Record",
+    "GUARD_SUFFIX",
 ]
+
+GUARD_SUFFIX = "__saga_failed"  # the builder adds `<compensation>__saga_failed` after each compensation task
 
 
 class _Factory:

@@ -20,6 +20,7 @@ from ..errors import Diagnostic, did_you_mean
 from .compose import EnvTable, merge_layers, resolve_variables
 from .discover import is_spec_file
 from .files import YAML_MAX, FileRefused, read_bytes, resolve, text_position
+from .limits import Budget
 from .models import ACTION_KEYS, Spec, task_kind
 from .secrets import Secrets, redact_diagnostics
 from .yaml_source import Path_, SourceMap, YamlDocument, load_yaml
@@ -60,6 +61,7 @@ class SpecLoader:
     template_dirs: tuple[Path, ...] = ()
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     allowed_env: tuple[str, ...] | None = None
+    budget: Budget = field(default_factory=Budget)
     _docs: dict[Path, tuple[YamlDocument | None, list[Diagnostic]]] = field(default_factory=dict)
 
     # --- files ----------------------------------------------------------------------------------
@@ -179,6 +181,11 @@ class SpecLoader:
         self._cluster_profiles(merged, source, path, diagnostics)
         spec_hash = hashlib.sha256("\0".join(inputs).encode()).hexdigest()
         instances = merged.pop("instances", None)
+        over = self.budget.check_tasks(merged.get("tasks"), source)  # before any task costs anything
+        if not over and isinstance(instances, list):
+            over = self.budget.check_instances(instances, merged.get("tasks"), source)
+        if over:
+            return [], diagnostics + over
         results: list[LoadedSpec] = []
         if instances is None:
             results += self._finish(merged, source, path, doc.text, spec_hash, {}, diagnostics, inputs)
@@ -193,10 +200,18 @@ class SpecLoader:
 
     def _template_layers(self, doc: YamlDocument, path: Path, diagnostics: list[Diagnostic], inputs: list[str],
                          seen: tuple[Path, ...]) -> list[tuple[dict[str, Any], SourceMap]]:
-        extends = doc.data.get("extends") or []
+        extends = doc.data.get("extends")
+        if extends is None:
+            extends = []
         if isinstance(extends, str):
             extends = [extends]
         layers: list[tuple[dict[str, Any], SourceMap]] = []
+        if not isinstance(extends, list) or not all(isinstance(name, str) for name in extends):
+            loc = doc.source.find(("extends",))
+            diagnostics.append(Diagnostic("DSP011", "`extends` takes a template name or a list of template names",
+                                          loc.file, loc.line, loc.column, "write `extends: etl-base` or "
+                                          "`extends: [etl-base, alerts]`"))
+            return layers
         for i, name in enumerate(extends if isinstance(extends, list) else []):
             loc = doc.source.find(("extends", i) if isinstance(doc.data.get("extends"), list) else ("extends",))
             found = self.find_template(str(name), path)
@@ -270,7 +285,11 @@ class SpecLoader:
                                               k_loc.column, hint))
         overlay = {k: v for k, v in instance.items() if k in allowed and k != "vars"}
         data, _ = merge_layers([(merged, source), (overlay, source)])
-        variables = {**(merged.get("vars") or {}), **(instance.get("vars") or {})}
+        own = _vars_mapping(instance.get("vars"), source, ("instances", index, "vars"), diagnostics)
+        base = _vars_mapping(merged.get("vars"), source, ("vars",), diagnostics)
+        if own is None or base is None:
+            return []
+        variables = {**base, **own}
         return self._finish(data, source, path, text, hashlib.sha256(f"{spec_hash}:{index}".encode()).hexdigest(),
                             variables, diagnostics, inputs)
 
@@ -279,7 +298,10 @@ class SpecLoader:
         dag_id = data.get("dag_id") or path.stem
         spec_ns = {"dag_id": str(dag_id), "dir": str(path.parent), "file": str(path)}
         before = len(diagnostics)
-        raw_vars = {**(data.get("vars") or {}), **variables}
+        own = _vars_mapping(data.get("vars"), source, ("vars",), diagnostics) if not variables else {}
+        if own is None:
+            return []
+        raw_vars = {**own, **variables}
         variables = {}
         env = EnvTable(self.env, self.allowed_env)
         secrets: list[tuple[str, str]] = []
@@ -326,6 +348,18 @@ class SpecLoader:
         folders += [str(d) for d in self.template_dirs]
         folders += [str(d / "clusters") for d in self.template_dirs if (d / "clusters").is_dir()]
         return tuple(folders)
+
+
+def _vars_mapping(value: Any, source: SourceMap, path: Path_, diagnostics: list[Diagnostic]) -> dict[str, Any] | None:
+    """``vars`` as a mapping (empty when unset), or None after a diagnostic at it."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    loc = source.find(path)
+    diagnostics.append(Diagnostic("DSP011", f"`vars` must be a mapping of names to values, not {type(value).__name__}",
+                                  loc.file, loc.line, loc.column, "write `vars: {region: eu, bucket: gs://data}`"))
+    return None
 
 
 # --- pydantic errors to diagnostics --------------------------------------------------------------
@@ -384,6 +418,8 @@ def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
     from . import models
 
     path = _data_path(loc[:-1], data)
+    if len(path) in (2, 3) and path[0] == "params":  # (params, name[, union tag])
+        return list(models.ParamModel.model_fields)
     node: Any = data
     try:
         for part in path:

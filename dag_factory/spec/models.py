@@ -92,6 +92,29 @@ class ParamModel(Strict):
     values_display: dict[str, str] | None = None
 
 
+def _param_form(value: Any) -> str:
+    """A mapping that uses (or nearly uses) a param keyword is a typed param, checked strictly, so
+    that ``defualt:`` is an error instead of making the whole mapping the default."""
+    if isinstance(value, ParamModel):
+        return "typed"
+    if isinstance(value, dict):
+        import difflib
+
+        keys = list(ParamModel.model_fields)
+        for key in value:
+            if key in ParamModel.model_fields or difflib.get_close_matches(str(key), keys, n=1, cutoff=0.8):
+                return "typed"
+    return "value"
+
+
+ParamValue = Annotated[
+    Union[Annotated[ParamModel, Tag("typed")], Annotated[Any, Tag("value")]],
+    Discriminator(_param_form),
+    Field(description="a default value, or {type, default, description, enum, minimum, pattern, ...}; "
+                      "a mapping default is written `{default: {...}}`"),
+]
+
+
 class OperatorOptions(Strict):
     """Options every Airflow operator takes; usable per task and in ``default_args``."""
 
@@ -555,7 +578,7 @@ class Spec(Strict):
     tags: list[str] = Field(default_factory=list, description="UI tags (combined with folder defaults and templates)")
     owner: str | None = Field(default=None, description="default owner of every task")
     owner_links: dict[str, str] = Field(default_factory=dict, description="owner -> URL or mailto: link in the UI")
-    params: dict[str, ParamModel | Any] = Field(default_factory=dict, description="run parameters: a default value, or "
+    params: dict[str, ParamValue] = Field(default_factory=dict, description="run parameters: a default value, or "
                                                  "{type, default, description, enum, minimum, pattern, ...}")
     default_args: OperatorOptions = Field(default_factory=OperatorOptions, description="options for every task")
     max_active_runs: int | None = Field(default=None, ge=1, description="runs of this DAG at once")

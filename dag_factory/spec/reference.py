@@ -21,6 +21,9 @@ CODES = {
     "DSP011": "wrong type or invalid value",
     "DSP012": "a required key is missing",
     "DSP013": "a task has no action key, or several",
+    "DSP014": "a param's schema is not valid JSON Schema, or its default does not satisfy it",
+    "DSP015": "a param `pattern` that is not a regular expression",
+    "DSP016": "a param `pattern` whose matching can take exponential time (nested or ambiguous repeats)",
     "DSP020": "reference to an unknown task, group or param",
     "DSP021": "dependency cycle (its members are named) or a task depending on itself",
     "DSP022": "invalid or duplicate task id",
@@ -39,6 +42,10 @@ CODES = {
     "DSP060": "unknown cluster, or a Dataproc task without `cluster:`/`serverless:`",
     "DSP061": "a cluster no task uses (warning)",
     "DSP062": "Dataproc job fields that do not fit the job type or placement",
+    "DSP063": "a DAG with more tasks than `[dagspec] max_tasks_per_dag` (default 5000)",
+    "DSP064": "a spec file with more instances than `[dagspec] max_instances_per_file` (default 500)",
+    "DSP065": "a spec file whose DAGs have more tasks in all than `[dagspec] max_tasks_per_file` (default 20000)",
+    "DSP066": "a spec whose DAGs took longer to build than `[dagspec] max_build_seconds` (loader only)",
     "DSP070": "invalid DAG id",
     "DSP071": "a file a spec names resolves (symlinks resolved) outside the dag folder and the template folders",
     "DSP072": "a file a spec names does not exist or is not a regular file (a folder, FIFO or device)",
@@ -46,6 +53,7 @@ CODES = {
     "DSP074": "a text file a spec names (`doc_file`) is not UTF-8",
     "DSP075": "a bucket dagspec would write to that `[dagspec] allowed_buckets` does not allow",
     "DSP076": "deploy: a symlink leading out of the dag folder, or a loop, is not followed (warning)",
+    "DSP900": "Airflow rejected the compiled DAG (loader), or dagspec itself failed on this file (a bug to report)",
 }
 
 

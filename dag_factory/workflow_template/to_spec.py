@@ -405,7 +405,14 @@ class _Importer:
                 tasks[sid] = {"empty": True}
                 continue
             kind = JOB_TYPES[job_field]
-            body = self.job_body(sid, kind, job.get(job_field) or {}, here + (job_field,))
+            raw_body = job.get(job_field) or {}
+            if not isinstance(raw_body, dict):
+                self.diag("DSP080", f"step `{sid}`: the job must be a mapping of its fields, not "
+                          f"`{type(raw_body).__name__}`", here + (job_field,), "write e.g. "
+                          "`pysparkJob: {mainPythonFileUri: gs://bucket/job.py}`")
+                tasks[sid] = {"empty": True}
+                continue
+            body = self.job_body(sid, kind, raw_body, here + (job_field,))
             own = _text(job.get("labels") or {})
             if labels or own:
                 body["labels"] = {**labels, **own}
