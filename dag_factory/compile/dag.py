@@ -14,8 +14,8 @@ from ..spec.files import TEXT_MAX, FileRefused, read_text, resolve
 from ..spec.load import LoadedSpec
 from .context import Ctx
 from .gitref import git_commit, git_inputs
-from .passthrough import check_airflow_key
 from .params import check_param
+from .passthrough import check_airflow_key
 from .plan import AssetCondition, CallbackRef, Duration, ParamSpec, Schedule
 from .tasks import asset, callbacks, common_args
 
