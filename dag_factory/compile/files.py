@@ -81,7 +81,7 @@ def check_task_files(ctx: Ctx, operator: str, user_args: dict[str, Any], args: d
             try:
                 confined_file(split_fragment(uri)[0], root, ctx.roots, JOB_MAX)
             except FileRefused as refused:
-                _error(ctx, refused, where + sub if key in user_args else path, sub[-1] if sub else key)
+                _error(ctx, refused, where + sub if key in user_args else path, str(sub[-1]) if sub else key)
 
 
 def _body_files(body: Any, at: Path_) -> Iterable[tuple[Path_, str]]:
