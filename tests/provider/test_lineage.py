@@ -186,3 +186,28 @@ def test_gcs_dataset_naming_follows_openlineage(uri: str, expected: Any) -> None
 ])
 def test_gcs_paths_in_args_and_properties_become_datasets(section: dict, inputs: list, outputs: list) -> None:
     assert gcs_datasets(section) == (inputs, outputs)
+
+
+def test_without_an_enabled_openlineage_provider_the_job_is_submitted_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked by the config and by the operator, but OpenLineage has no transport here (so it is disabled)."""
+    from dagspec.provider.lineage_runtime import inject, injection_for, openlineage_available
+
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__SPARK_INJECT_PARENT_JOB_INFO", "True")
+    assert openlineage_available() is False
+    assert injection_for(None, None) == Injection(False, False)
+    job = {"pyspark_job": {"main_python_file_uri": "gs://b/m.py"}}
+    assert inject(inject_into_job, job, {"ti": None}, True, True) == job
+
+
+def test_operators_keep_the_switches_as_given_and_read_the_config_at_run_time() -> None:
+    from dagspec.provider.operators.job import DataprocSubmitBatchOperator, DataprocSubmitJobOperator
+    from dagspec.provider.operators.workflow import DataprocInstantiateWorkflowTemplateOperator
+
+    ops = [DataprocSubmitJobOperator(task_id="j", job={}, cluster="main"),
+           DataprocSubmitBatchOperator(task_id="b", batch={}),
+           DataprocInstantiateWorkflowTemplateOperator(task_id="w", template={"jobs": []})]
+    for op in ops:
+        assert (op.openlineage_inject_parent_job_info, op.openlineage_inject_transport_info) == (None, None)
+        assert op.get_openlineage_facets_on_complete(None) is None  # nothing ran: no facets
+    off = DataprocSubmitJobOperator(task_id="j", job={}, cluster="main", openlineage_inject_parent_job_info=False)
+    assert off.openlineage_inject_parent_job_info is False
