@@ -53,7 +53,7 @@ with DAG({dag_id!r}, schedule=None, catchup=False) as dag:
     create = DataprocCreateClusterOperator(task_id="create_cluster_main", cluster="main", cluster_config={{}}, **FAST)
     jobs = [
         DataprocSubmitJobOperator(task_id="work", cluster="main", job={work!r}, openlineage_inject_transport_info=True,
-                                  **FAST),
+                                  deferrable=True, poll_interval=0.1),  # facets come from the resumed task
         DataprocSubmitJobOperator(task_id="pinned", cluster="main", job={pinned!r},
                                   openlineage_inject_transport_info=True, **FAST),
         DataprocSubmitJobOperator(task_id="off", cluster="main", job={off!r}, openlineage_inject_parent_job_info=False,
