@@ -7,7 +7,8 @@ Routes (JSON bodies; every answer is JSON):
 - ``GET  /health``                       → ``{"ok": true}``
 - ``GET  /stats``                        → call counters, jobs started per id, clusters created/deleted
 - ``GET  /faults``                       → pending faults
-- ``GET  /state``                        → clusters (name, state, uuid) and jobs (id, state, cluster)
+- ``GET  /state``                        → clusters (name, state, uuid) and jobs (id, state, cluster, and the
+  ``properties`` of the job's type as submitted, e.g. the Spark properties)
 - ``POST /reset``                        → clear faults and zero counters
 - ``POST /faults/clear``                 → clear faults
 - ``POST /faults/fail-method``           ``{"method": "CreateCluster", "code": "UNAVAILABLE", "times": 2,
@@ -130,7 +131,14 @@ def _state(backend: Backend) -> dict[str, Any]:
         jobs = [
             {"project": r.project, "region": r.region, "job_id": r.job_id,
              "state": JobState(r.pb.status.state).name, "cluster": r.pb.placement.cluster_name,
-             "details": r.pb.status.details}
+             "details": r.pb.status.details, "properties": _properties(r.pb)}
             for r in backend.jobs.values()
         ]
     return {"clusters": clusters, "jobs": jobs, "now": backend.clock.now()}
+
+
+def _properties(job: Any) -> dict[str, str]:
+    """The ``properties`` map of the job's type (``pyspark_job.properties``, ...), as it was submitted."""
+    kind = job.WhichOneof("type_job")
+    section = getattr(job, kind) if kind else None
+    return dict(section.properties) if section is not None and hasattr(section, "properties") else {}

@@ -13,6 +13,8 @@ from typing import Any
 
 from ..errors import ClusterFailed, ConfigurationError, JobFailed
 from ..lifecycle import JobAction, decide_job
+from ..lineage import inject_into_batch, inject_into_job
+from ..lineage_runtime import batch_section, inject, job_section, operator_lineage
 from ..links.dataproc import DataprocBatchLink, DataprocJobLink, batch_url, job_url
 from ..naming import (
     batch_attempt_id,
@@ -42,11 +44,15 @@ class _WorkOperator(DataprocBaseOperator):
     link: Any = DataprocJobLink
 
     def __init__(self, *, files_root: str | None = None, staging_bucket: str | None = None,
-                 labels: dict[str, str] | None = None, **kwargs: Any) -> None:
+                 labels: dict[str, str] | None = None, openlineage_inject_parent_job_info: bool | None = None,
+                 openlineage_inject_transport_info: bool | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.files_root = files_root
         self.staging_bucket = staging_bucket
         self.labels = labels
+        # None: [openlineage] spark_inject_parent_job_info / spark_inject_transport_info, read at run time
+        self.openlineage_inject_parent_job_info = openlineage_inject_parent_job_info
+        self.openlineage_inject_transport_info = openlineage_inject_transport_info
 
     # subclass hooks --------------------------------------------------------------------------------
     def _base_id(self, ident: RunIdentity) -> str:
@@ -168,10 +174,26 @@ class _WorkOperator(DataprocBaseOperator):
             self.sleep()
 
     def _finish(self, context: Any, work_id: str, raw: Any) -> str:
-        self.link.persist(context, self._url(work_id))
+        url = self._url(work_id)
+        self._lineage_facts = {"resource": self.kind, "resource_id": work_id, "project_id": self.hook().project_id,
+                               "region": self.hook().region, "url": url,
+                               "cluster_name": raw.placement.cluster_name if self.kind == "job" and raw is not None
+                               else None}
+        self.link.persist(context, url)
         context["ti"].xcom_push(key=XCOM_JOB_ID if self.kind == "job" else XCOM_BATCH_ID, value=work_id)
         self.log.info("%s %s succeeded", self.kind, work_id)
         return work_id
+
+    def _lineage_section(self) -> tuple[str | None, Any]:
+        raise NotImplementedError
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The Dataproc job or batch this task ran, its cluster, and the gs:// datasets its args name."""
+        facts = getattr(self, "_lineage_facts", None)
+        if facts is None:
+            return None
+        kind, section = self._lineage_section()
+        return operator_lineage(**facts, sections=[section], job_type=kind)
 
     def _fail(self, work_id: str, raw: Any) -> None:
         from ..hooks.gcs import DriverOutput
@@ -238,6 +260,9 @@ class DataprocSubmitJobOperator(_WorkOperator):
         self.cluster_name = cluster_name
         self.cluster_labels = cluster_labels
 
+    def _lineage_section(self) -> tuple[str | None, Any]:
+        return job_section(self.job or {})
+
     def _base_id(self, ident: RunIdentity) -> str:
         return job_id(ident.dag_id, ident.run_id, ident.task_id, ident.map_index)
 
@@ -298,6 +323,8 @@ class DataprocSubmitJobOperator(_WorkOperator):
             raise ConfigurationError("the job dict must not set placement or reference: the operator derives them")
         name, cluster = self._resolve_cluster(ident)
         body = self._stage(body, cluster)
+        body = inject(inject_into_job, body, context, self.openlineage_inject_parent_job_info,
+                      self.openlineage_inject_transport_info)
         labels = {**{label_key(k): label_value(v) for k, v in (body.pop("labels", None) or {}).items()},
                   **self._labels(ident)}
         job = {**body, "reference": {"project_id": self.hook().project_id, "job_id": work_id},
@@ -324,6 +351,9 @@ class DataprocSubmitBatchOperator(_WorkOperator):
         super().__init__(**kwargs)
         self.batch = batch
         self.batch_key = batch_key
+
+    def _lineage_section(self) -> tuple[str | None, Any]:
+        return batch_section(self.batch or {})
 
     def _base_id(self, ident: RunIdentity) -> str:
         return batch_id(ident.dag_id, ident.run_id, self.batch_key or ident.task_id, ident.map_index)
@@ -363,6 +393,8 @@ class DataprocSubmitBatchOperator(_WorkOperator):
         if "name" in body:
             raise ConfigurationError("the batch dict must not set name: the operator derives the batch id")
         body = self._stage(body, None)
+        body = inject(inject_into_batch, body, context, self.openlineage_inject_parent_job_info,
+                      self.openlineage_inject_transport_info)
         body["labels"] = {**{label_key(k): label_value(v) for k, v in (body.get("labels") or {}).items()},
                           **self._labels(ident)}
         self.log.info("creating batch %s", work_id)

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import ConfigurationError, JobFailed
+from ..lineage import inject_into_template
+from ..lineage_runtime import inject, job_section, operator_lineage
 from ..naming import request_id
 from .base import DataprocBaseOperator, RunIdentity
 
@@ -120,11 +122,15 @@ class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
     ui_color = "#e4ecf7"
 
     def __init__(self, *, template: dict | None = None, template_name: str | None = None,
-                 parameters: dict | None = None, **kwargs: Any) -> None:
+                 parameters: dict | None = None, openlineage_inject_parent_job_info: bool | None = None,
+                 openlineage_inject_transport_info: bool | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.template = template
         self.template_name = template_name
         self.parameters = parameters
+        # None: [openlineage] spark_inject_*, read at run time; only an inline template is injected
+        self.openlineage_inject_parent_job_info = openlineage_inject_parent_job_info
+        self.openlineage_inject_transport_info = openlineage_inject_transport_info
 
     def hook(self) -> Any:
         hook = getattr(self, "_hook", None)
@@ -139,7 +145,11 @@ class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
         if bool(self.template) == bool(self.template_name):
             raise ConfigurationError("give exactly one of `template` (inline) and `template_name` (stored)")
         values = {str(k): str(v) for k, v in (self.parameters or {}).items()}
-        inline = apply_parameters(self.template, values) if self.template else None
+        template = self.template
+        if template:
+            template = inject(inject_into_template, dict(template), context, self.openlineage_inject_parent_job_info,
+                              self.openlineage_inject_transport_info)
+        inline = apply_parameters(template, values) if template else None
         ident = RunIdentity.of(context)
         hook = self.hook()
         if inline is None and values:  # check the values here too: a clear error before anything starts
@@ -205,7 +215,19 @@ class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
             raise JobFailed(f"workflow {progress['operation']} failed: {progress['error']}"
                             + (f"; failed steps: {', '.join(failed)}" if failed else ""), state="ERROR")
         self.log.info("workflow %s succeeded on cluster %s: %s", progress["operation"], progress["cluster_name"], jobs)
+        hook = self.hook()
+        self._lineage_facts = {"resource": "workflow", "resource_id": progress["operation"],
+                               "project_id": hook.project_id, "region": hook.region,
+                               "cluster_name": progress["cluster_name"], "url": None, "steps": jobs}
         return {"operation": progress["operation"], "cluster_name": progress["cluster_name"], "jobs": jobs}
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """The workflow's operation, cluster and step jobs, and the gs:// datasets its inline jobs' args name."""
+        facts = getattr(self, "_lineage_facts", None)
+        if facts is None:
+            return None
+        steps = (self.template or {}).get("jobs") or []
+        return operator_lineage(**facts, sections=[job_section(step)[1] for step in steps])
 
     # -- cancellation ------------------------------------------------------------------------------
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:

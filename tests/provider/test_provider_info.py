@@ -40,11 +40,13 @@ def test_airflow_providers_list_cli_shows_it() -> None:
     assert any(p["package_name"] == "dagspec" for p in json.loads(out[out.index("["):]))
 
 
-def test_importing_operators_does_not_import_google_clients() -> None:
+def test_importing_operators_does_not_import_google_clients_nor_openlineage() -> None:
     code = ("import sys, dagspec.provider.operators.cluster, dagspec.provider.operators.job, "
+            "dagspec.provider.operators.workflow, "
             "dagspec.provider.triggers.dataproc, dagspec.provider.links.dataproc, dagspec.provider; "
             "dagspec.provider.get_provider_info(); "
-            "print(sorted(m for m in sys.modules if m.startswith(('google.cloud', 'grpc', 'google.auth'))))")
+            "print(sorted(m for m in sys.modules if m.startswith(('google.cloud', 'grpc', 'google.auth', 'openlineage',"
+            " 'airflow.providers.openlineage.plugins', 'airflow.providers.openlineage.conf'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
 
