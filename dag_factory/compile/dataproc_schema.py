@@ -228,7 +228,7 @@ def _message(t: dict[str, Any], name: str, value: Any, path: Path_, out: list[Pr
         ftype, repeated = fields[key]
         result[key] = _field(t, name, key, ftype, bool(repeated), item, path + (key,), out)
     for group, members in spec["oneofs"].items():
-        given = [f for f in members if value.get(f) is not None]
+        given = [f for f in value if f in members and value[f] is not None]  # as written: the second is blamed
         if len(given) > 1:
             out.append(Problem("DSP110", f"{name} takes one of {', '.join(f'`{f}`' for f in members)}, not "
                                f"{' and '.join(f'`{f}`' for f in given)}", path + (given[1],),
@@ -268,7 +268,7 @@ def _scalar(t: dict[str, Any], owner: str, name: str, ftype: str, value: Any, pa
             return value  # the client takes enum numbers too
         hint = (did_you_mean(value, names) if isinstance(value, str) else "") or \
             f"{ftype[5:].rsplit('.', 1)[-1]} values: {', '.join(n for n in names if not n.endswith('_UNSPECIFIED'))}"
-        out.append(Problem("DSP068", f"`{value}` is not a {ftype[5:]} value (field `{name}`)", path, hint))
+        out.append(Problem("DSP068", f"`{value}` is not a value of {ftype[5:]} (field `{name}`)", path, hint))
         return value
     if ftype == "duration":
         return _duration(owner, name, value, path, out)
