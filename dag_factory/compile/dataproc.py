@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import did_you_mean
+from ..spec import dataproc_schema as schema
 from ..spec import models as m
 from ..spec.yaml_source import Path_
-from . import dataproc_schema as schema
 from .context import Ctx
 from .files import check_bucket, check_job_files
 from .tasks import OPERATORS, drop_none

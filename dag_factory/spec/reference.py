@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from ..compile import dataproc_schema
+from . import dataproc_schema
 from . import models as m
 
 __all__ = ["render_reference", "json_schema", "CODES"]
@@ -175,7 +175,7 @@ def _proto_type(ftype: str, repeated: bool) -> str:
 
 def json_schema(spec: type[BaseModel]) -> dict[str, Any]:
     """``spec``'s JSON Schema, with every field marked ``x-dataproc-message`` given Dataproc's message
-    schema (from google-cloud-dataproc's descriptors, see ``compile/dataproc_schema``)."""
+    schema (from google-cloud-dataproc's descriptors, see ``spec/dataproc_schema``)."""
     data = spec.model_json_schema()
     defs = data.setdefault("$defs", {})
     for model in list(defs.values()):

@@ -8,9 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 from dagspec.dag_factory.cli.main import main
-from dagspec.dag_factory.compile import dataproc_schema as schema
 from dagspec.dag_factory.compile.api import compile_paths
 from dagspec.dag_factory.compile.plan import DagPlan
+from dagspec.dag_factory.spec import dataproc_schema as schema
 from google.cloud import dataproc_v1
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ def _task(plan: DagPlan, task_id: str) -> dict:
 
 def test_the_generated_table_is_what_the_installed_client_describes() -> None:
     assert schema.table_from_client() == schema.table(), (
-        "google-cloud-dataproc changed: run .venv/bin/python -m dagspec.dag_factory.compile.dataproc_schema, "
+        "google-cloud-dataproc changed: run .venv/bin/python -m dagspec.dag_factory.spec.dataproc_schema, "
         "then dagspec schema --markdown -o docs/spec-reference.md")
 
 

@@ -53,10 +53,10 @@ def test_checking_dataproc_configuration_imports_no_google_client(tmp_path) -> N
         "clusters:\n  etl:\n    config:\n      worker_config: {num_instances: 2}\n"
         "      software_config: {optional_components: [JUPYTER]}\n"
         "tasks:\n  job: {pyspark: gs://b/job.py, cluster: etl}\n"))
-    assert "dagspec.dag_factory.compile.dataproc_table" in loaded, "the spec's cluster config was checked"
+    assert "dagspec.dag_factory.spec.dataproc_table" in loaded, "the spec's cluster config was checked"
     assert not [m for m in loaded if m.startswith("google") or m == "proto" or m.startswith("proto.")]
 
 
 def test_a_spec_without_dataproc_never_loads_the_dataproc_table(tmp_path) -> None:
     loaded = _compile_in_fresh_interpreter(tmp_path, "tasks:\n  hi: {bash: echo hi}\n")
-    assert "dagspec.dag_factory.compile.dataproc_table" not in loaded
+    assert "dagspec.dag_factory.spec.dataproc_table" not in loaded

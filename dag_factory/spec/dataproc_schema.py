@@ -1,8 +1,12 @@
 """Dataproc's own message definitions as plain field tables, and the check of a spec's Dataproc configuration against them.
 
+They are part of the spec language (a cluster's ``config`` is Dataproc's ClusterConfig), so they live
+in the spec layer; the compiler runs the check (``compile/dataproc.py``) and ``spec/reference.py``
+turns the tables into the JSON Schema and the reference page.
+
 The tables come from the descriptors that ``google-cloud-dataproc`` ships (``ClusterConfig``, ``Job``,
 ``Batch`` and every message they reach): ``build_table`` turns them into plain data, and
-``python -m dagspec.dag_factory.compile.dataproc_schema`` writes that data to ``dataproc_table.py``
+``python -m dagspec.dag_factory.spec.dataproc_schema`` writes that data to ``dataproc_table.py``
 beside this module. The check reads that generated module, never the client: importing
 ``google.cloud.dataproc_v1`` costs seconds, which a dag processor parsing a changed spec must not pay.
 ``tests/unit/test_dataproc_schema.py`` fails when the installed client's descriptors no longer give
@@ -24,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import did_you_mean
-from ..spec.values import parse_duration
-from ..spec.yaml_source import Path_
+from .values import parse_duration
+from .yaml_source import Path_
 
 __all__ = ["Problem", "check", "check_ttl", "ttl_limits", "table", "build_table", "json_schema", "PACKAGE"]
 
@@ -155,7 +159,7 @@ def render_table_module(data: dict[str, Any]) -> str:
     def block(name: str, value: Any) -> str:
         return f"{name} = {pprint.pformat(value, width=120, sort_dicts=False)}\n"
 
-    return ('"""Generated from google-cloud-dataproc\'s descriptors by `python -m dagspec.dag_factory.compile.dataproc_schema`;'
+    return ('"""Generated from google-cloud-dataproc\'s descriptors by `python -m dagspec.dag_factory.spec.dataproc_schema`;'
             ' do not edit."""\n\n# ruff: noqa: E501\nfrom typing import Any\n\n'
             f"VERSION = {data['version']!r}\n" + block("MESSAGES: dict[str, Any]", data["messages"])
             + block("ENUMS: dict[str, list[str]]", data["enums"]) + block("LIMITS: dict[str, list[int]]", data["limits"]))

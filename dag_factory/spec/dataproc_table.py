@@ -1,4 +1,4 @@
-"""Generated from google-cloud-dataproc's descriptors by `python -m dagspec.dag_factory.compile.dataproc_schema`; do not edit."""
+"""Generated from google-cloud-dataproc's descriptors by `python -m dagspec.dag_factory.spec.dataproc_schema`; do not edit."""
 
 # ruff: noqa: E501
 from typing import Any
