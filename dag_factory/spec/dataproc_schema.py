@@ -62,7 +62,7 @@ class Problem:
 @functools.cache
 def table() -> dict[str, Any]:
     """The generated table (imported on first use: specs without Dataproc configuration never load it)."""
-    from . import dataproc_table  # noqa: PLC0415  (lazy: keeps the table off the parse path of other specs)
+    from . import dataproc_table  # lazy: keeps the table off the parse path of specs without Dataproc config
 
     return {"version": dataproc_table.VERSION, "messages": dataproc_table.MESSAGES, "enums": dataproc_table.ENUMS,
             "limits": dataproc_table.LIMITS}
@@ -134,17 +134,19 @@ def _is_map(f: Any) -> bool:
 
 def table_from_client() -> dict[str, Any]:
     """The table of the installed google-cloud-dataproc (imports it: seconds; for the generator and the tests)."""
-    import importlib.metadata  # noqa: PLC0415  (the client is imported only here, never on the parse path)
+    # imported here, never on the parse path: the client costs seconds to import
+    import importlib.metadata
 
-    import proto  # noqa: PLC0415
-    from google.cloud.dataproc_v1 import types  # noqa: PLC0415
+    import proto  # type: ignore[import-untyped]
+    from google.cloud.dataproc_v1 import types
 
     docs: dict[str, str] = {}
 
     def walk(cls: Any) -> None:
         for attr in vars(cls).values():
             if isinstance(attr, type) and issubclass(attr, proto.Message) and attr is not proto.Message:
-                docs.setdefault(attr.pb().DESCRIPTOR.full_name, attr.__doc__ or "")
+                message: Any = attr
+                docs.setdefault(message.pb().DESCRIPTOR.full_name, message.__doc__ or "")
                 walk(attr)
 
     for module_name in ("clusters", "jobs", "batches", "shared", "workflow_templates"):
@@ -154,7 +156,7 @@ def table_from_client() -> dict[str, Any]:
 
 
 def render_table_module(data: dict[str, Any]) -> str:
-    import pprint  # noqa: PLC0415
+    import pprint  # the generator only
 
     def block(name: str, value: Any) -> str:
         return f"{name} = {pprint.pformat(value, width=120, sort_dicts=False)}\n"
@@ -362,10 +364,11 @@ def _type_schema(t: dict[str, Any], ftype: str, todo: list[str]) -> dict[str, An
         return {"enum": [n for n in t["enums"][ftype[5:]]]}
     if ftype.startswith("map:"):
         return {}
-    return {"string": {"type": "string"}, "bytes": {"type": "string"}, "int": {"type": "integer"},
+    simple: dict[str, dict[str, Any]] = {"string": {"type": "string"}, "bytes": {"type": "string"}, "int": {"type": "integer"},
             "float": {"type": "number"}, "bool": {"type": "boolean"},
             "duration": {"type": ["string", "number"], "description": "seconds, or `600s`, `10m`, `1h30m`, `2d`"},
-            "timestamp": {"type": "string", "format": "date-time"}}.get(ftype, {})
+            "timestamp": {"type": "string", "format": "date-time"}}
+    return simple.get(ftype, {})
 
 
 if __name__ == "__main__":  # regenerate dataproc_table.py from the installed client
