@@ -140,8 +140,9 @@ def schema(args: argparse.Namespace) -> int:
 
         text = render_reference().rstrip("\n")
     else:
-        data = Spec.model_json_schema()
-        data = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "dagspec spec", **data}
+        from ..spec.reference import json_schema
+
+        data = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "dagspec spec", **json_schema(Spec)}
         text = json.dumps(data, indent=2)
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")

@@ -12,7 +12,7 @@ from ..spec.secrets import redact
 from ..spec.values import DAG_ID_RE
 from . import dag as dag_part
 from .context import Ctx
-from .dataproc import ClusterUse, cluster_tasks, create_task_id, delete_task_id, job_args
+from .dataproc import ClusterUse, check_cluster, cluster_tasks, create_task_id, delete_task_id, job_args
 from .files import check_task_files
 from .graph import Graph, Node, find_cycle, flatten, resolve_refs
 from .plan import GUARD_SUFFIX, DagPlan, GroupPlan, ImportRef, TaskOutput, TaskPlan, replace
@@ -254,6 +254,8 @@ def _clusters(ctx: Ctx, use: ClusterUse, tasks: dict[str, TaskPlan]) -> None:
         if not users:
             ctx.warn("DSP061", f"cluster `{name}` is not used by any task", ("clusters", name),
                      "remove it, or set `cluster: " + name + "` on a Dataproc task", key=True)
+            if isinstance(cluster, m.EphemeralCluster):  # unused, still checked against Dataproc's messages
+                check_cluster(ctx, name, cluster)
             continue
         if isinstance(cluster, m.SelectedCluster):
             continue

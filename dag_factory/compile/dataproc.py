@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import did_you_mean
+from ..spec import dataproc_schema as schema
 from ..spec import models as m
 from ..spec.yaml_source import Path_
 from .context import Ctx
 from .files import check_bucket, check_job_files
 from .tasks import OPERATORS, drop_none
 
-__all__ = ["job_args", "ClusterUse", "cluster_tasks", "create_task_id", "delete_task_id"]
+__all__ = ["job_args", "ClusterUse", "cluster_tasks", "check_cluster", "create_task_id", "delete_task_id"]
 
 _JOB_FIELD = {
     "pyspark": "pyspark_job", "spark": "spark_job", "spark_sql": "spark_sql_job", "hive": "hive_job",
@@ -111,7 +112,10 @@ def _batch_body(ctx: Ctx, kind: str, job: Any, serverless: m.Serverless, path: P
         batch["environment_config"] = {"execution_config": execution}
     if job.labels:
         batch["labels"] = dict(job.labels)
-    return batch
+    if serverless.ttl is not None:
+        _report(ctx, schema.check_ttl(serverless.ttl, "ExecutionConfig", "ttl", path[:-1] + ("serverless", "ttl"),
+                                      "serverless.ttl"))
+    return _fits(ctx, "Batch", batch, path)
 
 
 def _placement(ctx: Ctx, task: Any) -> dict[str, Any]:
@@ -155,6 +159,7 @@ def job_args(ctx: Ctx, kind: str, task: Any, full_id: str, path: Path_, use: Clu
     body = {_JOB_FIELD[kind]: _job_body(ctx, kind, job, here)}
     if job.labels:
         body["labels"] = dict(job.labels)
+    body = _fits(ctx, "Job", body, here)
     if isinstance(cluster, m.SelectedCluster):
         target = {"cluster_name": cluster.select.name} if cluster.select.name else {"cluster_labels": dict(cluster.select.labels)}
     else:
@@ -166,7 +171,7 @@ def cluster_tasks(ctx: Ctx, name: str, cluster: m.EphemeralCluster) -> tuple[dic
     """Arguments of the create and delete tasks of an ephemeral cluster."""
     placement = _placement(ctx, _NoTask())
     placement.pop("staging_bucket", None)
-    config = dict(cluster.config)
+    config = check_cluster(ctx, name, cluster)
     for key in ("config_bucket", "temp_bucket"):
         check_bucket(ctx, config.get(key), ("clusters", name, "config", key), f"cluster {key.replace('_', ' ')}")
     bucket = ctx.loaded.spec.dataproc.staging_bucket
@@ -177,6 +182,36 @@ def cluster_tasks(ctx: Ctx, name: str, cluster: m.EphemeralCluster) -> tuple[dic
               "on_error": cluster.on_error, **placement}
     delete = {"cluster": name, **placement}
     return create, delete
+
+
+def check_cluster(ctx: Ctx, name: str, cluster: m.EphemeralCluster) -> dict[str, Any]:
+    """The cluster's TTLs and ``config`` checked against Dataproc's LifecycleConfig and ClusterConfig
+    (DSP067-DSP069, DSP110); returns the config as the client takes it (durations as ``"600s"``)."""
+    here: Path_ = ("clusters", name)
+    for key in ("idle_delete_ttl", "auto_delete_ttl"):
+        _report(ctx, schema.check_ttl(getattr(cluster, key), "LifecycleConfig", key, here + (key,)))
+    if not cluster.config:
+        return {}
+    config, problems = schema.check("ClusterConfig", dict(cluster.config), here + ("config",))
+    _report(ctx, problems)
+    return config
+
+
+def _fits(ctx: Ctx, message: str, body: dict[str, Any], path: Path_) -> dict[str, Any]:
+    """A job or batch body as compiled from the spec's fields must fit Dataproc's own message; a
+    mismatch means dagspec's field mapping no longer fits the installed client (DSP111)."""
+    checked, problems = schema.check(message, body, path)
+    for p in problems:
+        if p.code != "DSP069":  # the spec's own TTLs are reported where they are written
+            where = ".".join(str(k) for k in p.path[len(path):])
+            ctx.error("DSP111", f"the compiled {message} does not fit Dataproc's message at `{where}`: {p.message}",
+                      path, "a dagspec bug after a google-cloud-dataproc upgrade: please report it", key=True)
+    return checked
+
+
+def _report(ctx: Ctx, problems: list[schema.Problem]) -> None:
+    for p in problems:
+        ctx.error(p.code, p.message, p.path, p.hint, key=p.key)
 
 
 class _NoTask:

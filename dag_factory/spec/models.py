@@ -485,7 +485,10 @@ class EphemeralCluster(Strict):
     """Created before the first task that uses it, deleted after the last, whatever happens."""
 
     extends: str | None = Field(default=None, description="a cluster profile in templates/clusters/")
-    config: dict[str, Any] = Field(default_factory=dict, description="Dataproc ClusterConfig (snake_case fields)")
+    config: dict[str, Any] = Field(
+        default_factory=dict, json_schema_extra={"x-dataproc-message": "ClusterConfig"},
+        description="Dataproc ClusterConfig (snake_case fields), checked against google-cloud-dataproc's own "
+                    "message definitions when the spec compiles")
     labels: dict[str, str] = Field(default_factory=dict)
     idle_delete_ttl: Duration = 1800
     auto_delete_ttl: Duration = 14400

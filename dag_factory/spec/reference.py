@@ -8,9 +8,10 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from . import dataproc_schema
 from . import models as m
 
-__all__ = ["render_reference", "CODES"]
+__all__ = ["render_reference", "json_schema", "CODES"]
 
 CODES = {
     "DSP001": "YAML syntax error, unreadable file, or a value YAML cannot build",
@@ -46,6 +47,9 @@ CODES = {
     "DSP064": "a spec file with more instances than `[dagspec] max_instances_per_file` (default 500)",
     "DSP065": "a spec file whose DAGs have more tasks in all than `[dagspec] max_tasks_per_file` (default 20000)",
     "DSP066": "a spec whose DAGs took longer to build than `[dagspec] max_build_seconds` (loader only)",
+    "DSP067": "a field Dataproc's message does not have, in a cluster `config` (with a did-you-mean hint)",
+    "DSP068": "a Dataproc field of the wrong type, or a value its enum does not have",
+    "DSP069": "a Dataproc TTL outside Dataproc's limits (idle delete 5 min-14 days, auto-delete and serverless 10 min-14 days)",
     "DSP070": "invalid DAG id",
     "DSP071": "a file a spec names resolves (symlinks resolved) outside the dag folder and the template folders",
     "DSP072": "a file a spec names does not exist or is not a regular file (a folder, FIFO or device)",
@@ -53,6 +57,8 @@ CODES = {
     "DSP074": "a text file a spec names (`doc_file`) is not UTF-8",
     "DSP075": "a bucket dagspec would write to that `[dagspec] allowed_buckets` does not allow",
     "DSP076": "deploy: a symlink leading out of the dag folder, or a loop, is not followed (warning)",
+    "DSP110": "two fields of a Dataproc oneof (alternatives, like `auto_delete_ttl` and `auto_delete_time`)",
+    "DSP111": "a compiled job or batch that Dataproc's message does not take (a dagspec bug after a client upgrade)",
     "DSP900": "Airflow rejected the compiled DAG (loader), or dagspec itself failed on this file (a bug to report)",
 }
 
@@ -134,6 +140,48 @@ def render_reference() -> str:
         if model.__doc__:
             out += [model.__doc__.strip().splitlines()[0], ""]
         out += _table(model, skip=tuple(m.TaskCommon.model_fields) if model is m.GroupTask else ()) + [""]
+    out += _dataproc_section()
     out += ["## Diagnostic codes", "", "| code | meaning |", "| --- | --- |"]
     out += [f"| {code} | {text} |" for code, text in CODES.items()]
     return "\n".join(out) + "\n"
+
+
+def _dataproc_section() -> list[str]:
+    table = dataproc_schema.table()
+    fields = table["messages"]["ClusterConfig"]["fields"]
+    out = [
+        "## Dataproc configuration",
+        "",
+        f"A cluster's `config` is Dataproc's ClusterConfig, checked when the spec compiles against the message definitions of "
+        f"google-cloud-dataproc {table['version']} (unknown fields DSP067, types and enum values DSP068, TTLs DSP069, "
+        "oneofs DSP110). Field names are snake_case, as the client takes them. Durations are `600s`, seconds, or "
+        "`10m`/`1h30m`/`2d`; times are RFC 3339. `dagspec schema` carries every field, so editors complete them. "
+        "Its top-level fields:",
+        "",
+        "| field | type |",
+        "| --- | --- |",
+    ]
+    out += [f"| `{name}` | {_proto_type(ftype, bool(rep))} |" for name, (ftype, rep) in fields.items()]
+    out += ["", "TTL limits Dataproc states (seconds):", "", "| field | min | max |", "| --- | --- | --- |"]
+    out += [f"| `{name}` | {low} | {high} |" for name, (low, high) in table["limits"].items()]
+    return out + [""]
+
+
+def _proto_type(ftype: str, repeated: bool) -> str:
+    kind, _, ref = ftype.partition(":")
+    text = {"msg": f"{ref}", "enum": f"{ref} (enum)", "map": f"mapping of {ref}"}.get(kind, kind)
+    return f"list of {text}" if repeated else text
+
+
+def json_schema(spec: type[BaseModel]) -> dict[str, Any]:
+    """``spec``'s JSON Schema, with every field marked ``x-dataproc-message`` given Dataproc's message
+    schema (from google-cloud-dataproc's descriptors, see ``spec/dataproc_schema``)."""
+    data = spec.model_json_schema()
+    defs = data.setdefault("$defs", {})
+    for model in list(defs.values()):
+        for name, prop in model.get("properties", {}).items():
+            message = prop.pop("x-dataproc-message", None)
+            if message:
+                defs.update(dataproc_schema.json_schema(message))
+                model["properties"][name] = {"$ref": f"#/$defs/dataproc.{message}", "description": prop.get("description", "")}
+    return data

@@ -37,3 +37,26 @@ def test_validating_without_import_checks_needs_no_airflow(tmp_path) -> None:
             f"r = compile_paths([{str(spec)!r}], root={str(tmp_path)!r}, check_imports=False)\nassert r.plans")
     loaded = _loaded_after("dagspec.dag_factory.compile.api", code)
     assert "airflow" not in loaded and not [m for m in loaded if m.startswith("google")]
+
+
+def _compile_in_fresh_interpreter(tmp_path, text: str) -> list[str]:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    code = (f"from dagspec.dag_factory.compile.api import compile_paths\n"
+            f"r = compile_paths([{str(spec)!r}], root={str(tmp_path)!r}, check_imports=False)\n"
+            f"assert r.plans, r.all_diagnostics")
+    return _loaded_after("dagspec.dag_factory.compile.api", code)
+
+
+def test_checking_dataproc_configuration_imports_no_google_client(tmp_path) -> None:
+    loaded = _compile_in_fresh_interpreter(tmp_path, (
+        "clusters:\n  etl:\n    config:\n      worker_config: {num_instances: 2}\n"
+        "      software_config: {optional_components: [JUPYTER]}\n"
+        "tasks:\n  job: {pyspark: gs://b/job.py, cluster: etl}\n"))
+    assert "dagspec.dag_factory.spec.dataproc_table" in loaded, "the spec's cluster config was checked"
+    assert not [m for m in loaded if m.startswith("google") or m == "proto" or m.startswith("proto.")]
+
+
+def test_a_spec_without_dataproc_never_loads_the_dataproc_table(tmp_path) -> None:
+    loaded = _compile_in_fresh_interpreter(tmp_path, "tasks:\n  hi: {bash: echo hi}\n")
+    assert "dagspec.dag_factory.spec.dataproc_table" not in loaded
