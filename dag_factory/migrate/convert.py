@@ -115,7 +115,7 @@ def _schedule(col: Collector, value: Any) -> tuple[bool, Any]:
                 col.add("not_converted", path, f"timetable `{value.type}` with positional `__args__` whose names "
                         "dagspec cannot find", "give the timetable's arguments by name")
                 return False, None
-            args.update(zip(names, value.args))
+            args.update(zip(names, value.args, strict=False))
         return True, {"timetable": value.type, "args": args} if args else {"timetable": value.type}
     col.add("not_converted", path, "a schedule dagspec cannot express (objects as timetable arguments, "
             "`datasets:` mappings, asset-or-time schedules)",

@@ -54,6 +54,7 @@ class _Tasks:
 
         for name in gconf:
             full(name)
+        self.group_opts: dict[str, dict[str, Any]] = {}
         self.full: dict[str, str] = {}  # dag-factory's reference name -> full task/group id
         for name, conf, _ in self.tasks:
             group = conf.get("task_group_name")
@@ -107,8 +108,8 @@ class _Tasks:
             for key in rest:
                 self.col.add("not_converted", path + ("default_args", key), f"group default_args `{key}` is not "
                              "an option dagspec groups take", "set it on the group's tasks")
-            if opts:
-                out["default_args"] = opts
+            if opts:  # written on each member task: the spec's group `default_args` is not applied today
+                self.group_opts[self.group_full[name]] = opts
         for key in conf:
             if key in ("tooltip", "dependencies", "default_args", "parent_group_name"):
                 continue
@@ -144,7 +145,11 @@ class _Tasks:
             action = {"empty": True, "doc": "NOT CONVERTED from dag-factory: see the commented-out block below"}
         if deps:
             out["depends_on"] = list(dict.fromkeys([*out.get("depends_on", []), *deps]))
-        return {**action, **out}
+        inherited: dict[str, Any] = {}
+        parts = (group or "").split(".")
+        for i in range(1, len(parts) + 1):  # the nearest group's default_args win, the task's own options first
+            inherited.update(self.group_opts.get(".".join(parts[:i]), {}))
+        return {**action, **{k: v for k, v in inherited.items() if k not in out}, **out}
 
     def assets(self, value: Any, path: Path_) -> list[Any] | None:
         items = value if isinstance(value, list) else [value]
@@ -285,7 +290,7 @@ class _Tasks:
         self.col.add("approximate", path, f"`{value}` (an XCom reference) becomes the Jinja `{{{{ {pull} }}}}` and "
                      "a dependency: the callable receives the rendered value (text, or the object with "
                      "`render_template_as_native_obj: true`)")
-        return "{{ %s }}" % pull
+        return "{{ " + pull + " }}"
 
 
 def _asset(item: Typed) -> Any:
