@@ -7,6 +7,7 @@ converted approximately (DSP101), or reported as not converted (DSP100) and kept
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -27,7 +28,7 @@ _SAME = ("description", "catchup", "max_active_runs", "max_active_tasks", "is_pa
 _IGNORED = {"default_view": "an Airflow 2 setting", "orientation": "an Airflow 2 setting",
             "sla_miss_callback": "removed in Airflow 3.1"}
 _HANDLED = {*_SAME, "schedule", "start_date", "end_date", "tags", "params", "default_args", "doc_md",
-            "doc_md_file_path", "on_success_callback", "on_failure_callback", "dagrun_timeout", "concurrency",
+            "doc_md_file_path", "timetable", "on_success_callback", "on_failure_callback", "dagrun_timeout", "concurrency",
             "template_searchpath", "user_defined_macros", "tasks", "task_groups"}
 KNOWN_DIFFERENCES = (
     "every DAG: dag-factory adds the tag `dagfactory`; dagspec adds `spec:<hash>` (and `git:<commit>`) instead",
@@ -159,6 +160,9 @@ def convert_dag(dag: DagSource, spec_dir: Path) -> tuple[dict[str, Any], Collect
     for key in config:
         if key in _IGNORED and config[key] is not None:
             col.add("dropped", (key,), f"`{key}` is ignored by dag-factory on Airflow 3 ({_IGNORED[key]})")
+        elif key == "timetable":
+            col.add("not_converted", (key,), "`timetable:` is refused by Airflow 3's DAG (dag-factory passes it on)",
+                    "write the timetable as `schedule:`")
         elif key == "schedule_interval":
             col.add("not_converted", (key,), "`schedule_interval` is refused by dag-factory on Airflow 3",
                     "write `schedule:`")
@@ -225,7 +229,7 @@ def convert_dag(dag: DagSource, spec_dir: Path) -> tuple[dict[str, Any], Collect
     if config.get("doc_md") is not None:
         spec["doc"] = config["doc_md"]
     if config.get("doc_md_file_path"):
-        source = Path(str(config["doc_md_file_path"]))
+        source = Path(os.path.expandvars(str(dag.config["doc_md_file_path"])))  # as dag-factory reads it
         name = f"{dag.dag_id}.md"
         copies[name] = source
         spec["doc_file"] = name

@@ -41,3 +41,11 @@ class CorpusNotifier(BaseNotifier):
 
     def notify(self, context):
         return None
+
+
+def sizes():
+    return {"small": 1, "large": 9}
+
+
+def commands():
+    return ["echo small", "echo large"]
