@@ -34,6 +34,16 @@ KNOWN_DIFFERENCES = (
     "every DAG: dag-factory adds the tag `dagfactory`; dagspec adds `spec:<hash>` (and `git:<commit>`) instead",
     "every DAG: dag-factory appends its YAML to the DAG's docs (`## YML DAG`); dagspec shows the spec's source",
 )
+LOADER_NAME = "dagspec_loader.py"
+LOADER_TEXT = '''"""The dagspec loader (written by `dagspec import-dag-factory`): one Airflow DAG per spec in this dag folder.
+
+Airflow parses this file because it mentions airflow and dag; it replaces dag-factory's loader file.
+"""
+
+from dagspec.dag_factory.airflow.loader import load_dag_folder
+
+load_dag_folder(globals())
+'''
 _RELATIVE = re.compile(r"^\s*\d+\s+(day|hour|minute|second)", re.IGNORECASE)
 
 
@@ -271,7 +281,7 @@ def convert_paths(paths: list[Path], defaults_root: Path | None = None,
                   progress: Any = None) -> Result:
     """Convert dag-factory files and folders; specs are named after their DAG ids."""
     result = Result()
-    found, diags = find_sources(paths)
+    found, loaders, diags = find_sources(paths)
     result.issues += [Issue("not_converted", d.message, d.file, d.line, "", d.hint) for d in diags]
     cache: dict[Path, Any] = {}
     per_file: list[tuple[Path, Path | None, list[DagSource]]] = []
@@ -287,16 +297,16 @@ def convert_paths(paths: list[Path], defaults_root: Path | None = None,
     for path, data in defaults.items():
         folder = next(f for _, f, _ in per_file if f is not None and f.resolve() in path.resolve().parents)
         if data:
-            rel = path.resolve().parent.relative_to(folder.resolve()) / "_defaults.yaml"
-            result.files[rel.as_posix()] = spec_text(data, [], f"dag-factory defaults: {path}")
+            target = path.resolve().parent.relative_to(folder.resolve()) / "_defaults.yaml"
+            result.files[target.as_posix()] = spec_text(data, [], f"dag-factory defaults: {path}")
     for file, folder, dags in per_file:
         rel_dir = file.resolve().parent.relative_to(folder.resolve()) if folder else Path()
         for dag in dags:
             spec, col, copies = convert_dag(dag, rel_dir)
             inherited: dict[str, Any] = {}
             if folder:
-                for path in reversed(dag.defaults_files):
-                    inherited.update(defaults.get(path, {}).get("default_args", {}))
+                for defaults_file in reversed(dag.defaults_files):
+                    inherited.update(defaults.get(defaults_file, {}).get("default_args", {}))
             _subtract(spec, inherited)
             rel = (rel_dir / f"{dag.dag_id}.yaml").as_posix()
             if rel in result.files:
@@ -305,6 +315,11 @@ def convert_paths(paths: list[Path], defaults_root: Path | None = None,
             result.copies.update({(rel_dir / k).as_posix(): v for k, v in copies.items()})
             result.dags.append(dag.dag_id)
             result.issues += col.issues
+    if loaders:
+        result.files[LOADER_NAME] = LOADER_TEXT
+        result.issues += [Issue("approximate", f"this dag-factory loader file is replaced by {LOADER_NAME} (written "
+                                "to the output folder), which builds every spec of the dag folder", str(p), 1)
+                          for p in loaders]
     if result.dags:
         result.issues += [Issue("approximate", text, "", 0) for text in KNOWN_DIFFERENCES]
     return result

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Diagnostic
+from ..spec.discover import walk_dag_folder
 from ..spec.yaml_source import Path_, SourceMap, load_yaml
 
 __all__ = ["DagSource", "Layer", "read_file", "find_sources", "DEFAULTS_NAMES", "defaults_chain"]
@@ -156,18 +157,29 @@ def read_file(file: Path, root: Path | None, cache: dict[Path, Any]) -> tuple[li
     return dags, diags
 
 
-def find_sources(paths: Iterable[Path]) -> tuple[list[tuple[Path, Path | None]], list[Diagnostic]]:
-    """(file, folder it was found under) for every dag-factory YAML file among ``paths``."""
+def find_sources(paths: Iterable[Path]) -> tuple[list[tuple[Path, Path | None]], list[Path], list[Diagnostic]]:
+    """(file, folder it was found under) for every dag-factory YAML file among ``paths`` (``.airflowignore``
+    honoured, as dag-factory does), the Python loader files that call dag-factory, and problems."""
     out: list[tuple[Path, Path | None]] = []
+    loaders: list[Path] = []
     diags = []
     for path in paths:
         if path.is_dir():
-            for found in sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
-                if found.name not in DEFAULTS_NAMES and not any(part.startswith(".") for part in
-                                                               found.relative_to(path).parts):
+            for found in (path / p.relative_to(path.resolve()) for p in walk_dag_folder(path)):
+                if found.suffix in (".yaml", ".yml") and found.name not in DEFAULTS_NAMES:
                     out.append((found, path))
+                elif found.suffix == ".py" and _calls_dag_factory(found):
+                    loaders.append(found)
         elif path.is_file():
             out.append((path, None))
         else:
             diags.append(Diagnostic("DSP100", "no such file or folder", str(path), 0, 0))
-    return out, diags
+    return out, loaders, diags
+
+
+def _calls_dag_factory(path: Path) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return "dagfactory" in text and ("load_yaml_dags" in text or "DagFactory" in text)

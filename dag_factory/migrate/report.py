@@ -9,7 +9,7 @@ from typing import Any, Literal
 from ..spec.yaml_source import Path_
 from .read import DagSource
 
-__all__ = ["Issue", "Collector", "CODES"]
+__all__ = ["Issue", "Collector", "CODES", "Status"]
 
 Status = Literal["not_converted", "approximate", "dropped"]
 # DSP100 not converted (the command fails without --allow-partial); DSP101 converted approximately;

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..spec.yaml_source import Path_
 from .options import is_plain, options, plain
-from .report import Collector
+from .report import Collector, Status
 from .values import Typed
 
 __all__ = ["convert_tasks"]
@@ -49,7 +49,7 @@ class _Tasks:
             if name not in self.group_full:
                 parent = gconf.get(name, {}).get("parent_group_name")
                 ok = parent in gconf and parent not in seen
-                self.group_full[name] = f"{full(parent, seen + (name,))}.{name}" if ok else name
+                self.group_full[name] = f"{full(str(parent), seen + (name,))}.{name}" if ok else name
             return self.group_full[name]
 
         for name in gconf:
@@ -82,9 +82,8 @@ class _Tasks:
             return containers[group_full]
 
         for name, conf, part in self.groups:
-            gfull = self.group_full[name]
-            parent = gfull.rpartition(".")[0] or None
-            entry = container(gfull)
+            parent = self.group_full[name].rpartition(".")[0] or None
+            entry = container(self.group_full[name])
             entry.update(self.group(name, conf, ("task_groups", part), parent))
             entry.setdefault("tasks", {})
         for name, conf, part in self.tasks:
@@ -115,7 +114,7 @@ class _Tasks:
                 continue
             if key == "prefix_group_id" and conf[key] is not False:
                 continue
-            status = "approximate" if key in ("ui_color", "ui_fgcolor") else "not_converted"
+            status: Status = "approximate" if key in ("ui_color", "ui_fgcolor") else "not_converted"
             self.col.add(status, path + (key,), f"task group `{key}` is not kept: dagspec groups always prefix "
                          "their task ids and use Airflow's default colours")
         return out
