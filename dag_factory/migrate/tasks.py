@@ -244,8 +244,6 @@ class _Tasks:
             self.col.add("not_converted", path, f"decorator `{decorator}`: dagspec converts `@task` tasks with "
                          "`python_callable: module.function`", "use a python task or an operator by path")
             return None
-        self.col.add("approximate", path + ("decorator",), "a TaskFlow `@task` becomes a `python:` task: the same "
-                     "callable and arguments, run by PythonOperator instead of the decorated operator")
         action: dict[str, Any] = {"callable": conf.pop("python_callable")}
         expand = conf.pop("expand", None) or {}
         partial = conf.pop("partial", None) or {}
@@ -275,6 +273,8 @@ class _Tasks:
             return None
         if extra:
             out["args"] = extra
+        self.col.add("approximate", path + ("decorator",), "a TaskFlow `@task` becomes a `python:` task: the same "
+                     "callable and arguments, run by PythonOperator instead of the decorated operator")
         return out
 
     def xcom(self, value: Any, path: Path_, group: str | None, deps: list[str]) -> Any:

@@ -2,7 +2,8 @@
 
 ``describe_dags.py dagfactory CORPUS OUT.json`` builds every corpus file with dag-factory (in .venv-dagfactory);
 ``describe_dags.py dagspec FOLDER OUT.json`` builds the converted specs with dagspec's loader (in .venv). Both
-print the same description: schedule (serialized timetable), catchup, max_active_runs, tags, and per
+print the same description: schedule (serialized timetable), catchup, max_active_runs, tags, dates,
+params, macros, template settings, and per
 task its class (mapped or not), upstream ids, trigger rule, retries and owner.
 """
 
@@ -39,6 +40,15 @@ def describe(dag: Any) -> dict[str, Any]:
         "catchup": dag.catchup,
         "max_active_runs": dag.max_active_runs,
         "tags": sorted(dag.tags),
+        "description": dag.description,
+        "start_date": str(dag.start_date),
+        "end_date": str(dag.end_date),
+        "max_active_tasks": dag.max_active_tasks,
+        "dagrun_timeout": str(dag.dagrun_timeout),
+        "render_template_as_native_obj": dag.render_template_as_native_obj,
+        "template_searchpath": dag.template_searchpath,
+        "user_defined_macros": dag.user_defined_macros,
+        "params": dag.params.dump(),
         "tasks": tasks,
     }
 
