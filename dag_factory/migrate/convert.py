@@ -18,7 +18,7 @@ from .emit import spec_text
 from .options import callback, is_plain, options, plain
 from .read import DagSource, find_sources, read_file
 from .report import Collector, Issue
-from .tasks import convert_tasks
+from .tasks import asset, convert_tasks
 from .values import AllOf, AnyOf, Typed, as_seconds, decode, duration_text, is_timetable
 
 __all__ = ["Issue", "Result", "convert_paths", "convert_dag"]
@@ -62,7 +62,9 @@ class Result:
 
 
 def _date(col: Collector, value: Any, path: tuple[Any, ...]) -> Any:
-    if isinstance(value, (date, datetime)):
+    if isinstance(value, datetime):  # dag-factory replaces the zone by the DAG's `timezone` (not converts)
+        return value.replace(tzinfo=None)
+    if isinstance(value, date):
         return value
     if isinstance(value, Typed) and value.type in ("datetime.datetime", "pendulum.datetime", "datetime.date"):
         try:
@@ -72,8 +74,8 @@ def _date(col: Collector, value: Any, path: tuple[Any, ...]) -> Any:
             pass
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value.strip()) if "T" in value or ":" in value else \
-                date.fromisoformat(value.strip())
+            return datetime.fromisoformat(value.strip()).replace(tzinfo=None) if "T" in value or ":" in value \
+                else date.fromisoformat(value.strip())
         except ValueError:
             pass
         if _RELATIVE.match(value):
@@ -96,9 +98,7 @@ def _asset_expr(value: Any) -> Any:
     if isinstance(value, AnyOf):
         return {"any": [_asset_expr(v) for v in value.items]}
     if isinstance(value, Typed) and value.type.endswith((".Asset", ".Dataset")):
-        from .tasks import _asset
-
-        return _asset(value)
+        return asset(value)
     raise ValueError(value)
 
 
@@ -161,7 +161,7 @@ def _params(col: Collector, value: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def convert_dag(dag: DagSource, spec_dir: Path) -> tuple[dict[str, Any], Collector, dict[str, Path]]:
+def convert_dag(dag: DagSource) -> tuple[dict[str, Any], Collector, dict[str, Path]]:
     """One DAG's spec data, its issues, and files to copy beside the spec."""
     col = Collector(dag)
     config = decode(dag.config)
@@ -246,7 +246,6 @@ def convert_dag(dag: DagSource, spec_dir: Path) -> tuple[dict[str, Any], Collect
         col.add("approximate", ("doc_md_file_path",), f"the doc file is copied beside the spec as `{name}` "
                 "(dagspec reads doc files inside the dag folder only)")
     spec["tasks"] = convert_tasks(col, config)
-    del spec_dir
     return spec, col, copies
 
 
@@ -302,7 +301,7 @@ def convert_paths(paths: list[Path], defaults_root: Path | None = None,
     for file, folder, dags in per_file:
         rel_dir = file.resolve().parent.relative_to(folder.resolve()) if folder else Path()
         for dag in dags:
-            spec, col, copies = convert_dag(dag, rel_dir)
+            spec, col, copies = convert_dag(dag)
             inherited: dict[str, Any] = {}
             if folder:
                 for defaults_file in reversed(dag.defaults_files):

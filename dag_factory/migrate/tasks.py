@@ -11,7 +11,7 @@ from .options import is_plain, options, plain
 from .report import Collector, Status
 from .values import Typed
 
-__all__ = ["convert_tasks"]
+__all__ = ["convert_tasks", "asset"]
 
 _STANDARD = ("airflow.operators.", "airflow.providers.standard.operators.")
 _BUILTIN = {"BashOperator": "bash", "PythonOperator": "python", "EmptyOperator": "empty",
@@ -157,7 +157,7 @@ class _Tasks:
             if isinstance(item, str):
                 out.append(item)
             elif isinstance(item, Typed) and item.type.endswith((".Asset", ".Dataset")):
-                out.append(_asset(item))
+                out.append(asset(item))
             else:
                 self.col.add("not_converted", path, "assets from a `file:` + `datasets:` list, or an asset "
                              "object dagspec cannot read", "list the asset URIs")
@@ -292,7 +292,8 @@ class _Tasks:
         return "{{ " + pull + " }}"
 
 
-def _asset(item: Typed) -> Any:
+def asset(item: Typed) -> Any:
+    """An ``Asset``/``Dataset`` object as the spec writes it: its URI, or ``{uri, name}``."""
     uri = item.kwargs.get("uri", item.args[1] if len(item.args) > 1 else None)
     name = item.kwargs.get("name", item.args[0] if item.args else None)
     if uri is None and name is not None and "://" in str(name):
