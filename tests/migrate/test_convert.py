@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
 from dagspec.dag_factory.migrate.convert import convert_paths
 from dagspec.dag_factory.migrate.values import Typed, decode, duration_text, env_to_spec
 
