@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .emit import spec_text
+from .folders import folder_defaults, inherited, subtract
 from .options import callback, is_plain, options, plain
 from .read import DagSource, find_sources, read_file
 from .report import Collector, Issue
@@ -257,25 +258,6 @@ def _has_str(value: Any) -> bool:
     return False
 
 
-def _defaults_layer(sources: list[DagSource], root: Path) -> dict[Path, dict[str, Any]]:
-    """``_defaults.yaml`` data per defaults file under ``root``: its converted ``default_args``."""
-    out: dict[Path, dict[str, Any]] = {}
-    for dag in sources:
-        for path in dag.defaults_files:
-            if path in out or root.resolve() not in path.resolve().parents:
-                continue
-            fake = DagSource(dag.dag_id, dag.file, {}, dag.layers)
-            col = Collector(fake)
-            from ..spec.yaml_source import load_yaml
-
-            doc, _ = load_yaml(path.read_text(encoding="utf-8"), str(path))
-            data = decode(doc.data) if doc and isinstance(doc.data, dict) else {}
-            dargs = {k: v for k, v in (data.get("default_args") or {}).items() if k not in ("start_date", "end_date")}
-            opts, _rest = options(col, dargs, ("default_args",))
-            out[path] = {"default_args": opts} if opts else {}
-    return out
-
-
 def convert_paths(paths: list[Path], defaults_root: Path | None = None,
                   progress: Any = None) -> Result:
     """Convert dag-factory files and folders; specs are named after their DAG ids."""
@@ -290,30 +272,30 @@ def convert_paths(paths: list[Path], defaults_root: Path | None = None,
         dags, file_diags = read_file(file, defaults_root or folder or file.parent, cache)
         result.issues += [Issue("not_converted", d.message, d.file, d.line, "", d.hint) for d in file_diags]
         per_file.append((file, folder, dags))
-    defaults: dict[Path, dict[str, Any]] = {}
-    for folder in {f for _, f, _ in per_file if f is not None}:
-        defaults.update(_defaults_layer([d for _, f, ds in per_file if f == folder for d in ds], folder))
-    for path, data in defaults.items():
-        folder = next(f for _, f, _ in per_file if f is not None and f.resolve() in path.resolve().parents)
-        if data:
-            target = path.resolve().parent.relative_to(folder.resolve()) / "_defaults.yaml"
-            result.files[target.as_posix()] = spec_text(data, [], f"dag-factory defaults: {path}")
+    converted = []
     for file, folder, dags in per_file:
-        rel_dir = file.resolve().parent.relative_to(folder.resolve()) if folder else Path()
         for dag in dags:
             spec, col, copies = convert_dag(dag)
-            inherited: dict[str, Any] = {}
-            if folder:
-                for defaults_file in reversed(dag.defaults_files):
-                    inherited.update(defaults.get(defaults_file, {}).get("default_args", {}))
-            _subtract(spec, inherited)
-            rel = (rel_dir / f"{dag.dag_id}.yaml").as_posix()
-            if rel in result.files:
-                col.add("not_converted", (), f"DAG id `{dag.dag_id}` is defined twice")
-            result.files[rel] = spec_text(spec, col.blocks, f"dag-factory: {file} ({dag.dag_id})")
-            result.copies.update({(rel_dir / k).as_posix(): v for k, v in copies.items()})
-            result.dags.append(dag.dag_id)
-            result.issues += col.issues
+            converted.append((file, folder, dag, spec, col, copies))
+    layers: dict[Path, dict[str, Any]] = {}
+    for folder in {f for _, f, _ in per_file if f is not None}:
+        found_layers = folder_defaults([(d, s) for _, f, d, s, _, _ in converted if f == folder], folder)
+        for path, data in found_layers.items():
+            layers[path] = data
+            if data:
+                target = path.parent.relative_to(folder.resolve()) / "_defaults.yaml"
+                result.files[target.as_posix()] = spec_text(data, [], f"dag-factory defaults: {path}")
+    for file, folder, dag, spec, col, copies in converted:
+        rel_dir = file.resolve().parent.relative_to(folder.resolve()) if folder else Path()
+        if folder:
+            subtract(spec, inherited(dag, layers))
+        rel = (rel_dir / f"{dag.dag_id}.yaml").as_posix()
+        if rel in result.files:
+            col.add("not_converted", (), f"DAG id `{dag.dag_id}` is defined twice")
+        result.files[rel] = spec_text(spec, col.blocks, f"dag-factory: {file} ({dag.dag_id})")
+        result.copies.update({(rel_dir / k).as_posix(): v for k, v in copies.items()})
+        result.dags.append(dag.dag_id)
+        result.issues += col.issues
     if loaders:
         result.files[LOADER_NAME] = LOADER_TEXT
         result.issues += [Issue("approximate", f"this dag-factory loader file is replaced by {LOADER_NAME} (written "
@@ -322,15 +304,3 @@ def convert_paths(paths: list[Path], defaults_root: Path | None = None,
     if result.dags:
         result.issues += [Issue("approximate", text, "", 0) for text in KNOWN_DIFFERENCES]
     return result
-
-
-def _subtract(spec: dict[str, Any], inherited: dict[str, Any]) -> None:
-    """Leave in the spec's default_args only what differs from the folder defaults it inherits."""
-    if not inherited:
-        return
-    own = spec.get("default_args", {})
-    kept = {k: v for k, v in own.items() if inherited.get(k) != v}
-    if kept:
-        spec["default_args"] = kept
-    else:
-        spec.pop("default_args", None)

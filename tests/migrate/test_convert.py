@@ -32,12 +32,12 @@ def test_defaults_file_dag_keys_beat_the_default_block_and_a_dag_s_own_tags_repl
     })
     result = convert_paths([tmp_path])
     a, b = _spec(result, "sub/a.yaml"), _spec(result, "sub/b.yaml")
-    assert a["max_active_runs"] == 3 and a["tags"] == ["base", "sub"]
-    assert b["tags"] == ["own"]
-    # folder defaults hold default_args; each spec keeps only what differs from what it inherits
-    assert _spec(result, "_defaults.yaml") == {"default_args": {"owner": "base", "retries": 1}}
+    # max_active_runs 3 (not the default: block's 7) moves up to the folder; a spec keeps what differs
+    assert _spec(result, "_defaults.yaml") == {"max_active_runs": 3, "default_args": {"owner": "base", "retries": 1}}
     assert _spec(result, "sub/_defaults.yaml") == {"default_args": {"owner": "sub"}}
-    assert a["default_args"] == {"retries": 2} and b["default_args"] == {"retries": 4}
+    assert "max_active_runs" not in a and a["default_args"] == {"retries": 2} and b["default_args"] == {"retries": 4}
+    # b's own tags replace the defaults' in dag-factory, so the defaults' tags stay in each spec
+    assert a["tags"] == ["base", "sub"] and b["tags"] == ["own"]
 
 
 def test_an_unconvertible_list_task_is_reported_at_its_own_line(tmp_path):
