@@ -3,7 +3,7 @@
 ``describe_dags.py dagfactory CORPUS OUT.json`` builds every corpus file with dag-factory (in .venv-dagfactory);
 ``describe_dags.py dagspec FOLDER OUT.json`` builds the converted specs with dagspec's loader (in .venv). Both
 print the same description: schedule (serialized timetable), catchup, max_active_runs, tags, dates,
-params, macros, template settings, and per
+params, macros, template settings, callbacks, and per
 task its class (mapped or not), upstream ids, trigger rule, retries and owner.
 """
 
@@ -22,6 +22,22 @@ def _class(task: Any) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def _callbacks(obj: Any, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """Each callback as its function path, or its notifier class with its arguments."""
+    out = {}
+    for name in names:
+        value = getattr(obj, name, None)
+        items = value if isinstance(value, (list, tuple)) else [value] if value else []
+        out[name] = [f"{getattr(i, '__module__', '')}.{getattr(i, '__qualname__', type(i).__qualname__)}"
+                     + ("" if callable(i) and hasattr(i, "__qualname__") else f"{sorted(vars(i).items())!r}")
+                     for i in items]
+    return {k: v for k, v in out.items() if v}
+
+
+_TASK_CALLBACKS = ("on_execute_callback", "on_success_callback", "on_failure_callback", "on_retry_callback",
+                   "on_skipped_callback")
+
+
 def describe(dag: Any) -> dict[str, Any]:
     from airflow.serialization.encoders import encode_timetable
 
@@ -34,6 +50,7 @@ def describe(dag: Any) -> dict[str, Any]:
             "trigger_rule": str(getattr(task.trigger_rule, "value", task.trigger_rule)),
             "retries": task.retries,
             "owner": task.owner,
+            "callbacks": _callbacks(task, _TASK_CALLBACKS),
         }
     return {
         "timetable": json.loads(json.dumps(encode_timetable(dag.timetable), default=str, sort_keys=True)),
@@ -49,6 +66,7 @@ def describe(dag: Any) -> dict[str, Any]:
         "template_searchpath": dag.template_searchpath,
         "user_defined_macros": dag.user_defined_macros,
         "params": dag.params.dump(),
+        "callbacks": _callbacks(dag, ("on_success_callback", "on_failure_callback")),
         "tasks": tasks,
     }
 
