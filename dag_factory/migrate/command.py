@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .convert import convert_paths
+from .report import Issue
 
 __all__ = ["DESCRIPTION", "EPILOG", "add_arguments", "run"]
 
@@ -82,7 +83,5 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed and not args.allow_partial else 0
 
 
-def _missing(source: str, exc: OSError):  # type: ignore[no-untyped-def]
-    from .report import Issue
-
+def _missing(source: str, exc: OSError) -> Issue:
     return Issue("not_converted", f"doc file could not be copied: {exc}", source, 0)

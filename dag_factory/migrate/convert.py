@@ -7,6 +7,8 @@ converted approximately (DSP101), or reported as not converted (DSP100) and kept
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import os
 import re
 from dataclasses import dataclass, field
@@ -137,9 +139,6 @@ def _schedule(col: Collector, value: Any) -> tuple[bool, Any]:
 
 def _positional_names(path: str) -> list[str] | None:
     """The parameter names of a timetable class, read from its signature (imports the class)."""
-    import importlib
-    import inspect
-
     module, _, name = path.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module), name)
