@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             result.issues.append(_missing(str(source), exc))
     failed = bool(result.not_converted)
     if args.format == "json":
-        print(json.dumps({"written": sorted(result.files), "dags": result.dags, "ok": not failed,
+        print(json.dumps({"written": sorted([*result.files, *result.copies]), "dags": result.dags, "ok": not failed,
                           "issues": [i.to_dict() for i in result.issues]}, indent=2, default=str))
     else:
         for issue in result.issues:
