@@ -6,8 +6,10 @@ UV       := .tools/bin/uv
 VENV     := .venv
 STAMP    := $(VENV)/.synced
 CHROMIUM := /usr/bin/chromium
+DF_VENV  := .venv-dagfactory
+DF_REQS  := tests/envs/dag-factory.txt
 
-.PHONY: help venv test test-min min-lock test-fast demo airflow bench lint clean
+.PHONY: help venv test test-min min-lock dagfactory-lock test-fast demo airflow bench lint clean
 
 help:
 	@echo "make demo   run the flagship example end to end on the local stack"
@@ -26,7 +28,7 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 
 venv: $(STAMP)
 
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(DF_VENV)/.synced
 	$(VENV)/bin/python -m pytest
 	$(MAKE) --no-print-directory test-min
 
@@ -44,6 +46,18 @@ min-lock: $(UV)
 	$(UV) export -q --frozen --all-extras --no-hashes --no-emit-project --no-header --no-annotate \
 	  --format requirements-txt | grep -v -E '^apache-airflow(-core|-task-sdk)?==' > $(MIN_REQS)
 	$(UV) pip compile -q --universal --python-version 3.11 tests/envs/airflow-min.in -o $(MIN_REQS) --no-header
+
+# dag-factory 1.1.0 in its own pinned environment, for the import-dag-factory equivalence harness
+# (tests/migrate builds every corpus DAG with dag-factory there and with dagspec here, and compares).
+$(DF_VENV)/.synced: $(UV) $(DF_REQS)
+	$(UV) venv -q --allow-existing --python $(PY) $(DF_VENV)
+	VIRTUAL_ENV=$(DF_VENV) $(UV) pip sync -q $(DF_REQS)
+	@touch $@
+
+dagfactory-lock: $(UV)
+	$(UV) export -q --frozen --all-extras --no-hashes --no-emit-project --no-header --no-annotate \
+	  --format requirements-txt > $(DF_REQS)
+	$(UV) pip compile -q --universal --python-version 3.11 tests/envs/dag-factory.in -o $(DF_REQS) --no-header
 
 test-min: $(MIN_VENV)/.synced
 	$(MIN_VENV)/bin/python -m pytest -p no:cacheprovider -q -m "not slow" tests/unit tests/integration tests/airflow
@@ -76,4 +90,4 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy dag_factory provider
 
 clean:
-	rm -rf .tools $(VENV) $(MIN_VENV) .pytest_cache build *.egg-info
+	rm -rf .tools $(VENV) $(MIN_VENV) $(DF_VENV) .pytest_cache build *.egg-info

@@ -23,6 +23,7 @@ examples:
   dagspec up                             local Airflow + emulators, UI on http://127.0.0.1:8080 (admin/admin)
   dagspec import-template wft.yaml -o dags/etl.yaml   Dataproc workflow template -> spec
   dagspec export-template dags/etl.yaml  spec -> Dataproc workflow template
+  dagspec import-dag-factory old_dags/ -o dags/   dag-factory YAML -> specs
   dagspec deploy --bucket gs://B --dry-run   what a deploy to a Composer bucket would change
 
 docs: README.md (spec reference, five-minute tour)
@@ -101,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     et.add_argument("--dag-id", help="the DAG to export when the spec defines several (instances)")
     et.add_argument("--root", type=Path, help="the dag_folder (default: the folder holding dagspec_loader.py)")
 
+    from ..migrate import command as migrate
+
+    sub.add_parser("import-dag-factory", help="convert dag-factory YAML DAGs into specs (one per DAG)",
+                   description=migrate.DESCRIPTION, epilog=migrate.EPILOG,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    migrate.add_arguments(sub.choices["import-dag-factory"])
+
     from ..stack.up import DESCRIPTION as UP_DESCRIPTION
     from ..stack.up import add_arguments as up_arguments
 
@@ -135,6 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ..deploy.command import run as deploy_run
 
             return deploy_run(args)
+        if args.command == "import-dag-factory":
+            from ..migrate.command import run as migrate_run
+
+            return migrate_run(args)
         if args.command in ("import-template", "export-template"):
             from ..workflow_template import cli as wt_cli
 
