@@ -272,6 +272,8 @@ class _Builder:
             tg_kwargs: dict[str, Any] = {"group_id": local, "parent_group": parent or self.dag.task_group}
             if gp.tooltip:
                 tg_kwargs["tooltip"] = gp.tooltip
+            if gp.default_args:
+                tg_kwargs["default_args"] = self.convert(dict(gp.default_args), gp.parent)
             if gp.expand is None and gp.expand_kwargs is None:
                 tg = TaskGroup(dag=self.dag, **tg_kwargs)
             else:

@@ -303,4 +303,6 @@ def _group(ctx: Ctx, graph: Graph, node: Node) -> GroupPlan:
         expand = {k: _map_value(ctx, graph, node, v, node.path + ("expand", k), [], []) for k, v in model.expand.items()}
     if model.expand_kwargs is not None:
         expand_kwargs = _map_value(ctx, graph, node, model.expand_kwargs, node.path + ("expand_kwargs",), [], [])
-    return GroupPlan(node.full_id, node.group, model.tooltip, expand, expand_kwargs, ctx.loc(node.path))
+    default_args = common_args(ctx, model.default_args, node.path + ("default_args",)) if model.default_args else None
+    return GroupPlan(node.full_id, node.group, model.tooltip, expand, expand_kwargs, ctx.loc(node.path),
+                     default_args or None)

@@ -194,7 +194,8 @@ class GroupPlan(Record):
     """A task group. ``group_id`` is the full dotted id; ``parent`` the enclosing group or None.
 
     ``expand``/``expand_kwargs`` make it a mapped task group: its tasks refer to the current
-    item through ``GroupArg(name)`` values inside their args.
+    item through ``GroupArg(name)`` values inside their args. ``default_args`` apply to the tasks
+    inside (nested groups inherit them; a task's own options win), as plan values.
     """
 
     group_id: str
@@ -203,6 +204,7 @@ class GroupPlan(Record):
     expand: Mapping[str, Any] | None = None
     expand_kwargs: Any = None
     source: SourceLoc | None = None
+    default_args: Mapping[str, Any] | None = None
 
 
 class TaskPlan(Record):

@@ -269,3 +269,29 @@ def test_a_mapped_group_over_its_own_tasks_output_is_an_error():
              groups=(GroupPlan("g", expand={"x": TaskOutput("g.t")}),))
     with pytest.raises(BuildError, match="a cycle through task outputs: task `g.t` -> group `g` -> task `g.t`"):
         build_dag(p)
+
+
+def test_group_default_args_reach_the_tasks_inside_and_a_tasks_own_option_wins(tmp_path) -> None:
+    from dagspec.dag_factory.compile.api import compile_paths
+
+    spec = tmp_path / "grouped.yaml"
+    spec.write_text(
+        "start_date: 2024-01-01\n"
+        "default_args: {retries: 1}\n"
+        "tasks:\n"
+        "  load:\n"
+        "    default_args: {retries: 4, retry_delay: 2m}\n"
+        "    tasks:\n"
+        "      a: {empty: true}\n"
+        "      b: {empty: true, retries: 0}\n"
+        "      inner:\n"
+        "        tasks:\n"
+        "          c: {empty: true}\n"
+        "  after: {empty: true, depends_on: load}\n")
+    result = compile_paths([spec], root=tmp_path)
+    assert not result.all_diagnostics, result.all_diagnostics
+    dag = build_dag(result.plans[0])
+    assert dag.get_task("load.a").retries == 4 and dag.get_task("load.a").retry_delay == timedelta(minutes=2)
+    assert dag.get_task("load.b").retries == 0
+    assert dag.get_task("load.inner.c").retries == 4  # nested groups inherit
+    assert dag.get_task("after").retries == 1
