@@ -40,6 +40,8 @@ CODES = {
     "DSP061": "a cluster no task uses (warning)",
     "DSP062": "Dataproc job fields that do not fit the job type or placement",
     "DSP070": "invalid DAG id",
+    "DSP090": "an Airflow 3.4 YAML DAG (`$schema: https://airflow.apache.org/schemas/dag/...`) where a dagspec spec was expected",
+    "DSP091": "Airflow 3.4 importer: compiling and building this spec took longer than `[core] dagbag_import_timeout`",
 }
 
 
