@@ -93,7 +93,6 @@ def test_a_broken_spec_is_an_import_error_under_its_own_path_with_file_line_col_
 
 def test_defaults_templates_hidden_folders_and_project_files_are_not_dag_definitions(configure, tmp_path: Path) -> None:
     from airflow.dag_processing.bundles.local import LocalDagBundle
-
     from dagspec.dag_factory.airflow.importer import DagspecImporter
 
     folder = write_specs(tmp_path / "dags", {
