@@ -63,10 +63,6 @@ except ImportError:  # Airflow 3.3: no pluggable importers; the loader file is t
         def __class_getitem__(cls, item: Any) -> Any:
             return cls
 
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            raise RuntimeError("dagspec's DagspecImporter needs Airflow 3.4 or later (airflow.sdk.importers); "
-                               "on Airflow 3.3 use the loader file (dags/dagspec_loader.py)")
-
     FileDagDefinition = Any  # type: ignore[misc,assignment]
 
 __all__ = ["DagspecImporter", "HAS_DAG_IMPORTERS", "TIMEOUT_CODE", "AIRFLOW_YAML_MODES"]
@@ -107,6 +103,9 @@ class DagspecImporter(AbstractDagImporter[FileDagDefinition]):
     supported_extensions = [".yaml", ".yml"]
 
     def __init__(self, extensions: list[str] | None = None, airflow_yaml: str = "error") -> None:
+        if not HAS_DAG_IMPORTERS:
+            raise RuntimeError("dagspec's DagspecImporter needs Airflow 3.4 or later (airflow.sdk.importers); "
+                               "on Airflow 3.3 use the loader file (dags/dagspec_loader.py)")
         if airflow_yaml not in AIRFLOW_YAML_MODES:
             raise ValueError(f"DagspecImporter: airflow_yaml must be one of {', '.join(AIRFLOW_YAML_MODES)}, "
                              f"not {airflow_yaml!r}")
