@@ -132,8 +132,9 @@ class DagspecImporter(AbstractDagImporter[FileDagDefinition]):
             path = Path(definition.path)
             if skip and any(path.is_relative_to(d) for d in skip):
                 continue
-            if root.is_dir() and any(part.startswith(".") for part in path.relative_to(root).parts[:-1]):
-                continue
+            if root.is_dir() and path.is_relative_to(root) and any(
+                    part.startswith(".") for part in path.relative_to(root).parts[:-1]):
+                continue  # .git, .github ...: as the loader, never DAG folders
             if self.might_contain_dag(definition, safe_mode):
                 yield definition
 
