@@ -18,7 +18,8 @@ same extensions for a different format whose files declare ``$schema:
 https://airflow.apache.org/schemas/dag/<date>.json``. Only one importer owns an extension in a
 bundle, so this one tells the formats apart by that marker: an Airflow-format file is an import
 error (DSP090, with the remedy) by default, or, with ``kwargs: {"airflow_yaml": "delegate"}``, is
-handed to Airflow's importer, so both formats live in one bundle. Bundles can also be split: a
+handed to Airflow's importer, so both formats live in one bundle. ``preload`` (default true) imports
+the compiler when the importer is built, before the dag processor forks its parse processes. Bundles can also be split: a
 bundle's ``importers`` key (in ``[dag_processor] dag_bundle_config_list``) picks the importer for
 that bundle alone.
 
@@ -85,6 +86,27 @@ def _plan_cache() -> PlanCache | None:
     return _STORES[where]
 
 
+# The dag processor builds the importers before it forks a parse process per file (``warm_importers``):
+# importing the compiler and the builder here lets every parse process share them instead of paying
+# for the imports once per spec (far more than compiling a spec).
+_PRELOAD = (
+    "dagspec.dag_factory.compile.api", "dagspec.dag_factory.compile.compiler", "dagspec.dag_factory.spec.load",
+    "dagspec.dag_factory.airflow.build", "dagspec.dag_factory.airflow.loader",
+    "airflow.providers.standard.operators.bash", "airflow.providers.standard.operators.python",
+    "airflow.providers.standard.operators.empty",
+)
+
+
+def _preload() -> None:
+    import importlib
+
+    for name in _PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception:  # only costs time: the parse imports what it needs and reports failures
+            log.debug("dagspec: could not preload %s", name, exc_info=True)
+
+
 def _import_timeout(ref: str) -> float:
     """``[core] dagbag_import_timeout`` for this file, through Airflow's policy hook as for Python files."""
     try:
@@ -102,7 +124,7 @@ class DagspecImporter(AbstractDagImporter[FileDagDefinition]):
 
     supported_extensions = [".yaml", ".yml"]
 
-    def __init__(self, extensions: list[str] | None = None, airflow_yaml: str = "error") -> None:
+    def __init__(self, extensions: list[str] | None = None, airflow_yaml: str = "error", preload: bool = True) -> None:
         if not HAS_DAG_IMPORTERS:
             raise RuntimeError("dagspec's DagspecImporter needs Airflow 3.4 or later (airflow.sdk.importers); "
                                "on Airflow 3.3 use the loader file (dags/dagspec_loader.py)")
@@ -113,6 +135,8 @@ class DagspecImporter(AbstractDagImporter[FileDagDefinition]):
             self.supported_extensions = [e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions]
         self.airflow_yaml = airflow_yaml
         self._airflow_importer: Any = None
+        if preload:
+            _preload()
 
     def can_handle(self, definition: Any) -> bool:
         suffix = get_file_suffix(definition)
