@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from ..errors import Diagnostic
 
 try:
-    from airflow.sdk.importers import (
+    from airflow.sdk.importers import (  # type: ignore[import-not-found,unused-ignore]
         AbstractDagImporter,
         DagImportError,
         DagImportResult,
@@ -219,7 +219,7 @@ class DagspecImporter(AbstractDagImporter[FileDagDefinition]):
 
     def _airflow_yaml_importer(self) -> Any:
         if self._airflow_importer is None:
-            from airflow.sdk.importers.yaml_importer import YamlDagImporter
+            from airflow.sdk.importers.yaml_importer import YamlDagImporter  # type: ignore[import-not-found,unused-ignore]
 
             self._airflow_importer = YamlDagImporter(extensions=list(self.supported_extensions))
         return self._airflow_importer
