@@ -97,6 +97,12 @@ _PRELOAD = (
 )
 
 
+def _parsing_dag_id() -> str | None:
+    from airflow.sdk import get_parsing_context
+
+    return get_parsing_context().dag_id
+
+
 def _preload() -> None:
     import importlib
 
@@ -135,7 +141,7 @@ class DagspecImporter(AbstractDagImporter[FileDagDefinition]):
             self.supported_extensions = [e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions]
         self.airflow_yaml = airflow_yaml
         self._airflow_importer: Any = None
-        if preload:
+        if preload and _parsing_dag_id() is None:  # not on a worker, which needs no compiler on a cache hit
             _preload()
 
     def can_handle(self, definition: Any) -> bool:
