@@ -263,12 +263,18 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
     if root is None:
         root = Path(loader_file).parent if loader_file else Path(_conf_get("core", "dags_folder", "."))
     root = Path(root)
+    bag = _collecting_dagbag()
+    owner = _yaml_owner(bag)
+    if owner == "dagspec":  # Airflow 3.4 with dagspec's importer: each spec is its own parse unit
+        log.info("dagspec: DagspecImporter parses the specs of this bundle; %s builds nothing (delete it)", loader_file)
+        return
     only = get_parsing_context().dag_id
     if only is not None and _bind_from_cache(namespace, root, only, loader_file, build_dag):
         return  # a worker: the plan cache knew the spec, and it is unchanged
     clock = _Clock.from_conf()  # from the start of the parse: compiling spends the import timeout too
     paths, python = _list_folder(root)
-    bag = _collecting_dagbag()
+    if owner == "airflow":  # Airflow's own YAML importer builds the files in its format
+        paths = [p for p in paths if not _airflow_format(p)]
     taken = _taken_ids(root, python, loader_file, bag)  # a spec never replaces a DAG defined elsewhere
     report = _Report(paths)
     plans = _compile(paths, root, only, report, taken)
@@ -393,6 +399,26 @@ def _build_file(plans: list[Any], loader_file: str | None, report: _Report, cloc
             "they are created, or ask your administrator to raise `[dagspec] max_build_seconds`")])
         return []
     return built
+
+
+def _yaml_owner(bag: Any) -> str | None:
+    """On Airflow 3.4, the importer that owns ``.yaml`` in this bundle (see ``importer.yaml_importer_kind``)."""
+    try:
+        from .importer import yaml_importer_kind
+
+        return yaml_importer_kind(getattr(bag, "bundle_name", None))
+    except Exception:  # a broken importer configuration is Airflow's to report
+        log.debug("dagspec: could not read the DAG importer configuration", exc_info=True)
+        return None
+
+
+def _airflow_format(path: Path) -> bool:
+    from ..compile.airflow_yaml import is_airflow_yaml
+
+    try:
+        return is_airflow_yaml(path.read_bytes())
+    except OSError:
+        return False
 
 
 def _bind_from_cache(namespace: MutableMapping[str, Any], root: Path, dag_id: str, loader_file: str | None,

@@ -87,7 +87,8 @@ def gc_paused() -> Iterator[None]:
 def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Policy | None = None,
                   only_dag_id: str | None = None, env: Mapping[str, str] | None = None,
                   check_imports: bool = True, cache: PlanCache | None | bool = False,
-                  taken: Mapping[str, str] | None = None, budget: Budget | None = None) -> CompileResult:
+                  taken: Mapping[str, str] | None = None, budget: Budget | None = None,
+                  index: bool = True) -> CompileResult:
     """Compile spec files below ``root`` (the dag_folder). Non-spec files are skipped.
 
     ``budget`` limits what one spec file may ask for (default: from ``AIRFLOW__DAGSPEC__MAX_...``
@@ -96,16 +97,16 @@ def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Poli
     ``cache=True`` reuses plans of unchanged specs from the machine's plan cache (see
     ``compile.cache``); the loader in Airflow uses it, the CLI does not. ``taken``: DAG ids that
     other (Python) DAG files define, id -> file; a spec claiming one is an error (DSP046) and
-    gives no plan: a spec never replaces a DAG defined elsewhere.
+    gives no plan: a spec never replaces a DAG defined elsewhere. ``index=False`` leaves the cache's
+    dag_id index of ``root`` alone (a caller compiling one spec of the folder, as Airflow 3.4's importer does).
     """
     with gc_paused():
-        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache, taken or {})
-        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache, budget)
+        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache, taken or {}, budget, index)
 
 
 def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy | None, only_dag_id: str | None,
                    env: Mapping[str, str] | None, check_imports: bool, cache: PlanCache | None | bool,
-                   taken: Mapping[str, str], budget: Budget | None = None) -> CompileResult:
+                   taken: Mapping[str, str], budget: Budget | None, write_index: bool) -> CompileResult:
     env = dict(os.environ) if env is None else env
     budget = budget or Budget.from_env(env)
     store = PlanCache.default(env) if cache is True else (cache or None)
@@ -168,7 +169,7 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
             diagnostics[shown] = diags
     if store is not None:
         store.end_batch()
-        if not only_dag_id:
+        if not only_dag_id and write_index:
             store.write_index(os.path.realpath(root), index)
     if secrets:  # no message may show a value read from the environment
         from ..spec.secrets import redact_diagnostics
@@ -202,9 +203,16 @@ def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store
     """Load and compile one spec file (all its instances); cache the result when it is clean and
     holds no value read from the environment (the cache stores no secrets)."""
     from ..spec.secrets import redact_diagnostics
+    from .airflow_yaml import airflow_yaml_diagnostic, is_airflow_yaml
     from .compiler import compile_spec
     from .dag import doc_file_path, git_inputs
 
+    try:
+        data = path.read_bytes()
+    except OSError:
+        data = b""  # the loader reports the unreadable file
+    if is_airflow_yaml(data):  # Airflow 3.4's own YAML DAG format: say so instead of misreporting its keys
+        return [], with_snippets([airflow_yaml_diagnostic(path, data)]), []
     specs, diags = loader.load(path)
     diags = list(diags)
     load_failed = has_errors(diags)  # e.g. a missing cluster profile: compile on for more problems, keep no plan
