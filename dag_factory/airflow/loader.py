@@ -414,10 +414,11 @@ def _yaml_owner(bag: Any) -> str | None:
 
 def _airflow_format(path: Path) -> bool:
     from ..compile.airflow_yaml import is_airflow_yaml
+    from ..spec.files import YAML_MAX, FileRefused, read_bytes
 
-    try:
-        return is_airflow_yaml(path.read_bytes())
-    except OSError:
+    try:  # never blocks on a FIFO, never reads past the cap
+        return is_airflow_yaml(read_bytes(path, path.name, YAML_MAX))
+    except FileRefused:
         return False
 
 

@@ -207,9 +207,11 @@ def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store
     from .compiler import compile_spec
     from .dag import doc_file_path, git_inputs
 
-    try:
-        data = path.read_bytes()
-    except OSError:
+    from ..spec.files import YAML_MAX, FileRefused, read_bytes
+
+    try:  # never blocks on a FIFO, never reads past the cap
+        data = read_bytes(path, path.name, YAML_MAX)
+    except FileRefused:
         data = b""  # the loader reports the unreadable file
     if is_airflow_yaml(data):  # Airflow 3.4's own YAML DAG format: say so instead of misreporting its keys
         return [], with_snippets([airflow_yaml_diagnostic(path, data)]), []
