@@ -202,12 +202,11 @@ def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store
                   ) -> tuple[list[DagPlan], list[Diagnostic], list[tuple[str, str]]]:
     """Load and compile one spec file (all its instances); cache the result when it is clean and
     holds no value read from the environment (the cache stores no secrets)."""
+    from ..spec.files import YAML_MAX, FileRefused, read_bytes
     from ..spec.secrets import redact_diagnostics
     from .airflow_yaml import airflow_yaml_diagnostic, is_airflow_yaml
     from .compiler import compile_spec
     from .dag import doc_file_path, git_inputs
-
-    from ..spec.files import YAML_MAX, FileRefused, read_bytes
 
     try:  # never blocks on a FIFO, never reads past the cap
         data = read_bytes(path, path.name, YAML_MAX)
