@@ -216,12 +216,13 @@ class _Report:
 
 
 def _compile(paths: list[Path], root: Path, only: str | None, report: _Report,
-             taken: dict[str, str] | None = None) -> list[Any]:
+             taken: dict[str, str] | None = None, unit: tuple[int, int] | None = None) -> list[Any]:
     from ..compile.api import compile_paths
 
     policy, budget = _policy(), _budget()
     try:
-        result = compile_paths(paths, root=root, policy=policy, only_dag_id=only, cache=True, taken=taken, budget=budget)
+        result = compile_paths(paths, root=root, policy=policy, only_dag_id=only, cache=True, taken=taken,
+                               budget=budget, unit=unit)
         groups = [result]
     except Exception:  # a dagspec bug must not hide the other specs: retry file by file
         log.exception("dagspec: compiling %s failed; compiling spec by spec", root)
@@ -251,10 +252,14 @@ def _var_name(dag_id: str, namespace: MutableMapping[str, Any]) -> str:
     return name
 
 
-def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None = None) -> None:
+def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None = None,
+                    unit: tuple[int, int] | None = None) -> None:
     """Compile the specs below ``root`` (default: the folder of the calling loader file, else Airflow's
     ``[core] dags_folder``) and bind each built DAG in ``namespace``; register broken specs as
-    import errors of the DagBag importing the loader."""
+    import errors of the DagBag importing the loader.
+
+    ``unit=(i, n)``: this loader file is parse unit ``i`` of ``n`` (``spec.units``, written by
+    ``dagspec init-dag-folder``) and builds only the specs whose path relative to ``root`` hashes to ``i``."""
     from airflow.sdk import get_parsing_context
 
     from .build import BuildError, build_dag
@@ -263,19 +268,22 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
     if root is None:
         root = Path(loader_file).parent if loader_file else Path(_conf_get("core", "dags_folder", "."))
     root = Path(root)
+    unit = _checked_unit(unit)
     only = get_parsing_context().dag_id
-    if only is not None and _bind_from_cache(namespace, root, only, loader_file, build_dag):
+    if only is not None and _bind_from_cache(namespace, root, only, loader_file, build_dag, unit):
         return  # a worker: the plan cache knew the spec, and it is unchanged
     clock = _Clock.from_conf()  # from the start of the parse: compiling spends the import timeout too
     paths, python = _list_folder(root)
+    if unit is not None:
+        paths = _unit_share(paths, root, unit)
     bag = _collecting_dagbag()
     taken = _taken_ids(root, python, loader_file, bag)  # a spec never replaces a DAG defined elsewhere
     report = _Report(paths)
-    plans = _compile(paths, root, only, report, taken)
+    plans = _compile(paths, root, only, report, taken, unit)
     if only is not None:
         plans = [p for p in plans if p.dag_id == only]
         if not plans and not report.errors:  # the cheap index missed it: compile everything, keep one
-            plans = [p for p in _compile(paths, root, None, report, taken) if p.dag_id == only]
+            plans = [p for p in _compile(paths, root, None, report, taken, unit) if p.dag_id == only]
 
     broken = set(report.errors)
     for file, file_plans in _by_file(plans):
@@ -295,6 +303,24 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
             bag.import_errors[_bag_key(bag, path)] = render_text(diagnostics)
     if only is None and bag.bundle_path:
         _mark_parsed(bag, paths)
+
+
+def _checked_unit(unit: Any) -> tuple[int, int] | None:
+    """``(index, count)`` with 0 <= index < count, or None for the whole folder (a one-unit layout)."""
+    if unit is None:
+        return None
+    index, count = (int(x) for x in unit)
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"dagspec: unit={unit!r} is not (index, count) with 0 <= index < count")
+    return None if count == 1 else (index, count)
+
+
+def _unit_share(paths: list[Path], root: Path, unit: tuple[int, int]) -> list[Path]:
+    """The specs this parse unit owns: by a hash of each path relative to the dag folder."""
+    from ..spec.units import unit_of
+
+    index, count = unit
+    return [p for p in paths if unit_of(p.relative_to(root).as_posix(), count) == index]
 
 
 def _by_file(plans: list[Any]) -> list[tuple[str, list[Any]]]:
@@ -396,13 +422,13 @@ def _build_file(plans: list[Any], loader_file: str | None, report: _Report, cloc
 
 
 def _bind_from_cache(namespace: MutableMapping[str, Any], root: Path, dag_id: str, loader_file: str | None,
-                     build_dag: Any) -> bool:
+                     build_dag: Any, unit: tuple[int, int] | None = None) -> bool:
     """The worker's fast path: build ``dag_id`` from the plan cache without listing the folder or
     loading the compiler."""
     from ..compile.cache import indexed_plans
 
     try:
-        plans = indexed_plans(root, dag_id, _policy().key())
+        plans = indexed_plans(root, dag_id, _policy().key(), unit=unit)
         if not plans:
             return False
         if str(root) not in sys.path:  # modules beside the specs (callables) are importable, as in a full parse

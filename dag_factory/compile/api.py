@@ -19,7 +19,7 @@ from ..errors import Diagnostic, has_errors, with_snippets
 from ..spec.discover import is_spec_file
 from ..spec.files import template_folders
 from ..spec.limits import Budget
-from .cache import PlanCache
+from .cache import PlanCache, index_key
 from .plan import DagPlan
 from .resolve import Policy, Resolver
 
@@ -87,7 +87,8 @@ def gc_paused() -> Iterator[None]:
 def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Policy | None = None,
                   only_dag_id: str | None = None, env: Mapping[str, str] | None = None,
                   check_imports: bool = True, cache: PlanCache | None | bool = False,
-                  taken: Mapping[str, str] | None = None, budget: Budget | None = None) -> CompileResult:
+                  taken: Mapping[str, str] | None = None, budget: Budget | None = None,
+                  unit: tuple[int, int] | None = None) -> CompileResult:
     """Compile spec files below ``root`` (the dag_folder). Non-spec files are skipped.
 
     ``budget`` limits what one spec file may ask for (default: from ``AIRFLOW__DAGSPEC__MAX_...``
@@ -96,16 +97,17 @@ def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Poli
     ``cache=True`` reuses plans of unchanged specs from the machine's plan cache (see
     ``compile.cache``); the loader in Airflow uses it, the CLI does not. ``taken``: DAG ids that
     other (Python) DAG files define, id -> file; a spec claiming one is an error (DSP046) and
-    gives no plan: a spec never replaces a DAG defined elsewhere.
+    gives no plan: a spec never replaces a DAG defined elsewhere. ``unit``: the parse unit (index,
+    count) ``paths`` belong to, which keeps its own dag_id index in the cache (``spec.units``).
     """
     with gc_paused():
-        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache, taken or {})
-        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache, budget)
+        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache, taken or {}, budget, unit)
 
 
 def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy | None, only_dag_id: str | None,
                    env: Mapping[str, str] | None, check_imports: bool, cache: PlanCache | None | bool,
-                   taken: Mapping[str, str], budget: Budget | None = None) -> CompileResult:
+                   taken: Mapping[str, str], budget: Budget | None = None,
+                   unit: tuple[int, int] | None = None) -> CompileResult:
     env = dict(os.environ) if env is None else env
     budget = budget or Budget.from_env(env)
     store = PlanCache.default(env) if cache is True else (cache or None)
@@ -169,7 +171,7 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
     if store is not None:
         store.end_batch()
         if not only_dag_id:
-            store.write_index(os.path.realpath(root), index)
+            store.write_index(index_key(root, unit), index)
     if secrets:  # no message may show a value read from the environment
         from ..spec.secrets import redact_diagnostics
 
