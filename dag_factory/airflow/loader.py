@@ -49,6 +49,12 @@ timer (``deadline.time_limit``): a spec that overruns it is stopped and reported
 (DSP066), and specs stop being built when too little of the import timeout is left, so the DAGs
 built so far survive.
 
+Parse units. A large folder holds several loader files (``dagspec init-dag-folder``, ``spec.units``),
+each calling ``load_dag_folder(globals(), unit=(i, n))``: it lists the folder as above but compiles and
+builds only the specs whose relative path hashes to ``i``, keeps its own dag_id index in the plan cache
+(the worker's fast path), and runs under its own import timeout and budgets in its own dag-processor
+process; errors are still keyed by each spec's own path.
+
 When no ``DagBag`` is importing the module (plain ``python dagspec_loader.py``), diagnostics are
 logged instead.
 """
