@@ -220,3 +220,10 @@ def test_a_worker_parsing_a_unit_builds_only_the_dag_it_runs_cold_and_from_the_u
     assert warm == {"dags": [target], "errors": [], "compiler": False}  # the plan cache served it
     other = folder / unit_file_name((unit_of("wf_005.yaml", 3) + 1) % 3, 3)
     assert _parse(other, env, target)["dags"] == []  # another unit never builds a spec it does not own
+
+
+def test_a_spec_in_a_folder_of_units_finds_its_dag_folder_for_validate(tmp_path: Path):
+    from dagspec.dag_factory.spec.discover import find_root
+
+    folder = folder_of(tmp_path, 6, 2)
+    assert find_root(folder / "team_1" / "wf_001.yaml") == folder.resolve()
