@@ -53,6 +53,9 @@ CODES = {
     "DSP074": "a text file a spec names (`doc_file`) is not UTF-8",
     "DSP075": "a bucket dagspec would write to that `[dagspec] allowed_buckets` does not allow",
     "DSP076": "deploy: a symlink leading out of the dag folder, or a loop, is not followed (warning)",
+    "DSP095": "validate/deploy: the dag folder has more specs than its parse units are sized for; "
+              "run `dagspec init-dag-folder DIR --auto` (warning)",
+    "DSP096": "validate/deploy: the dag folder's loader files disagree (two layouts, or a unit file missing) (warning)",
     "DSP900": "Airflow rejected the compiled DAG (loader), or dagspec itself failed on this file (a bug to report)",
 }
 
