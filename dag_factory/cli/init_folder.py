@@ -79,7 +79,7 @@ def _spec_paths(folder: Path) -> list[str]:
     out = []
     for path in find_spec_files(folder):
         if is_spec_file(path) and not any(d == path or d in path.parents for d in dirs):
-            out.append(path.resolve().relative_to(folder.resolve()).as_posix())
+            out.append(Path(os.path.relpath(path, folder)).as_posix())  # as the loader sees it: links not resolved
     return out
 
 
