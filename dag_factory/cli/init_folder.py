@@ -76,10 +76,11 @@ def _spec_paths(folder: Path) -> list[str]:
     from ..spec.discover import find_spec_files, is_spec_file
 
     dirs = template_dirs(folder, os.environ)
+    top = folder.resolve()  # the walk lists paths below the resolved folder
     out = []
     for path in find_spec_files(folder):
         if is_spec_file(path) and not any(d == path or d in path.parents for d in dirs):
-            out.append(Path(os.path.relpath(path, folder)).as_posix())  # as the loader sees it: links not resolved
+            out.append(Path(os.path.relpath(path, top)).as_posix())  # as the loader sees it: links below not resolved
     return out
 
 
