@@ -222,13 +222,14 @@ class _Report:
 
 
 def _compile(paths: list[Path], root: Path, only: str | None, report: _Report,
-             taken: dict[str, str] | None = None, unit: tuple[int, int] | None = None) -> list[Any]:
+             taken: dict[str, str] | None = None, unit: tuple[int, int] | None = None,
+             merge_index: bool = False) -> list[Any]:
     from ..compile.api import compile_paths
 
     policy, budget = _policy(), _budget()
     try:
         result = compile_paths(paths, root=root, policy=policy, only_dag_id=only, cache=True, taken=taken,
-                               budget=budget, unit=unit)
+                               budget=budget, unit=unit, merge_index=merge_index)
         groups = [result]
     except Exception:  # a dagspec bug must not hide the other specs: retry file by file
         log.exception("dagspec: compiling %s failed; compiling spec by spec", root)
@@ -285,30 +286,65 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
     bag = _collecting_dagbag()
     taken = _taken_ids(root, python, loader_file, bag)  # a spec never replaces a DAG defined elsewhere
     report = _Report(paths)
-    plans = _compile(paths, root, only, report, taken, unit)
-    if only is not None:
-        plans = [p for p in plans if p.dag_id == only]
-        if not plans and not report.errors:  # the cheap index missed it: compile everything, keep one
-            plans = [p for p in _compile(paths, root, None, report, taken, unit) if p.dag_id == only]
-
-    broken = set(report.errors)
-    for file, file_plans in _by_file(plans):
-        if broken and report.spec_path(file) in broken:  # a file with errors gives no DAG
-            continue
-        for plan, dag in _build_file(file_plans, loader_file, report, clock, build_dag, BuildError):
-            namespace[_var_name(plan.dag_id, namespace)] = dag
+    unbuilt: list[Path] = []  # specs never reached before the import timeout's reserve (cheaply reported)
+    # A folder larger than a parse unit is compiled and built in chunks, the clock checked between
+    # them, so that however large it is the DAGs built in time survive (``spec.units`` splits it).
+    size = max(len(paths), 1) if only is not None or len(paths) <= _CHUNK else _CHUNK
+    for start in range(0, max(len(paths), 1), size):  # one round for an empty folder too
+        chunk = paths[start:start + size]
+        if start and clock.out_of_time():
+            unbuilt = paths[start:]
+            break
+        plans = _compile(chunk, root, only, report, taken, unit, merge_index=start > 0)
+        if only is not None:
+            plans = [p for p in plans if p.dag_id == only]
+            if not plans and not report.errors:  # the cheap index missed it: compile everything, keep one
+                plans = [p for p in _compile(paths, root, None, report, taken, unit) if p.dag_id == only]
+        broken = set(report.errors)
+        files = _by_file(plans)
+        for n, (file, file_plans) in enumerate(files):
+            if broken and report.spec_path(file) in broken:  # a file with errors gives no DAG
+                continue
+            if size < len(paths) and clock.out_of_time():
+                done = {Path(f).resolve() for f, _ in files[:n]}
+                unbuilt = [p for p in chunk if p.resolve() not in done] + paths[start + size:]
+                break
+            for plan, dag in _build_file(file_plans, loader_file, report, clock, build_dag, BuildError):
+                namespace[_var_name(plan.dag_id, namespace)] = dag
+        if unbuilt:
+            break
 
     from ..errors import has_errors, render_text
 
     if bag is None:
         for path, diagnostics in report.errors.items():
             log.error("dagspec: %s is broken:\n%s", path, render_text(diagnostics))
+        if unbuilt:
+            log.error("dagspec: %d spec(s) not built, out of time:\n%s", len(unbuilt),
+                      _unbuilt_text(unbuilt[0], root, len(paths), clock))
         return
     for path, diagnostics in report.errors.items():
         if has_errors(diagnostics):
             bag.import_errors[_bag_key(bag, path)] = render_text(diagnostics)
+    for path in unbuilt:
+        bag.import_errors.setdefault(_bag_key(bag, path), _unbuilt_text(path, root, len(paths), clock))
     if only is None and bag.bundle_path:
         _mark_parsed(bag, paths)
+
+
+_CHUNK = 100  # specs compiled and built between two looks at the clock, in a folder larger than this
+
+
+def _unbuilt_text(path: Path, root: Path, count: int, clock: _Clock) -> str:
+    """The import error of a spec the parse never reached (made without reading or resolving anything)."""
+    from ..errors import Diagnostic
+
+    return Diagnostic(
+        BUILD_TIME_CODE, f"not built: this parse unit ({count} specs) ran out of `[core] dagbag_import_timeout` "
+        f"({clock.import_timeout:g} s) before this spec's turn; the DAGs built before it still load",
+        str(path), 1, 1,
+        f"split the dag folder into more parse units: `dagspec init-dag-folder {root} --auto`, then deploy "
+        "(or raise `[core] dagbag_import_timeout`)").render()
 
 
 def _checked_unit(unit: Any) -> tuple[int, int] | None:
@@ -369,6 +405,10 @@ class _Clock:
         if timeout > 0:
             per_spec = min(per_spec or timeout / 2, timeout / 2)
         return cls(timeout, per_spec)
+
+    def out_of_time(self) -> bool:
+        left = self.left()
+        return left is not None and left <= self.reserve
 
     def left(self) -> float | None:
         """Seconds left before Airflow's import timeout fires (its timer when armed, else an estimate)."""

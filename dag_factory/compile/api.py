@@ -88,7 +88,7 @@ def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Poli
                   only_dag_id: str | None = None, env: Mapping[str, str] | None = None,
                   check_imports: bool = True, cache: PlanCache | None | bool = False,
                   taken: Mapping[str, str] | None = None, budget: Budget | None = None,
-                  unit: tuple[int, int] | None = None) -> CompileResult:
+                  unit: tuple[int, int] | None = None, merge_index: bool = False) -> CompileResult:
     """Compile spec files below ``root`` (the dag_folder). Non-spec files are skipped.
 
     ``budget`` limits what one spec file may ask for (default: from ``AIRFLOW__DAGSPEC__MAX_...``
@@ -98,16 +98,18 @@ def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Poli
     ``compile.cache``); the loader in Airflow uses it, the CLI does not. ``taken``: DAG ids that
     other (Python) DAG files define, id -> file; a spec claiming one is an error (DSP046) and
     gives no plan: a spec never replaces a DAG defined elsewhere. ``unit``: the parse unit (index,
-    count) ``paths`` belong to, which keeps its own dag_id index in the cache (``spec.units``).
+    count) ``paths`` belong to, which keeps its own dag_id index in the cache (``spec.units``);
+    ``merge_index``: ``paths`` are one more chunk of the folder, add their ids to the index.
     """
     with gc_paused():
-        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache, taken or {}, budget, unit)
+        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache, taken or {}, budget, unit,
+                              merge_index)
 
 
 def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy | None, only_dag_id: str | None,
                    env: Mapping[str, str] | None, check_imports: bool, cache: PlanCache | None | bool,
                    taken: Mapping[str, str], budget: Budget | None = None,
-                   unit: tuple[int, int] | None = None) -> CompileResult:
+                   unit: tuple[int, int] | None = None, merge_index: bool = False) -> CompileResult:
     env = dict(os.environ) if env is None else env
     budget = budget or Budget.from_env(env)
     store = PlanCache.default(env) if cache is True else (cache or None)
@@ -171,7 +173,8 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
     if store is not None:
         store.end_batch()
         if not only_dag_id:
-            store.write_index(index_key(root, unit), index)
+            key = index_key(root, unit)
+            store.write_index(key, {**store.read_index(key), **index} if merge_index else index)
     if secrets:  # no message may show a value read from the environment
         from ..spec.secrets import redact_diagnostics
 

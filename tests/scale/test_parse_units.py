@@ -227,3 +227,37 @@ def test_a_spec_in_a_folder_of_units_finds_its_dag_folder_for_validate(tmp_path:
 
     folder = folder_of(tmp_path, 6, 2)
     assert find_root(folder / "team_1" / "wf_001.yaml") == folder.resolve()
+
+
+# --- a folder too large for one loader: the DAGs built in time survive ---------------------------------
+
+
+def test_a_single_loader_over_a_folder_too_large_for_its_time_keeps_the_dags_it_built_and_names_the_rest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from dagspec.dag_factory.airflow import loader
+
+    folder = folder_of(tmp_path, 250, 1, nested=False)
+    looks: list[int] = []
+
+    def out_of_time(self: object) -> bool:  # the clock runs out after the first chunk of specs
+        looks.append(1)
+        return len(looks) > 101
+
+    monkeypatch.setattr(loader._Clock, "out_of_time", out_of_time)
+    monkeypatch.setenv("DAGSPEC_CACHE", "off")
+    bag = bag_of(folder)
+    assert "dagspec_loader.py" not in bag.import_errors  # the loader file itself never fails
+    assert 100 <= len(bag.dags) < 250
+    assert len(bag.dags) + len(bag.import_errors) == 250  # every spec: a DAG or its own error
+    some = next(iter(bag.import_errors.values()))
+    assert "DSP066" in some and f"dagspec init-dag-folder {folder} --auto" in some
+
+
+@pytest.mark.timeout(300)
+def test_a_worker_finds_a_dag_of_any_chunk_of_a_large_unit_in_the_plan_cache(tmp_path: Path):
+    folder = folder_of(tmp_path, 230, 1, nested=False)  # three chunks of the single loader
+    env = {**os.environ, "DAGSPEC_CACHE_DIR": str(tmp_path / "cache")}
+    assert len(_parse(folder, env)["dags"]) == 230
+    for dag_id in ("wf_003", "wf_229"):  # the first chunk's index entries survive the later chunks'
+        assert _parse(folder / "dagspec_loader.py", env, dag_id) == {"dags": [dag_id], "errors": [],
+                                                                      "compiler": False}
