@@ -382,11 +382,16 @@ class _Clock:
     a third of the import timeout, at most half of it), and no spec starts building once fewer than
     ``reserve`` seconds are left, so the DAGs built so far and the errors still reach Airflow."""
 
-    def __init__(self, import_timeout: float, per_spec: float | None):
+    SERIALIZE_FACTOR = 2.5  # after the import, Airflow serializes the built DAGs: up to ~2.5x their build time
+
+    def __init__(self, import_timeout: float, per_spec: float | None, file_timeout: float = 0.0):
         self.start = time.monotonic()
         self.import_timeout = import_timeout
         self.per_spec = per_spec
         self.reserve = max(2.0, import_timeout * 0.15) if import_timeout > 0 else 0.0
+        # ``[dag_processor] dag_file_processor_timeout`` kills the whole parse, serialization included
+        self.file_timeout = file_timeout
+        self.built_seconds = 0.0
 
     @classmethod
     def from_conf(cls) -> _Clock:
@@ -404,11 +409,22 @@ class _Clock:
             per_spec = None
         if timeout > 0:
             per_spec = min(per_spec or timeout / 2, timeout / 2)
-        return cls(timeout, per_spec)
+        try:
+            file_timeout = float(_conf_get("dag_processor", "dag_file_processor_timeout", "50"))
+        except ValueError:
+            file_timeout = 50.0
+        return cls(timeout, per_spec, file_timeout)
 
     def out_of_time(self) -> bool:
+        """True once no more spec should start: Airflow's import timer is into the reserve, or the DAGs
+        built so far would need the rest of ``dag_file_processor_timeout`` to be serialized."""
         left = self.left()
-        return left is not None and left <= self.reserve
+        if left is not None and left <= self.reserve:
+            return True
+        if self.file_timeout <= 0 or not _usable_timer():
+            return False
+        elapsed = time.monotonic() - self.start
+        return elapsed + self.SERIALIZE_FACTOR * self.built_seconds >= self.file_timeout - self.reserve
 
     def left(self) -> float | None:
         """Seconds left before Airflow's import timeout fires (its timer when armed, else an estimate)."""
@@ -418,6 +434,17 @@ class _Clock:
         if left is None and self.import_timeout > 0:
             left = self.import_timeout - (time.monotonic() - self.start)
         return left
+
+
+def _usable_timer() -> bool:
+    """Only inside Airflow's dag processor (a frame of ``dag_processing/processor.py`` calls the parse):
+    a ``DagBag`` elsewhere has no ``dag_file_processor_timeout``."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.endswith(os.path.join("dag_processing", "processor.py")):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _build_file(plans: list[Any], loader_file: str | None, report: _Report, clock: _Clock, build_dag: Any,
@@ -454,6 +481,7 @@ def _build_file(plans: list[Any], loader_file: str | None, report: _Report, cloc
         over = budget is not None and time.monotonic() - begun > budget
     except OverBudget:
         over = True
+    clock.built_seconds += time.monotonic() - begun
     if over:
         assert budget is not None
         report.add(first.source.file, [Diagnostic(
