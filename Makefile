@@ -15,7 +15,7 @@ help:
 	@echo "make demo   run the flagship example end to end on the local stack"
 	@echo "make airflow  the local stack kept running: UI on http://127.0.0.1:8080 (admin / admin)"
 	@echo "make test   build the environment (first time) and run every test"
-	@echo "make bench  run the benchmarks"
+	@echo "make bench  run the benchmarks (make bench ARGS=--large: add the 5,000-spec dag-processor run)"
 	@echo "make lint   ruff and mypy"
 
 $(UV):
@@ -105,7 +105,7 @@ $(CHROMIUM):
 	else echo "no $(CHROMIUM) and no root apt-get: the browser test will be skipped"; fi
 
 bench: $(STAMP)
-	$(VENV)/bin/python bench/run.py
+	$(VENV)/bin/python bench/run.py $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check dag_factory provider tests bench

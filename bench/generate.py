@@ -50,6 +50,70 @@ with DAG(
 '''
 
 
+def chain_spec_text(tasks: int) -> str:
+    """One spec of ``tasks`` bash tasks in a chain (the size case: compile and build must stay linear)."""
+    lines = ["# one very large workflow", "schedule: '@daily'", "start_date: 2024-01-01", "catchup: false", "tasks:"]
+    for j in range(tasks):
+        lines += [f"  t_{j}:", f"    bash: echo {j}"] + ([f"    depends_on: t_{j - 1}"] if j else [])
+    return "\n".join(lines) + "\n"
+
+
+def chain_python_text(tasks: int) -> str:
+    return f'''"""Hand-written: the same {tasks}-task chain as bench_chain.yaml."""
+from datetime import datetime, timezone
+
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG
+
+with DAG(dag_id="bench_chain", schedule="@daily", start_date=datetime(2024, 1, 1, tzinfo=timezone.utc), catchup=False):
+    previous = None
+    for j in range({tasks}):
+        task = BashOperator(task_id=f"t_{{j}}", bash_command=f"echo {{j}}")
+        if previous is not None:
+            previous >> task
+        previous = task
+'''
+
+
+def write_units(folder: Path, units: int) -> None:
+    """The parse-unit loader files of ``folder`` (as ``dagspec init-dag-folder --units N`` writes them)."""
+    from dagspec.dag_factory.spec.units import unit_file_name, unit_file_text
+
+    for old in folder.glob("dagspec_*.py"):
+        old.unlink()
+    for i in range(units):
+        (folder / unit_file_name(i, units)).write_text(unit_file_text(i, units))
+
+
+def generate_specs(folder: Path, count: int, tasks: int, units: int = 1) -> Path:
+    """Only the spec folder, with ``units`` loader files."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for i in range(count):
+        (folder / f"bench_{i:04d}.yaml").write_text(spec_text(i, tasks))
+    write_units(folder, units)
+    return folder
+
+
+def generate_chain(out: Path, tasks: int) -> tuple[Path, Path]:
+    """One spec (with the loader) and one hand-written file of a ``tasks``-task chain."""
+    specs, python = out / "chain-specs", out / "chain-python"
+    for folder in (specs, python):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    (specs / "dagspec_loader.py").write_text(LOADER)
+    (specs / "bench_chain.yaml").write_text(chain_spec_text(tasks))
+    (python / "bench_chain.py").write_text(chain_python_text(tasks))
+    return specs, python
+
+
+def generate_pathological(folder: Path, good: int, big_tasks: int) -> Path:
+    """``good`` ordinary specs next to one spec of ``big_tasks`` tasks (``huge.yaml``), with the loader."""
+    generate_specs(folder, good, 20)
+    (folder / "huge.yaml").write_text(chain_spec_text(big_tasks).replace("one very large", "a pathological"))
+    return folder
+
+
 def generate(out: Path, count: int, tasks: int) -> tuple[Path, Path]:
     specs, python = out / "specs", out / "python"
     for folder in (specs, python):

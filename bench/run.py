@@ -13,9 +13,24 @@ each in a fresh interpreter with Airflow already imported, times:
 
 Bytecode caching is on for every measurement (as in a deployment), whatever the calling shell says.
 
-Each figure is the median of ``--repeat`` runs (the warm figure: of the runs after the first). The
-last line is the one to keep:
-``BENCH parse_ratio=<ours warm/python> cold_ratio=<ours cold/python> worker_parse_ms=<...> python_single_ms=<...>``.
+Each figure is the median of ``--repeat`` runs (the warm figure: of the runs after the first).
+
+Then, unless ``--no-chain``: one spec of ``--chain-tasks`` (10,000) tasks in a chain against the same
+hand-written DAG file, in-process (the per-DAG budget is raised for it through ``[dagspec]
+max_tasks_per_dag``/``max_tasks_per_file``/``max_build_seconds`` and ``[core] dagbag_import_timeout``).
+
+Then, unless ``--no-processor``, production (``bench/processor.py``): Airflow's dag processor
+(``airflow dag-processor -n 1``, SQLite, Airflow's defaults, a fresh AIRFLOW_HOME per scenario) until
+every DAG is serialized in the DB, for the hand-written folder and the specs behind the single loader
+and behind parse units (``dagspec init-dag-folder --auto``), each cold (empty plan cache) and warm; and
+``--pathological-good`` (100) good specs next to one of ``--pathological-tasks`` (12,000) tasks, on the
+default budgets: every good DAG must load and the big spec must be its own import error. ``--large``
+adds a folder of ``--large-count`` (5,000; 10,000 with ``--large-count 10000``) specs, cold, behind
+parse units and behind the single loader.
+
+The last line is the one to keep:
+``BENCH parse_ratio=<ours warm/python> cold_ratio=<ours cold/python> worker_parse_ms=<...> python_single_ms=<...>
+[chain_ratio=<...>] [processor_ratio_units_cold=<...> ...]``.
 """
 
 from __future__ import annotations
@@ -23,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,7 +46,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import generate  # noqa: E402
+from generate import generate, generate_chain, generate_pathological, generate_specs  # noqa: E402
 
 _PROBE = r"""
 import json, os, sys, time
@@ -52,6 +68,79 @@ def _probe(path: Path, env: dict[str, str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _chain(out: Path, tasks: int, env: dict[str, str], repeat: int) -> dict[str, float]:
+    """One ``tasks``-task spec against the same hand-written file, in-process (cold, warm, python)."""
+    specs, python = generate_chain(out, tasks)
+    print(f"one spec of {tasks} tasks (a chain) against the same hand-written DAG file", flush=True)
+    env = {**env, "AIRFLOW__DAGSPEC__MAX_TASKS_PER_DAG": str(tasks), "AIRFLOW__DAGSPEC__MAX_TASKS_PER_FILE": str(tasks),
+           "AIRFLOW__DAGSPEC__MAX_BUILD_SECONDS": "120", "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
+           "DAGSPEC_CACHE_DIR": str(out / "chain-cache")}
+    shutil.rmtree(out / "chain-cache", ignore_errors=True)
+    runs = _measure("chain spec", specs, env, max(repeat, 2), 1)
+    hand = statistics.median(_measure("chain python", python, env, max(repeat - 1, 1), 1))
+    cold, warm = runs[0], statistics.median(runs[1:])
+    print(f"{tasks}-task spec: cold {cold:.2f} s, warm {warm:.2f} s; hand-written {hand:.2f} s; "
+          f"ratio cold {cold / hand:.2f}, warm {warm / hand:.2f}", flush=True)
+    return {"chain_cold_s": cold, "chain_warm_s": warm, "chain_python_s": hand, "chain_ratio": cold / hand}
+
+
+def _processor(out: Path, args: argparse.Namespace, python: Path) -> dict[str, float | int | str]:
+    """Production: Airflow's dag processor until every DAG is in the DB (see ``bench/processor.py``)."""
+    from dagspec.dag_factory.spec.units import auto_units
+    from processor import migrated_db, run_processor
+
+    work = out / "processor"
+    work.mkdir(parents=True, exist_ok=True)
+    print("production: `airflow dag-processor -n 1`, SQLite, Airflow defaults; migrating a template DB ...", flush=True)
+    db = migrated_db(work)
+    n = args.count
+    units = auto_units(n)
+    single = generate_specs(out / "proc-single", n, args.tasks, units=1)
+    unit_folder = generate_specs(out / "proc-units", n, args.tasks, units=units)
+    for cache in ("cache-single", "cache-units", "cache-patho", "cache-large", "cache-large-single"):
+        shutil.rmtree(work / cache, ignore_errors=True)
+    print(f"{n} DAGs x {args.tasks} tasks; parse units: {units} (about {n // units} specs each)", flush=True)
+    runs = {
+        "python": run_processor("hand-written python", python, db, work, n, None),
+        "single_cold": run_processor("specs, single loader, cold", single, db, work, n, work / "cache-single"),
+        "single_warm": run_processor("specs, single loader, warm", single, db, work, n, work / "cache-single"),
+        "units_cold": run_processor(f"specs, {units} units, cold", unit_folder, db, work, n, work / "cache-units"),
+        "units_warm": run_processor(f"specs, {units} units, warm", unit_folder, db, work, n, work / "cache-units"),
+    }
+    base = runs["python"].seconds_to_db
+    result: dict[str, float | int | str] = {}
+    for key, run in runs.items():
+        if run.seconds_to_db is None or run.errors:
+            print(f"  !! {run.label}: {run.dags} of {n} DAGs, import errors {run.errors[:5]}", flush=True)
+        result[f"processor_{key}_s"] = round(run.seconds_to_db, 1) if run.seconds_to_db is not None else "never"
+        if key != "python" and base and run.seconds_to_db:
+            result[f"processor_ratio_{key}"] = round(run.seconds_to_db / base, 3)
+    print("time to all DAGs in the DB, relative to hand-written (target <= 0.5): "
+          + ", ".join(f"{k.removeprefix('processor_ratio_')} {v}" for k, v in result.items() if "ratio" in k), flush=True)
+
+    patho = generate_pathological(out / "proc-patho", args.pathological_good, args.pathological_tasks)
+    print(f"pathological: {args.pathological_good} good specs and one of {args.pathological_tasks} tasks, default budgets",
+          flush=True)
+    run = run_processor("pathological", patho, db, work, args.pathological_good, work / "cache-patho")
+    ok = run.dags == args.pathological_good and run.errors == ["huge.yaml"]
+    print(f"  all {args.pathological_good} good DAGs loaded and huge.yaml is its own import error: {ok}", flush=True)
+    result["pathological_ok"] = int(ok)
+
+    if args.large:
+        big = args.large_count
+        big_units = auto_units(big)
+        print(f"large folder: {big} specs x {args.tasks} tasks, cold; {big_units} parse units vs the single loader",
+              flush=True)
+        folder = generate_specs(out / "proc-large", big, args.tasks, units=big_units)
+        run = run_processor(f"{big} specs, {big_units} units", folder, db, work, big, work / "cache-large")
+        result.update({"large_specs": big, "large_units_dags": run.dags, "large_units_errors": len(run.errors),
+                       "large_units_s": round(run.seconds_to_db, 1) if run.seconds_to_db else "never"})
+        generate_specs(folder, big, args.tasks, units=1)
+        run = run_processor(f"{big} specs, single loader", folder, db, work, big, work / "cache-large-single")
+        result.update({"large_single_dags": run.dags, "large_single_errors": len(run.errors)})
+    return result
+
+
 def _measure(label: str, path: Path, env: dict[str, str], repeat: int, expect_dags: int) -> list[float]:
     times = []
     for i in range(repeat):
@@ -68,8 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1000, help="number of DAGs (default 1000)")
     parser.add_argument("--tasks", type=int, default=20, help="tasks per DAG (default 20)")
-    parser.add_argument("--repeat", type=int, default=4, help="runs per measurement (at least 2); medians are kept")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (at least 2); medians are kept")
     parser.add_argument("--out", type=Path, default=None, help="where to generate (default: a temp folder)")
+    parser.add_argument("--chain-tasks", type=int, default=10000, help="tasks of the one-big-spec case (default 10000)")
+    parser.add_argument("--no-chain", action="store_true", help="skip the one-big-spec case")
+    parser.add_argument("--no-processor", action="store_true", help="skip the dag-processor scenarios (production)")
+    parser.add_argument("--pathological-good", type=int, default=100, help="good specs next to the huge one (100)")
+    parser.add_argument("--pathological-tasks", type=int, default=12000, help="tasks of the huge spec (12000)")
+    parser.add_argument("--large", action="store_true", help="add the large-folder dag-processor run")
+    parser.add_argument("--large-count", type=int, default=5000, help="specs in the large folder (5000; try 10000)")
     args = parser.parse_args(argv)
 
     out = args.out or Path(tempfile.mkdtemp(prefix="dagspec-bench-"))
@@ -78,7 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
            "AIRFLOW__CORE__DAGS_FOLDER": str(specs), "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-           "DAGSPEC_CACHE_DIR": str(home / "plan-cache")}
+           "DAGSPEC_CACHE_DIR": str(home / "plan-cache"),
+           # in-process figures measure speed: a loaded machine must not turn them into timeouts
+           # (the dag-processor scenarios keep Airflow's 30 s)
+           "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300"}
     env.pop("_AIRFLOW_PARSING_CONTEXT_DAG_ID", None)
     # As in a real deployment, modules keep their bytecode (__pycache__) between parses, for the
     # hand-written DAG files and dagspec's modules alike.
@@ -96,8 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio warm {warm / hand:.3f}, cold {cold / hand:.3f} (target <= 1.10)")
     print(f"worker parse {worker * 1000:.1f} ms, one hand-written file {single * 1000:.1f} ms, "
           f"ratio {worker / single:.2f} (target <= 2.0)")
+    extra: dict[str, object] = {}
+    if not args.no_chain:
+        extra.update({k: round(v, 3) for k, v in _chain(out, args.chain_tasks, env, repeat).items()})
+    if not args.no_processor:
+        extra.update(_processor(out, args, python))
+    tail = "".join(f" {k}={v}" for k, v in extra.items())
     print(f"BENCH parse_ratio={warm / hand:.3f} cold_ratio={cold / hand:.3f} worker_parse_ms={worker * 1000:.1f} "
-          f"python_single_ms={single * 1000:.1f}")
+          f"python_single_ms={single * 1000:.1f}{tail}")
     return 0
 
 

@@ -49,6 +49,12 @@ timer (``deadline.time_limit``): a spec that overruns it is stopped and reported
 (DSP066), and specs stop being built when too little of the import timeout is left, so the DAGs
 built so far survive.
 
+Parse units. A large folder holds several loader files (``dagspec init-dag-folder``, ``spec.units``),
+each calling ``load_dag_folder(globals(), unit=(i, n))``: it lists the folder as above but compiles and
+builds only the specs whose relative path hashes to ``i``, keeps its own dag_id index in the plan cache
+(the worker's fast path), and runs under its own import timeout and budgets in its own dag-processor
+process; errors are still keyed by each spec's own path.
+
 When no ``DagBag`` is importing the module (plain ``python dagspec_loader.py``), diagnostics are
 logged instead.
 """
@@ -216,12 +222,14 @@ class _Report:
 
 
 def _compile(paths: list[Path], root: Path, only: str | None, report: _Report,
-             taken: dict[str, str] | None = None) -> list[Any]:
+             taken: dict[str, str] | None = None, unit: tuple[int, int] | None = None,
+             merge_index: bool = False) -> list[Any]:
     from ..compile.api import compile_paths
 
     policy, budget = _policy(), _budget()
     try:
-        result = compile_paths(paths, root=root, policy=policy, only_dag_id=only, cache=True, taken=taken, budget=budget)
+        result = compile_paths(paths, root=root, policy=policy, only_dag_id=only, cache=True, taken=taken,
+                               budget=budget, unit=unit, merge_index=merge_index)
         groups = [result]
     except Exception:  # a dagspec bug must not hide the other specs: retry file by file
         log.exception("dagspec: compiling %s failed; compiling spec by spec", root)
@@ -251,10 +259,14 @@ def _var_name(dag_id: str, namespace: MutableMapping[str, Any]) -> str:
     return name
 
 
-def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None = None) -> None:
+def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None = None,
+                    unit: tuple[int, int] | None = None) -> None:
     """Compile the specs below ``root`` (default: the folder of the calling loader file, else Airflow's
     ``[core] dags_folder``) and bind each built DAG in ``namespace``; register broken specs as
-    import errors of the DagBag importing the loader."""
+    import errors of the DagBag importing the loader.
+
+    ``unit=(i, n)``: this loader file is parse unit ``i`` of ``n`` (``spec.units``, written by
+    ``dagspec init-dag-folder``) and builds only the specs whose path relative to ``root`` hashes to ``i``."""
     from airflow.sdk import get_parsing_context
 
     from .build import BuildError, build_dag
@@ -268,39 +280,95 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
     if owner == "dagspec":  # Airflow 3.4 with dagspec's importer: each spec is its own parse unit
         log.info("dagspec: DagspecImporter parses the specs of this bundle; %s builds nothing (delete it)", loader_file)
         return
+    unit = _checked_unit(unit)
     only = get_parsing_context().dag_id
-    if only is not None and _bind_from_cache(namespace, root, only, loader_file, build_dag):
+    if only is not None and _bind_from_cache(namespace, root, only, loader_file, build_dag, unit):
         return  # a worker: the plan cache knew the spec, and it is unchanged
     clock = _Clock.from_conf()  # from the start of the parse: compiling spends the import timeout too
     paths, python = _list_folder(root)
+    if unit is not None:
+        paths = _unit_share(paths, root, unit)
     if owner == "airflow":  # Airflow's own YAML importer builds the files in its format
         paths = [p for p in paths if not _airflow_format(p)]
     taken = _taken_ids(root, python, loader_file, bag)  # a spec never replaces a DAG defined elsewhere
     report = _Report(paths)
-    plans = _compile(paths, root, only, report, taken)
-    if only is not None:
-        plans = [p for p in plans if p.dag_id == only]
-        if not plans and not report.errors:  # the cheap index missed it: compile everything, keep one
-            plans = [p for p in _compile(paths, root, None, report, taken) if p.dag_id == only]
-
-    broken = set(report.errors)
-    for file, file_plans in _by_file(plans):
-        if broken and report.spec_path(file) in broken:  # a file with errors gives no DAG
-            continue
-        for plan, dag in _build_file(file_plans, loader_file, report, clock, build_dag, BuildError):
-            namespace[_var_name(plan.dag_id, namespace)] = dag
+    unbuilt: list[Path] = []  # specs never reached before the import timeout's reserve (cheaply reported)
+    # A folder larger than a parse unit is compiled and built in chunks, the clock checked between
+    # them, so that however large it is the DAGs built in time survive (``spec.units`` splits it).
+    size = max(len(paths), 1) if only is not None or len(paths) <= _CHUNK else _CHUNK
+    for start in range(0, max(len(paths), 1), size):  # one round for an empty folder too
+        chunk = paths[start:start + size]
+        if start and clock.out_of_time():
+            unbuilt = paths[start:]
+            break
+        plans = _compile(chunk, root, only, report, taken, unit, merge_index=start > 0)
+        if only is not None:
+            plans = [p for p in plans if p.dag_id == only]
+            if not plans and not report.errors:  # the cheap index missed it: compile everything, keep one
+                plans = [p for p in _compile(paths, root, None, report, taken, unit) if p.dag_id == only]
+        broken = set(report.errors)
+        files = _by_file(plans)
+        for n, (file, file_plans) in enumerate(files):
+            if broken and report.spec_path(file) in broken:  # a file with errors gives no DAG
+                continue
+            if size < len(paths) and clock.out_of_time():
+                done = {Path(f).resolve() for f, _ in files[:n]}
+                unbuilt = [p for p in chunk if p.resolve() not in done] + paths[start + size:]
+                break
+            for plan, dag in _build_file(file_plans, loader_file, report, clock, build_dag, BuildError):
+                namespace[_var_name(plan.dag_id, namespace)] = dag
+        if unbuilt:
+            break
 
     from ..errors import has_errors, render_text
 
     if bag is None:
         for path, diagnostics in report.errors.items():
             log.error("dagspec: %s is broken:\n%s", path, render_text(diagnostics))
+        if unbuilt:
+            log.error("dagspec: %d spec(s) not built, out of time:\n%s", len(unbuilt),
+                      _unbuilt_text(unbuilt[0], root, len(paths), clock))
         return
     for path, diagnostics in report.errors.items():
         if has_errors(diagnostics):
             bag.import_errors[_bag_key(bag, path)] = render_text(diagnostics)
+    for path in unbuilt:
+        bag.import_errors.setdefault(_bag_key(bag, path), _unbuilt_text(path, root, len(paths), clock))
     if only is None and bag.bundle_path:
         _mark_parsed(bag, paths)
+
+
+_CHUNK = 100  # specs compiled and built between two looks at the clock, in a folder larger than this
+
+
+def _unbuilt_text(path: Path, root: Path, count: int, clock: _Clock) -> str:
+    """The import error of a spec the parse never reached (made without reading or resolving anything)."""
+    from ..errors import Diagnostic
+
+    return Diagnostic(
+        BUILD_TIME_CODE, f"not built: this parse unit ({count} specs) ran out of `[core] dagbag_import_timeout` "
+        f"({clock.import_timeout:g} s) before this spec's turn; the DAGs built before it still load",
+        str(path), 1, 1,
+        f"split the dag folder into more parse units: `dagspec init-dag-folder {root} --auto`, then deploy "
+        "(or raise `[core] dagbag_import_timeout`)").render()
+
+
+def _checked_unit(unit: Any) -> tuple[int, int] | None:
+    """``(index, count)`` with 0 <= index < count, or None for the whole folder (a one-unit layout)."""
+    if unit is None:
+        return None
+    index, count = (int(x) for x in unit)
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"dagspec: unit={unit!r} is not (index, count) with 0 <= index < count")
+    return None if count == 1 else (index, count)
+
+
+def _unit_share(paths: list[Path], root: Path, unit: tuple[int, int]) -> list[Path]:
+    """The specs this parse unit owns: by a hash of each path relative to the dag folder."""
+    from ..spec.units import unit_of
+
+    index, count = unit
+    return [p for p in paths if unit_of(p.relative_to(root).as_posix(), count) == index]
 
 
 def _by_file(plans: list[Any]) -> list[tuple[str, list[Any]]]:
@@ -320,11 +388,16 @@ class _Clock:
     a third of the import timeout, at most half of it), and no spec starts building once fewer than
     ``reserve`` seconds are left, so the DAGs built so far and the errors still reach Airflow."""
 
-    def __init__(self, import_timeout: float, per_spec: float | None):
+    SERIALIZE_FACTOR = 2.5  # after the import, Airflow serializes the built DAGs: up to ~2.5x their build time
+
+    def __init__(self, import_timeout: float, per_spec: float | None, file_timeout: float = 0.0):
         self.start = time.monotonic()
         self.import_timeout = import_timeout
         self.per_spec = per_spec
         self.reserve = max(2.0, import_timeout * 0.15) if import_timeout > 0 else 0.0
+        # ``[dag_processor] dag_file_processor_timeout`` kills the whole parse, serialization included
+        self.file_timeout = file_timeout
+        self.built_seconds = 0.0
 
     @classmethod
     def from_conf(cls) -> _Clock:
@@ -342,7 +415,22 @@ class _Clock:
             per_spec = None
         if timeout > 0:
             per_spec = min(per_spec or timeout / 2, timeout / 2)
-        return cls(timeout, per_spec)
+        try:
+            file_timeout = float(_conf_get("dag_processor", "dag_file_processor_timeout", "50"))
+        except ValueError:
+            file_timeout = 50.0
+        return cls(timeout, per_spec, file_timeout)
+
+    def out_of_time(self) -> bool:
+        """True once no more spec should start: Airflow's import timer is into the reserve, or the DAGs
+        built so far would need the rest of ``dag_file_processor_timeout`` to be serialized."""
+        left = self.left()
+        if left is not None and left <= self.reserve:
+            return True
+        if self.file_timeout <= 0 or not _usable_timer():
+            return False
+        elapsed = time.monotonic() - self.start
+        return elapsed + self.SERIALIZE_FACTOR * self.built_seconds >= self.file_timeout - self.reserve
 
     def left(self) -> float | None:
         """Seconds left before Airflow's import timeout fires (its timer when armed, else an estimate)."""
@@ -352,6 +440,17 @@ class _Clock:
         if left is None and self.import_timeout > 0:
             left = self.import_timeout - (time.monotonic() - self.start)
         return left
+
+
+def _usable_timer() -> bool:
+    """Only inside Airflow's dag processor (a frame of ``dag_processing/processor.py`` calls the parse):
+    a ``DagBag`` elsewhere has no ``dag_file_processor_timeout``."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.endswith(os.path.join("dag_processing", "processor.py")):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _build_file(plans: list[Any], loader_file: str | None, report: _Report, clock: _Clock, build_dag: Any,
@@ -388,6 +487,7 @@ def _build_file(plans: list[Any], loader_file: str | None, report: _Report, cloc
         over = budget is not None and time.monotonic() - begun > budget
     except OverBudget:
         over = True
+    clock.built_seconds += time.monotonic() - begun
     if over:
         assert budget is not None
         report.add(first.source.file, [Diagnostic(
@@ -423,13 +523,13 @@ def _airflow_format(path: Path) -> bool:
 
 
 def _bind_from_cache(namespace: MutableMapping[str, Any], root: Path, dag_id: str, loader_file: str | None,
-                     build_dag: Any) -> bool:
+                     build_dag: Any, unit: tuple[int, int] | None = None) -> bool:
     """The worker's fast path: build ``dag_id`` from the plan cache without listing the folder or
     loading the compiler."""
     from ..compile.cache import indexed_plans
 
     try:
-        plans = indexed_plans(root, dag_id, _policy().key())
+        plans = indexed_plans(root, dag_id, _policy().key(), unit=unit)
         if not plans:
             return False
         if str(root) not in sys.path:  # modules beside the specs (callables) are importable, as in a full parse

@@ -39,6 +39,10 @@ def validate(args: argparse.Namespace) -> int:
     files, root = collect(args.paths, args.root)
     result = compile_paths(files, root=root, check_imports=not args.no_imports, taken=python_dags(root))
     diagnostics = result.all_diagnostics
+    if any(p.resolve() == root for p in args.paths):  # the whole dag folder: does it fit its parse units?
+        from ..spec.units import check_units
+
+        diagnostics += check_units(root, len(files))
     if args.format == "json":
         print(render_json(diagnostics))
     else:

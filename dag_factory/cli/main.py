@@ -25,6 +25,7 @@ examples:
   dagspec export-template dags/etl.yaml  spec -> Dataproc workflow template
   dagspec import-dag-factory old_dags/ -o dags/   dag-factory YAML -> specs
   dagspec deploy --bucket gs://B --dry-run   what a deploy to a Composer bucket would change
+  dagspec init-dag-folder dags/ --auto   split a large dag folder into parse units (Airflow 3.3)
 
 docs: README.md (spec reference, five-minute tour)
 """
@@ -75,6 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "preconditions), delete files an earlier deploy uploaded that are gone locally.",
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=DEPLOY_EPILOG)
     deploy_arguments(d)
+
+    from ..cli.init_folder import DESCRIPTION as INIT_DESCRIPTION
+    from ..cli.init_folder import EPILOG as INIT_EPILOG
+    from ..cli.init_folder import add_arguments as init_arguments
+
+    ini = sub.add_parser("init-dag-folder", help="write the loader files: one, or parse units for large folders",
+                         description=INIT_DESCRIPTION, epilog=INIT_EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    init_arguments(ini)
 
     it = sub.add_parser("import-template", help="convert a Dataproc workflow template into a spec",
                         description="Convert a Dataproc workflow template (the YAML of `gcloud dataproc "
@@ -139,6 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ..stack.up import run as up_run
 
             return up_run(args)
+        if args.command == "init-dag-folder":
+            from .init_folder import run as init_run
+
+            return init_run(args)
         if args.command == "deploy":
             from ..deploy.command import run as deploy_run
 

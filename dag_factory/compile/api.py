@@ -19,7 +19,7 @@ from ..errors import Diagnostic, has_errors, with_snippets
 from ..spec.discover import is_spec_file
 from ..spec.files import template_folders
 from ..spec.limits import Budget
-from .cache import PlanCache
+from .cache import PlanCache, index_key
 from .plan import DagPlan
 from .resolve import Policy, Resolver
 
@@ -88,7 +88,8 @@ def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Poli
                   only_dag_id: str | None = None, env: Mapping[str, str] | None = None,
                   check_imports: bool = True, cache: PlanCache | None | bool = False,
                   taken: Mapping[str, str] | None = None, budget: Budget | None = None,
-                  index: bool = True) -> CompileResult:
+                  index: bool = True, unit: tuple[int, int] | None = None,
+                  merge_index: bool = False) -> CompileResult:
     """Compile spec files below ``root`` (the dag_folder). Non-spec files are skipped.
 
     ``budget`` limits what one spec file may ask for (default: from ``AIRFLOW__DAGSPEC__MAX_...``
@@ -99,14 +100,18 @@ def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Poli
     other (Python) DAG files define, id -> file; a spec claiming one is an error (DSP046) and
     gives no plan: a spec never replaces a DAG defined elsewhere. ``index=False`` leaves the cache's
     dag_id index of ``root`` alone (a caller compiling one spec of the folder, as Airflow 3.4's importer does).
+    ``unit``: the parse unit (index, count) ``paths`` belong to, which keeps its own dag_id index in the
+    cache (``spec.units``); ``merge_index``: ``paths`` are one more chunk of the folder, add their ids to the index.
     """
     with gc_paused():
-        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache, taken or {}, budget, index)
+        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache, taken or {}, budget,
+                              index, unit, merge_index)
 
 
 def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy | None, only_dag_id: str | None,
                    env: Mapping[str, str] | None, check_imports: bool, cache: PlanCache | None | bool,
-                   taken: Mapping[str, str], budget: Budget | None, write_index: bool) -> CompileResult:
+                   taken: Mapping[str, str], budget: Budget | None, write_index: bool,
+                   unit: tuple[int, int] | None, merge_index: bool) -> CompileResult:
     env = dict(os.environ) if env is None else env
     budget = budget or Budget.from_env(env)
     store = PlanCache.default(env) if cache is True else (cache or None)
@@ -170,7 +175,8 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
     if store is not None:
         store.end_batch()
         if not only_dag_id and write_index:
-            store.write_index(os.path.realpath(root), index)
+            key = index_key(root, unit)
+            store.write_index(key, {**store.read_index(key), **index} if merge_index else index)
     if secrets:  # no message may show a value read from the environment
         from ..spec.secrets import redact_diagnostics
 

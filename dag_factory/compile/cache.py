@@ -36,7 +36,7 @@ from typing import Any
 
 from .plan import DagPlan, Record
 
-__all__ = ["PlanCache", "CacheEntry", "ENV_REF", "policy_key", "parse_patterns", "indexed_plans"]
+__all__ = ["PlanCache", "CacheEntry", "ENV_REF", "policy_key", "parse_patterns", "indexed_plans", "index_key"]
 
 log = logging.getLogger(__name__)
 
@@ -344,7 +344,15 @@ def policy_key(allowed_operators: Sequence[str] | None, allowed_callables: Seque
     return f"rules={POLICY_RULES};{listed};imports={check_imports}"
 
 
-def indexed_plans(root: str | Path, dag_id: str, policy: str, env: Mapping[str, str] | None = None) -> list[DagPlan] | None:
+def index_key(root: str | Path, unit: tuple[int, int] | None = None) -> str:
+    """Whose dag_id index: the dag folder's, or one parse unit's of it (units parse in parallel,
+    each writes only its own share)."""
+    key = os.path.realpath(root)
+    return key if unit is None or unit[1] <= 1 else f"{key}#unit-{unit[0]}-of-{unit[1]}"
+
+
+def indexed_plans(root: str | Path, dag_id: str, policy: str, env: Mapping[str, str] | None = None,
+                  unit: tuple[int, int] | None = None) -> list[DagPlan] | None:
     """The plans of ``dag_id`` straight from the cache, without listing the folder or loading the
     compiler: the worker's fast path. None when the cache cannot answer (unknown id, an input
     changed, cache off); ``policy`` is a ``policy_key``."""
@@ -352,8 +360,7 @@ def indexed_plans(root: str | Path, dag_id: str, policy: str, env: Mapping[str, 
     store = PlanCache.default(env)
     if store is None:
         return None
-    root_text = os.path.realpath(root)
-    spec = store.read_index(root_text).get(dag_id)
+    spec = store.read_index(index_key(root, unit)).get(dag_id)
     if not spec or not os.path.exists(spec):
         return None
     entry = store.get(spec, env, policy)

@@ -22,6 +22,7 @@ from ..compile.api import compile_paths, template_dirs
 from ..errors import Diagnostic, has_errors
 from ..spec.discover import LOADER_FILE, find_spec_files, is_spec_file
 from ..spec.discover import walk_dag_folder as _walk
+from ..spec.units import check_units, read_units
 from .plan import MANIFEST_NAME, LocalFile
 from .refs import plan_files, spec_files
 
@@ -109,9 +110,13 @@ def collect_local(dags: Path, templates: Path | None, *, check_imports: bool = T
     result = compile_paths(specs, root=root, check_imports=check_imports, env=env)
     diagnostics += result.all_diagnostics
     spec_count = len(specs)
-    if not (root / LOADER_FILE).is_file():
+    layout = read_units(root)
+    if layout.units == 0:
         diagnostics.append(Diagnostic(DEPLOY_CODE, f"no {LOADER_FILE} in {dags}: nothing would load the specs on Composer",
-                                      str(dags), hint="copy dags/dagspec_loader.py from the dagspec README"))
+                                      str(dags), hint=f"run `dagspec init-dag-folder {dags}` to write the loader"))
+    else:  # the unit files are deployed like any file of the folder; warn when the folder outgrew them
+        diagnostics += check_units(root, spec_count)
+    loaders = set(layout.files)
     if has_errors(diagnostics):
         return LocalSide((), tuple(diagnostics), spec_count, len(result.plans))
     files: dict[str, tuple[Path, str]] = {}
@@ -119,7 +124,7 @@ def collect_local(dags: Path, templates: Path | None, *, check_imports: bool = T
     for path in listed:
         key = path.relative_to(root).as_posix()
         if key != MANIFEST_NAME:
-            files[key] = (path, "the loader" if key == LOADER_FILE else "spec" if path in spec_set
+            files[key] = (path, "the loader" if key in loaders else "spec" if path in spec_set
                           else "in the dag folder")
     used = {**plan_files(result.plans), **spec_files(specs, root, dirs, env)}
     tdir = templates.resolve() if templates is not None and templates.is_dir() else None

@@ -137,7 +137,7 @@ def upload_rank(key: str) -> int:
     """Upload order: files specs use (templates, jobs, SQL, data) first, then specs, the loader last,
     so that Composer's sync never shows a spec before what it refers to."""
     name = key.rpartition("/")[2]
-    if name == LOADER_NAME:
+    if name == LOADER_NAME or (name.startswith("dagspec_unit_") and name.endswith(".py")):  # parse units too
         return 2
     if name.endswith((".yaml", ".yml")) and not key.startswith("templates/") and not name.startswith(("_", ".")):
         return 1

@@ -128,11 +128,11 @@ def is_spec_file(path: Path) -> bool:
 
 
 def find_root(path: Path) -> Path:
-    """The dag_folder a spec belongs to: the nearest folder up holding the loader file, else the
-    folder given (or the file's folder)."""
+    """The dag_folder a spec belongs to: the nearest folder up holding the loader file (or parse-unit
+    loader files, ``spec.units``), else the folder given (or the file's folder)."""
     start = path.resolve()
     folder = start if start.is_dir() else start.parent
     for candidate in [folder, *folder.parents]:
-        if (candidate / LOADER_FILE).is_file():
+        if (candidate / LOADER_FILE).is_file() or next(candidate.glob("dagspec_unit_*_of_*.py"), None) is not None:
             return candidate
     return folder

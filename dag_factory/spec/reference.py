@@ -59,6 +59,9 @@ CODES = {
     "DSP076": "deploy: a symlink leading out of the dag folder, or a loop, is not followed (warning)",
     "DSP090": "an Airflow 3.4 YAML DAG (`$schema: https://airflow.apache.org/schemas/dag/...`) where a dagspec spec was expected",
     "DSP091": "Airflow 3.4 importer: compiling and building this spec took longer than `[core] dagbag_import_timeout`",
+    "DSP095": "validate/deploy: the dag folder has more specs than its parse units are sized for; "
+              "run `dagspec init-dag-folder DIR --auto` (warning)",
+    "DSP096": "validate/deploy: the dag folder's loader files disagree (two layouts, or a unit file missing) (warning)",
     "DSP110": "two fields of a Dataproc oneof (alternatives, like `auto_delete_ttl` and `auto_delete_time`)",
     "DSP111": "a compiled job or batch that Dataproc's message does not take (a dagspec bug after a client upgrade)",
     "DSP900": "Airflow rejected the compiled DAG (loader), or dagspec itself failed on this file (a bug to report)",
