@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
+from .shorthand import DURATION_TEXT, Shorthand
 from .values import parse_duration
 
 __all__ = [
@@ -30,9 +31,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(description="seconds, or `30s`, `5m`, `1h30m`, `2d`")]
+Duration = Annotated[float, Shorthand(parse_duration, {"type": "string", "pattern": DURATION_TEXT}, "`30s`, `5m`, `1h30m`, `2d`"),
+                     Field(description="seconds, or `30s`, `5m`, `1h30m`, `2d`")]
 DottedPath = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")]
-StrList = Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
+StrList = Annotated[list[str], Shorthand(lambda v: [v] if isinstance(v, str) else v, {"type": "string"}, "one item")]
 TriggerRule = Literal[
     "all_success", "all_failed", "all_done", "all_done_setup_success", "all_done_min_one_success",
     "one_success", "one_failed", "one_done", "none_failed", "none_failed_min_one_success",
@@ -50,7 +52,7 @@ class Notifier(Strict):
 CallbackItem = Union[DottedPath, Notifier]
 Callback = Annotated[
     list[CallbackItem],
-    BeforeValidator(lambda v: v if isinstance(v, list) else [v]),
+    Shorthand(lambda v: v if isinstance(v, list) else [v], "items", "one item"),
     Field(description="a function by dotted path, a {notifier, args} mapping, or a list of them"),
 ]
 
@@ -248,7 +250,7 @@ class WaitForAssetAction(Strict):
 
 def _short(field: str):
     """Let an action be written as one string: ``bash: echo hi`` == ``bash: {command: echo hi}``."""
-    return BeforeValidator(lambda v: {field: v} if isinstance(v, str) else v)
+    return Shorthand(lambda v: {field: v} if isinstance(v, str) else v, {"type": "string"}, f"short for `{{{field}: ...}}`")
 
 
 class BashTask(TaskCommon):

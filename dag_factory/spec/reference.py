@@ -11,7 +11,7 @@ from pydantic_core import PydanticUndefined
 from . import dataproc_schema
 from . import models as m
 
-__all__ = ["render_reference", "json_schema", "CODES"]
+__all__ = ["render_reference", "CODES"]
 
 CODES = {
     "DSP001": "YAML syntax error, unreadable file, or a value YAML cannot build",
@@ -171,17 +171,3 @@ def _proto_type(ftype: str, repeated: bool) -> str:
     kind, _, ref = ftype.partition(":")
     text = {"msg": f"{ref}", "enum": f"{ref} (enum)", "map": f"mapping of {ref}"}.get(kind, kind)
     return f"list of {text}" if repeated else text
-
-
-def json_schema(spec: type[BaseModel]) -> dict[str, Any]:
-    """``spec``'s JSON Schema, with every field marked ``x-dataproc-message`` given Dataproc's message
-    schema (from google-cloud-dataproc's descriptors, see ``spec/dataproc_schema``)."""
-    data = spec.model_json_schema()
-    defs = data.setdefault("$defs", {})
-    for model in list(defs.values()):
-        for name, prop in model.get("properties", {}).items():
-            message = prop.pop("x-dataproc-message", None)
-            if message:
-                defs.update(dataproc_schema.json_schema(message))
-                model["properties"][name] = {"$ref": f"#/$defs/dataproc.{message}", "description": prop.get("description", "")}
-    return data
