@@ -58,8 +58,10 @@ Callback = Annotated[
 
 
 class AssetModel(Strict):
-    uri: str | None = None
-    name: str | None = None
+    """An Airflow asset by URI and/or name; a plain string is its URI (or its name when it has no `://`)."""
+
+    uri: str | None = Field(default=None, description="e.g. `s3://bucket/sales.csv`")
+    name: str | None = Field(default=None, description="the asset's name")
 
 
 AssetItem = Union[str, AssetModel]
@@ -386,9 +388,13 @@ class Serverless(Strict):
 
 
 class _JobTask(TaskCommon):
-    cluster: str | None = Field(default=None, description="a cluster from `clusters:`")
-    serverless: Serverless | None = None
-    dataproc: DataprocOptions | None = None
+    """What a Dataproc job task (``pyspark``, ``spark_sql`` ...) may say besides the task options."""
+
+    cluster: str | None = Field(default=None, description="a cluster from `clusters:`; without it (and without "
+                                "`serverless:`) the job runs on the spec's only cluster (DSP060 when it has none or several)")
+    serverless: Serverless | None = Field(default=None, description="run as a Dataproc Serverless batch instead")
+    dataproc: DataprocOptions | None = Field(default=None, description="this task's project, region, connection ... "
+                                             "(over the spec's `dataproc:`)")
 
 
 class PySparkTask(_JobTask):
@@ -519,30 +525,40 @@ Cluster = Annotated[
 
 
 class Every(Strict):
-    every: Duration
+    """``schedule: {every: 6h}``: a fixed interval (the same as ``schedule: 6h``)."""
+
+    every: Duration = Field(description="time between runs")
 
 
 class CronSchedule(Strict):
-    cron: str
-    timezone: str | None = None
+    """``schedule: {cron: "0 6 * * *", timezone: Europe/Paris}``: a cron expression in a time zone."""
+
+    cron: str = Field(description="five fields, or a preset like `@daily`")
+    timezone: str | None = Field(default=None, description="IANA time zone (default: the spec's `timezone`, else UTC)")
 
 
 class TimetableSchedule(Strict):
-    timetable: DottedPath
-    args: dict[str, Any] = Field(default_factory=dict)
+    """``schedule: {timetable: mycompany.timetables.Workdays, args: {...}}``: an Airflow timetable class."""
+
+    timetable: DottedPath = Field(description="import path of the timetable class")
+    args: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of its constructor")
 
 
 class AssetsSchedule(Strict):
     """Run when assets are updated: a list (all of them), or ``{all: [...]}`` / ``{any: [...]}``, nested."""
 
-    assets: AssetExpr
+    assets: AssetExpr = Field(description="an asset, a list of them (all), or `{all: [...]}` / `{any: [...]}`")
 
 
 class AllOf(Strict):
+    """``{all: [...]}``: run when every asset (or expression) listed was updated."""
+
     all: list[AssetExpr]
 
 
 class AnyOf(Strict):
+    """``{any: [...]}``: run when one of the assets (or expressions) listed was updated."""
+
     any: list[AssetExpr]
 
 
