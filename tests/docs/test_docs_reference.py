@@ -6,10 +6,9 @@ import re
 import typing
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from dagspec.dag_factory.spec import models as m
 from dagspec.dag_factory.spec.reference import CODES, render_reference
+from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "spec-reference.md"

@@ -9,7 +9,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-
 from dagspec.dag_factory.spec import schemas
 from dagspec.dag_factory.spec.yaml_source import load_yaml
 
