@@ -341,33 +341,35 @@ def _duration(owner: str, name: str, value: Any, path: Path_, out: list[Problem]
 def json_schema(root: str, both_cases: bool = False) -> dict[str, Any]:
     """JSON Schema ``$defs`` for ``root`` and every message it reaches, named ``dataproc.<Message>``, so
     editors complete Dataproc's fields; refs point at ``#/$defs/dataproc.<Message>``. With ``both_cases``
-    each field is also accepted in camelCase (as workflow template files write them)."""
+    each field is also accepted in camelCase (as workflow template files write them), and the names are
+    ``dataproc-any-case.<Message>``."""
+    prefix = "dataproc-any-case" if both_cases else "dataproc"
     t = table()
     defs: dict[str, Any] = {}
     todo = [root]
     while todo:
         name = todo.pop()
-        if f"dataproc.{name}" in defs:
+        if f"{prefix}.{name}" in defs:
             continue
         props: dict[str, Any] = {}
         for field_name, (ftype, repeated) in t["messages"][name]["fields"].items():
-            schema = _type_schema(t, ftype, todo)
+            schema = _type_schema(t, ftype, todo, prefix)
             if ftype.startswith("map:"):
-                schema = {"type": "object", "additionalProperties": _type_schema(t, ftype[4:], todo)}
+                schema = {"type": "object", "additionalProperties": _type_schema(t, ftype[4:], todo, prefix)}
             elif repeated:
                 schema = {"type": "array", "items": schema}
             props[field_name] = schema
             if both_cases and _camel(field_name) != field_name:
                 props[_camel(field_name)] = schema
-        defs[f"dataproc.{name}"] = {"type": "object", "title": f"Dataproc {name}", "properties": props,
+        defs[f"{prefix}.{name}"] = {"type": "object", "title": f"Dataproc {name}", "properties": props,
                                     "additionalProperties": False}
     return dict(sorted(defs.items()))
 
 
-def _type_schema(t: dict[str, Any], ftype: str, todo: list[str]) -> dict[str, Any]:
+def _type_schema(t: dict[str, Any], ftype: str, todo: list[str], prefix: str = "dataproc") -> dict[str, Any]:
     if ftype.startswith("msg:"):
         todo.append(ftype[4:])
-        return {"$ref": f"#/$defs/dataproc.{ftype[4:]}"}
+        return {"$ref": f"#/$defs/{prefix}.{ftype[4:]}"}
     if ftype.startswith("enum:"):
         return {"enum": [n for n in t["enums"][ftype[5:]]]}
     if ftype.startswith("map:"):

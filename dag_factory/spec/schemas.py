@@ -110,14 +110,14 @@ def _workflow_template() -> dict[str, Any]:
     from ..workflow_template.names import IGNORED_TEMPLATE_KEYS, STEP_KEYS, TEMPLATE_KEYS, snake
 
     defs = dataproc_schema.json_schema("WorkflowTemplate", both_cases=True)
-    top = defs["dataproc.WorkflowTemplate"]
+    top = defs["dataproc-any-case.WorkflowTemplate"]
     keep = {*TEMPLATE_KEYS, *IGNORED_TEMPLATE_KEYS}
     top["properties"] = {k: v for k, v in top["properties"].items() if snake(k) in keep}
     top["required"] = ["jobs"]
-    job = defs["dataproc.OrderedJob"]
+    job = defs["dataproc-any-case.OrderedJob"]
     job["properties"] = {k: v for k, v in job["properties"].items() if snake(k) in STEP_KEYS}
     job["anyOf"] = [{"required": ["stepId"]}, {"required": ["step_id"]}]
-    return {"$ref": "#/$defs/dataproc.WorkflowTemplate", "$defs": defs}
+    return {"$ref": "#/$defs/dataproc-any-case.WorkflowTemplate", "$defs": defs}
 
 
 def build(kind: str) -> dict[str, Any]:

@@ -152,3 +152,11 @@ def test_the_readme_shows_the_one_mapping_that_schema_help_prints():
     block = re.search(r'```json\n(\{\n  "yaml.schemas".*?)```', readme, re.S)
     assert block is not None
     assert json.loads(block.group(1)) == {"yaml.schemas": schemas.VSCODE_MAPPING}
+
+
+def test_a_specs_cluster_config_stays_snake_case_while_a_workflow_template_takes_camel_case(validators):
+    spec = "clusters: {c: {config: {masterConfig: {numInstances: 1}}}}"
+    assert _errors(validators["spec"], _data(spec, "s")) != []
+    template = "jobs: [{stepId: a, pysparkJob: {mainPythonFileUri: x.py}}]\nplacement: {managedCluster: " \
+               "{clusterName: c, config: {masterConfig: {numInstances: 1}}}}"
+    assert _errors(validators["spec"], _data(template, "w")) == []
