@@ -212,3 +212,9 @@ def test_dagspec_help_points_at_docs_that_exist():
     named = re.findall(r"([\w/-]+\.md)\b", real)
     assert "docs/spec-reference.md" in named
     assert all((ROOT / name).is_file() for name in named)
+
+
+def test_a_bucket_placeholder_in_capitals_fails_saying_bucket_names_are_lower_case(project):
+    real = _run("dagspec deploy --bucket gs://YOUR-COMPOSER-BUCKET --dry-run", project, _env(project))
+    assert real.returncode == 2
+    assert "bucket names are lower case (`gs://your-composer-bucket`?)" in real.stdout
