@@ -38,9 +38,10 @@ class Shorthand:
 
     def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         long = handler(schema)
-        if self.short == "items":
+        if isinstance(self.short, str):  # "items": one item of the list (the array may sit in an anyOf)
             resolved = handler.resolve_ref_schema(long)
-            short = resolved.get("items", {})
+            arrays = [s for s in (resolved, *resolved.get("anyOf", ())) if "items" in s]
+            short = arrays[0]["items"] if arrays else {}
         else:
             short = dict(self.short)
         if self.title:

@@ -160,3 +160,9 @@ def test_a_specs_cluster_config_stays_snake_case_while_a_workflow_template_takes
     template = "jobs: [{stepId: a, pysparkJob: {mainPythonFileUri: x.py}}]\nplacement: {managedCluster: " \
                "{clusterName: c, config: {masterConfig: {numInstances: 1}}}}"
     assert _errors(validators["spec"], _data(template, "w")) == []
+
+
+def test_a_callback_written_alone_must_still_be_a_path_or_a_notifier(validators):
+    assert _errors(validators["spec"], _data("default_args: {on_failure_callback: mycompany.alerts.page}", "s")) == []
+    assert _errors(validators["spec"], _data("default_args: {on_failure_callback: 3}", "s")) != []
+    assert _errors(validators["spec"], _data("default_args: {on_failure_callback: {notifer: x}}", "s")) != []
