@@ -137,17 +137,22 @@ def render_plan_text(plan: DagPlan) -> str:
 
 
 def schema(args: argparse.Namespace) -> int:
-    from ..spec.models import Spec
-
     if args.markdown:
         from ..spec.reference import render_reference
 
         text = render_reference().rstrip("\n")
-    else:
-        from ..spec.reference import json_schema
+    elif args.dir:
+        from ..spec.schemas import FILE_NAMES, build
 
-        data = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "dagspec spec", **json_schema(Spec)}
-        text = json.dumps(data, indent=2)
+        args.dir.mkdir(parents=True, exist_ok=True)
+        for kind, name in FILE_NAMES.items():
+            (args.dir / name).write_text(json.dumps(build(kind), indent=2) + "\n", encoding="utf-8")
+            print(f"wrote {args.dir / name}", file=sys.stderr)
+        return 0
+    else:
+        from ..spec.schemas import build
+
+        text = json.dumps(build(args.kind), indent=2)
     if args.output:
         args.output.write_text(text + "\n", encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)

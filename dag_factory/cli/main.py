@@ -18,7 +18,7 @@ examples:
   dagspec validate dags/                 check every spec under dags/ (exit 1 on errors)
   dagspec validate dags/sales.yaml --format json
   dagspec render dags/sales.yaml         show the tasks, edges and clusters a spec compiles to
-  dagspec schema > dagspec.schema.json   JSON Schema for editor completion
+  dagspec schema --dir .dagspec         JSON Schemas for editor completion (see `dagspec schema --help`)
   dagspec emulator                       local Dataproc + GCS emulators on 127.0.0.1
   dagspec up                             local Airflow + emulators, UI on http://127.0.0.1:8080 (admin/admin)
   dagspec import-template wft.yaml -o dags/etl.yaml   Dataproc workflow template -> spec
@@ -27,7 +27,7 @@ examples:
   dagspec deploy --bucket gs://B --dry-run   what a deploy to a Composer bucket would change
   dagspec init-dag-folder dags/ --auto   split a large dag folder into parse units (Airflow 3.3)
 
-docs: README.md (spec reference, five-minute tour)
+docs: README.md (five-minute tour), docs/spec-reference.md (every key and diagnostic code)
 """
 
 
@@ -60,10 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=("text", "json"), default="text")
     r.add_argument("--root", type=Path, help="the dag_folder (default: the folder holding dagspec_loader.py)")
 
-    s = sub.add_parser("schema", help="print the JSON Schema of specs (for editor completion)",
-                       description="Print the JSON Schema of the spec language. With the VS Code YAML extension, "
-                                   "map it to your specs in settings.json: "
-                                   '"yaml.schemas": {"./dagspec.schema.json": "dags/**/*.yaml"}')
+    from ..spec.schemas import KINDS, SCHEMA_DIR, VSCODE_MAPPING
+
+    mapping = json.dumps({"yaml.schemas": VSCODE_MAPPING}, indent=2)
+    s = sub.add_parser("schema", help="print the JSON Schemas of specs, defaults, templates, profiles (for editors)",
+                       description="Print the JSON Schema of one kind of dagspec file (--kind), write all of them "
+                                   "to a folder (--dir), or print the spec reference (--markdown).",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog=f"examples:\n  dagspec schema --dir {SCHEMA_DIR}\n  dagspec schema --kind template\n\n"
+                              f"then, for the VS Code YAML extension, in .vscode/settings.json:\n{mapping}\n")
+    s.add_argument("--kind", choices=KINDS, default="spec",
+                   help="spec (a file in the dag folder, default), defaults (_defaults.yaml), template "
+                        "(templates/*.yaml), profile (templates/clusters/*.yaml), workflow-template")
+    s.add_argument("--dir", type=Path, help=f"write every kind as KIND.schema.json into this folder (e.g. {SCHEMA_DIR})")
     s.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
     s.add_argument("--markdown", action="store_true", help="print the spec reference as Markdown instead")
 

@@ -42,8 +42,20 @@ def parse_bucket(value: str) -> str:
     if "/" in name:
         raise ValueError(f"{value}: give the bucket alone (gs://BUCKET) and the folder with --prefix")
     if not _BUCKET_NAME.match(name):
-        raise ValueError(f"{value}: not a valid bucket name")
+        raise ValueError(f"{value}: not a valid bucket name: {_why_invalid(name)}")
     return name
+
+
+def _why_invalid(name: str) -> str:
+    """What is wrong with a bucket name, in the words of Cloud Storage's naming rules."""
+    if name != name.lower():
+        return (f"bucket names are lower case (`gs://{name.lower()}`?); the Composer bucket is the one "
+                "`gcloud composer environments describe ENV --location REGION --format=\"value(config.dagGcsPrefix)\"` prints")
+    if not 3 <= len(name) <= 222:
+        return "a bucket name has 3 to 63 characters (222 with dots)"
+    if not (name[0].isalnum() and name[-1].isalnum()):
+        return "a bucket name starts and ends with a letter or a digit"
+    return "use only lower-case letters, digits, `-`, `_` and `.`"
 
 
 def storage_client(project: str | None) -> Any:

@@ -34,7 +34,7 @@ from .yaml_source import Path_
 __all__ = ["Problem", "check", "check_ttl", "ttl_limits", "table", "build_table", "json_schema", "PACKAGE"]
 
 PACKAGE = "google.cloud.dataproc.v1."
-ROOTS = ("ClusterConfig", "Job", "Batch")
+ROOTS = ("ClusterConfig", "Job", "Batch", "WorkflowTemplate")
 _INT = {3, 5, 6, 7, 13, 15, 16, 17, 18}  # protobuf FieldDescriptor.TYPE_* numbers
 _SCALAR = {1: "float", 2: "float", 8: "bool", 9: "string", 12: "bytes"} | dict.fromkeys(_INT, "int")
 _TYPE_MESSAGE, _TYPE_ENUM = 11, 14
@@ -172,6 +172,11 @@ def render_table_module(data: dict[str, Any]) -> str:
 
 def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def _templated(value: Any) -> bool:
@@ -333,33 +338,38 @@ def _duration(owner: str, name: str, value: Any, path: Path_, out: list[Problem]
 # --- the JSON schema -----------------------------------------------------------------------------
 
 
-def json_schema(root: str) -> dict[str, Any]:
+def json_schema(root: str, both_cases: bool = False) -> dict[str, Any]:
     """JSON Schema ``$defs`` for ``root`` and every message it reaches, named ``dataproc.<Message>``, so
-    editors complete Dataproc's fields; refs point at ``#/$defs/dataproc.<Message>``."""
+    editors complete Dataproc's fields; refs point at ``#/$defs/dataproc.<Message>``. With ``both_cases``
+    each field is also accepted in camelCase (as workflow template files write them), and the names are
+    ``dataproc-any-case.<Message>``."""
+    prefix = "dataproc-any-case" if both_cases else "dataproc"
     t = table()
     defs: dict[str, Any] = {}
     todo = [root]
     while todo:
         name = todo.pop()
-        if f"dataproc.{name}" in defs:
+        if f"{prefix}.{name}" in defs:
             continue
         props: dict[str, Any] = {}
         for field_name, (ftype, repeated) in t["messages"][name]["fields"].items():
-            schema = _type_schema(t, ftype, todo)
+            schema = _type_schema(t, ftype, todo, prefix)
             if ftype.startswith("map:"):
-                schema = {"type": "object", "additionalProperties": _type_schema(t, ftype[4:], todo)}
+                schema = {"type": "object", "additionalProperties": _type_schema(t, ftype[4:], todo, prefix)}
             elif repeated:
                 schema = {"type": "array", "items": schema}
             props[field_name] = schema
-        defs[f"dataproc.{name}"] = {"type": "object", "title": f"Dataproc {name}", "properties": props,
+            if both_cases and _camel(field_name) != field_name:
+                props[_camel(field_name)] = schema
+        defs[f"{prefix}.{name}"] = {"type": "object", "title": f"Dataproc {name}", "properties": props,
                                     "additionalProperties": False}
     return dict(sorted(defs.items()))
 
 
-def _type_schema(t: dict[str, Any], ftype: str, todo: list[str]) -> dict[str, Any]:
+def _type_schema(t: dict[str, Any], ftype: str, todo: list[str], prefix: str = "dataproc") -> dict[str, Any]:
     if ftype.startswith("msg:"):
         todo.append(ftype[4:])
-        return {"$ref": f"#/$defs/dataproc.{ftype[4:]}"}
+        return {"$ref": f"#/$defs/{prefix}.{ftype[4:]}"}
     if ftype.startswith("enum:"):
         return {"enum": [n for n in t["enums"][ftype[5:]]]}
     if ftype.startswith("map:"):

@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
+from .shorthand import DURATION_TEXT, Shorthand
 from .values import parse_duration
 
 __all__ = [
@@ -30,9 +31,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(description="seconds, or `30s`, `5m`, `1h30m`, `2d`")]
+Duration = Annotated[float, Shorthand(parse_duration, {"type": "string", "pattern": DURATION_TEXT}, "`30s`, `5m`, `1h30m`, `2d`"),
+                     Field(description="seconds, or `30s`, `5m`, `1h30m`, `2d`")]
 DottedPath = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")]
-StrList = Annotated[list[str], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)]
+StrList = Annotated[list[str], Shorthand(lambda v: [v] if isinstance(v, str) else v, {"type": "string"}, "one item")]
 TriggerRule = Literal[
     "all_success", "all_failed", "all_done", "all_done_setup_success", "all_done_min_one_success",
     "one_success", "one_failed", "one_done", "none_failed", "none_failed_min_one_success",
@@ -50,14 +52,16 @@ class Notifier(Strict):
 CallbackItem = Union[DottedPath, Notifier]
 Callback = Annotated[
     list[CallbackItem],
-    BeforeValidator(lambda v: v if isinstance(v, list) else [v]),
+    Shorthand(lambda v: v if isinstance(v, list) else [v], "items", "one item"),
     Field(description="a function by dotted path, a {notifier, args} mapping, or a list of them"),
 ]
 
 
 class AssetModel(Strict):
-    uri: str | None = None
-    name: str | None = None
+    """An Airflow asset by URI and/or name; a plain string is its URI (or its name when it has no `://`)."""
+
+    uri: str | None = Field(default=None, description="e.g. `s3://bucket/sales.csv`")
+    name: str | None = Field(default=None, description="the asset's name")
 
 
 AssetItem = Union[str, AssetModel]
@@ -248,7 +252,7 @@ class WaitForAssetAction(Strict):
 
 def _short(field: str):
     """Let an action be written as one string: ``bash: echo hi`` == ``bash: {command: echo hi}``."""
-    return BeforeValidator(lambda v: {field: v} if isinstance(v, str) else v)
+    return Shorthand(lambda v: {field: v} if isinstance(v, str) else v, {"type": "string"}, f"short for `{{{field}: ...}}`")
 
 
 class BashTask(TaskCommon):
@@ -384,9 +388,13 @@ class Serverless(Strict):
 
 
 class _JobTask(TaskCommon):
-    cluster: str | None = Field(default=None, description="a cluster from `clusters:`")
-    serverless: Serverless | None = None
-    dataproc: DataprocOptions | None = None
+    """What a Dataproc job task (``pyspark``, ``spark_sql`` ...) may say besides the task options."""
+
+    cluster: str | None = Field(default=None, description="a cluster from `clusters:`; without it (and without "
+                                "`serverless:`) the job runs on the spec's only cluster (DSP060 when it has none or several)")
+    serverless: Serverless | None = Field(default=None, description="run as a Dataproc Serverless batch instead")
+    dataproc: DataprocOptions | None = Field(default=None, description="this task's project, region, connection ... "
+                                             "(over the spec's `dataproc:`)")
 
 
 class PySparkTask(_JobTask):
@@ -517,30 +525,40 @@ Cluster = Annotated[
 
 
 class Every(Strict):
-    every: Duration
+    """``schedule: {every: 6h}``: a fixed interval (the same as ``schedule: 6h``)."""
+
+    every: Duration = Field(description="time between runs")
 
 
 class CronSchedule(Strict):
-    cron: str
-    timezone: str | None = None
+    """``schedule: {cron: "0 6 * * *", timezone: Europe/Paris}``: a cron expression in a time zone."""
+
+    cron: str = Field(description="five fields, or a preset like `@daily`")
+    timezone: str | None = Field(default=None, description="IANA time zone (default: the spec's `timezone`, else UTC)")
 
 
 class TimetableSchedule(Strict):
-    timetable: DottedPath
-    args: dict[str, Any] = Field(default_factory=dict)
+    """``schedule: {timetable: mycompany.timetables.Workdays, args: {...}}``: an Airflow timetable class."""
+
+    timetable: DottedPath = Field(description="import path of the timetable class")
+    args: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of its constructor")
 
 
 class AssetsSchedule(Strict):
     """Run when assets are updated: a list (all of them), or ``{all: [...]}`` / ``{any: [...]}``, nested."""
 
-    assets: AssetExpr
+    assets: AssetExpr = Field(description="an asset, a list of them (all), or `{all: [...]}` / `{any: [...]}`")
 
 
 class AllOf(Strict):
+    """``{all: [...]}``: run when every asset (or expression) listed was updated."""
+
     all: list[AssetExpr]
 
 
 class AnyOf(Strict):
+    """``{any: [...]}``: run when one of the assets (or expressions) listed was updated."""
+
     any: list[AssetExpr]
 
 

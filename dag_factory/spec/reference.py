@@ -10,8 +10,9 @@ from pydantic_core import PydanticUndefined
 
 from . import dataproc_schema
 from . import models as m
+from .shorthand import Shorthand
 
-__all__ = ["render_reference", "json_schema", "CODES"]
+__all__ = ["render_reference", "CODES"]
 
 CODES = {
     "DSP001": "YAML syntax error, unreadable file, or a value YAML cannot build",
@@ -57,11 +58,25 @@ CODES = {
     "DSP074": "a text file a spec names (`doc_file`) is not UTF-8",
     "DSP075": "a bucket dagspec would write to that `[dagspec] allowed_buckets` does not allow",
     "DSP076": "deploy: a symlink leading out of the dag folder, or a loop, is not followed (warning)",
+    "DSP080": "workflow template structure (no `jobs` with `stepId`, duplicate step ids, a bad `workflow_template:` "
+              "include); in `deploy`, a problem that only matters once the dag folder is in a bucket",
+    "DSP081": "workflow template: a step with an unknown job type, no job, or several",
+    "DSP082": "workflow template: an unknown prerequisite step",
+    "DSP083": "workflow template: steps depending on each other in a cycle (its members are named)",
+    "DSP084": "workflow template: a parameter field path that names nothing, or a field a parameter cannot set",
+    "DSP085": "workflow template: a parameter problem (not a list, no name, a default its validation rejects)",
+    "DSP086": "workflow template: a template field the spec cannot keep (warning)",
+    "DSP087": "workflow template: a parameter that cannot be templated (warning)",
+    "DSP088": "export-template: what prevents exporting the spec as a workflow template",
+    "DSP089": "export-template: what the export drops (warning)",
     "DSP090": "an Airflow 3.4 YAML DAG (`$schema: https://airflow.apache.org/schemas/dag/...`) where a dagspec spec was expected",
     "DSP091": "Airflow 3.4 importer: compiling and building this spec took longer than `[core] dagbag_import_timeout`",
     "DSP095": "validate/deploy: the dag folder has more specs than its parse units are sized for; "
               "run `dagspec init-dag-folder DIR --auto` (warning)",
     "DSP096": "validate/deploy: the dag folder's loader files disagree (two layouts, or a unit file missing) (warning)",
+    "DSP100": "import-dag-factory: something that cannot be converted (with its source file:line)",
+    "DSP101": "import-dag-factory: something converted approximately, and how",
+    "DSP102": "import-dag-factory: something dropped, as dag-factory itself ignores it on Airflow 3",
     "DSP110": "two fields of a Dataproc oneof (alternatives, like `auto_delete_ttl` and `auto_delete_time`)",
     "DSP111": "a compiled job or batch that Dataproc's message does not take (a dagspec bug after a client upgrade)",
     "DSP900": "Airflow rejected the compiled DAG (loader), or dagspec itself failed on this file (a bug to report)",
@@ -72,23 +87,47 @@ def _type(annotation: Any) -> str:
     text = repr(annotation) if not isinstance(annotation, type) else annotation.__name__
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        return _type(typing.get_args(annotation)[0])
+        inner, *meta = typing.get_args(annotation)
+        short = next((x for x in meta if isinstance(x, Shorthand)), None)
+        if short is not None and short.expand is m.parse_duration:
+            return "[duration](#durations)"
+        long = _type(inner)
+        if short is None:
+            return long
+        one = "text" if short.short != "items" else _type(typing.get_args(inner)[0])
+        return f"{one} \\| {long}"
     if origin is typing.Literal:
         return " \\| ".join(f"`{a}`" for a in typing.get_args(annotation))
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        return " \\| ".join(_type(a) for a in typing.get_args(annotation) if a is not type(None))
+        parts = [_type(a) for a in typing.get_args(annotation) if a is not type(None)]
+        return " \\| ".join(dict.fromkeys(parts))
     if origin in (list, tuple):
         args = typing.get_args(annotation)
-        return f"list of {_type(args[0])}" if args else "list"
+        item = _type(args[0]) if args else ""
+        return ("list of (" + item + ")" if "\\|" in item else f"list of {item}") if args else "list"
     if origin is dict:
         args = typing.get_args(annotation)
         return f"mapping of {_type(args[1])}" if args else "mapping"
     for name in ("str", "int", "float", "bool"):
         if text == name:
             return {"float": "number", "str": "text"}.get(name, name)
+    if isinstance(annotation, type) and annotation in m._TASK_CLASSES.values():
+        return "[task](#task-options)"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
+    if text.startswith("ForwardRef("):
+        return _type(getattr(m, text[len("ForwardRef('"):-2]))
+    if annotation is typing.Any:
+        return "any"
     return text.replace("typing.", "").replace("|", "\\|")
+
+
+def _field_type(field: Any) -> str:
+    annotation = field.annotation
+    shorthands = [x for x in field.metadata if isinstance(x, Shorthand)]
+    if shorthands:  # pydantic keeps a field's own Annotated metadata apart from its annotation
+        annotation = typing.Annotated[annotation, *shorthands]
+    return _type(annotation)
 
 
 def _table(model: type[BaseModel], skip: tuple[str, ...] = ()) -> list[str]:
@@ -102,8 +141,49 @@ def _table(model: type[BaseModel], skip: tuple[str, ...] = ()) -> list[str]:
         elif field.default is PydanticUndefined and field.default_factory is None:
             default = "required"
         doc = (field.description or "").replace("|", "\\|")
-        rows.append(f"| `{name}` | {_type(field.annotation)} | {default} | {doc} |")
+        rows.append(f"| `{name}` | {_field_type(field)} | {default} | {doc} |")
     return rows
+
+
+_ACTIONS = {
+    "bash": "a shell command (BashOperator)", "python": "a Python function by import path (PythonOperator)",
+    "empty": "nothing: a join or placeholder (EmptyOperator)", "branch": "choose the downstream tasks to run",
+    "short_circuit": "skip downstream tasks when a condition is false", "trigger_dag": "start a run of another DAG",
+    "wait_for_dag": "wait for a task or run of another DAG", "wait_for_asset": "wait for an asset update",
+    "operator": "any operator class by import path; its arguments under `args`", "tasks": "a task group",
+    "pyspark": "a Dataproc PySpark job", "spark": "a Dataproc Spark (JVM) job", "spark_sql": "a Dataproc Spark SQL job",
+    "hive": "a Dataproc Hive job", "pig": "a Dataproc Pig job", "hadoop": "a Dataproc Hadoop MapReduce job",
+    "spark_r": "a Dataproc SparkR job", "presto": "a Dataproc Presto job", "trino": "a Dataproc Trino job",
+    "flink": "a Dataproc Flink job",
+}
+
+_SHORTHANDS = [
+    "## Shorthands",
+    "",
+    "`validate` and the editor schemas (`dagspec schema`) accept these short forms, shown as \"text \\| ...\" in "
+    "the tables:",
+    "",
+    "| written | means |",
+    "| --- | --- |",
+    "| `bash: echo hi` | `bash: {command: echo hi}` |",
+    "| `python: mycompany.jobs.run` | `python: {callable: mycompany.jobs.run}` |",
+    "| `short_circuit: \"{{ params.go }}\"` | `short_circuit: {condition: ...}` |",
+    "| `trigger_dag: other_dag`, `wait_for_dag: other_dag` | `{dag_id: other_dag}` |",
+    "| `wait_for_asset: s3://b/f.csv` | `wait_for_asset: {uri: s3://b/f.csv}` |",
+    "| `pyspark: jobs/clean.py`, `spark_r: jobs/r.R` | `{main: ...}` |",
+    "| `spark_sql: SELECT 1` (also `hive`, `pig`, `presto`, `trino`) | `{query: SELECT 1}` |",
+    "| `depends_on: a` (also `extends`, `teardown_of`, `compensates`, `email`, branch `cases`) | a list of one |",
+    "| `on_failure_callback: mycompany.alerts.page` (every callback) | a list of one |",
+    "| `schedule: 6h` | `schedule: {every: 6h}` |",
+    "| `schedule: \"@daily\"`, `schedule: \"0 6 * * *\"` | `schedule: {cron: ...}` |",
+    "| `retries: ${var.retries}` | a value that holds a variable takes the variable's value (a list stays a list) |",
+    "",
+    "### Durations",
+    "",
+    "A duration is a number of seconds (`90`), or text: `30s`, `5m`, `1h30m`, `2d`, `1w`, `500ms`, or ISO 8601 "
+    "`PT1H`.",
+    "",
+]
 
 
 def render_reference() -> str:
@@ -124,6 +204,22 @@ def render_reference() -> str:
         "",
         *_table(m.TaskCommon),
         "",
+        "A Dataproc job task (`pyspark`, `spark`, `spark_sql`, `hive`, `pig`, `hadoop`, `spark_r`, `presto`, `trino`, "
+        "`flink`) also takes:",
+        "",
+        *_table(m._JobTask, skip=tuple(m.TaskCommon.model_fields)),
+        "",
+        "A Dataproc task without `cluster:` or `serverless:` runs on the spec's only cluster; with several clusters "
+        "(or none) it is an error (DSP060).",
+        "",
+        "### OperatorOptions",
+        "",
+        "The options above that every Airflow operator takes are also what `default_args` (of the spec and of a "
+        "group) accepts:",
+        "",
+        *_table(m.OperatorOptions),
+        "",
+        *_SHORTHANDS,
         "## Actions",
         "",
         "| action key | what it runs | written as |",
@@ -131,14 +227,15 @@ def render_reference() -> str:
     ]
     for key, cls in m._TASK_CLASSES.items():
         field = cls.model_fields[key]
-        target = _type(field.annotation)
-        out.append(f"| `{key}` | {(cls.__doc__ or cls.__name__).strip().splitlines()[0]} | {target} |")
+        target = _field_type(field)
+        out.append(f"| `{key}` | {_ACTIONS[key]} | {target} |")
     out.append("")
     models: list[type[BaseModel]] = [
         m.BashAction, m.PythonAction, m.BranchAction, m.ShortCircuitAction, m.TriggerDagAction, m.WaitForDagAction,
         m.WaitForAssetAction, m.GroupTask, m.PySparkJob, m.SparkJob, m.SparkSqlJob, m.HiveJob, m.PrestoJob, m.SparkRJob,
         m.FlinkJob, m.Serverless, m.DataprocOptions, m.EphemeralCluster, m.SelectedCluster, m.ClusterSelector,
-        m.ParamModel, m.Instance, m.Notifier, m.FromTask, m.FromParam,
+        m.ParamModel, m.Instance, m.Notifier, m.FromTask, m.FromParam, m.Every, m.CronSchedule, m.TimetableSchedule,
+        m.AssetsSchedule, m.AllOf, m.AnyOf, m.AssetModel,
     ]
     for model in models:
         out += [f"### {model.__name__}", ""]
@@ -176,17 +273,3 @@ def _proto_type(ftype: str, repeated: bool) -> str:
     kind, _, ref = ftype.partition(":")
     text = {"msg": f"{ref}", "enum": f"{ref} (enum)", "map": f"mapping of {ref}"}.get(kind, kind)
     return f"list of {text}" if repeated else text
-
-
-def json_schema(spec: type[BaseModel]) -> dict[str, Any]:
-    """``spec``'s JSON Schema, with every field marked ``x-dataproc-message`` given Dataproc's message
-    schema (from google-cloud-dataproc's descriptors, see ``spec/dataproc_schema``)."""
-    data = spec.model_json_schema()
-    defs = data.setdefault("$defs", {})
-    for model in list(defs.values()):
-        for name, prop in model.get("properties", {}).items():
-            message = prop.pop("x-dataproc-message", None)
-            if message:
-                defs.update(dataproc_schema.json_schema(message))
-                model["properties"][name] = {"$ref": f"#/$defs/dataproc.{message}", "description": prop.get("description", "")}
-    return data
