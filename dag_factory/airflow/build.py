@@ -18,29 +18,14 @@ then replace ``GroupArg`` values in the args of the group's tasks. Since tasks m
 the group's ``with`` block has closed (creation follows data dependencies, not nesting), the group's
 dependency on the tasks its expansion reads is set again once all its tasks exist.
 
-Compensation (saga). A task with ``compensates: [t1, t2]`` must run only when one of them failed,
-be skipped when they succeed, and the run must still end FAILED after a successful compensation.
-Airflow 3.3 decides a run's state from its *effective leaves* only (``DagRun.update_state`` →
-``_tis_for_dagrun_state``: tasks with no downstream other than teardowns): FAILED if every task is
-finished and a leaf is ``failed``/``upstream_failed``, SUCCESS if every leaf is ``success``/``skipped``.
-Making ``t1`` upstream of the compensation turns ``t1`` from a leaf into an inner task, so a failed
-``t1`` followed by a successful compensation would end SUCCESS. The construction:
-
-* the compensation gets trigger rule ``one_failed`` (runs as soon as one compensated task is
-  ``failed``/``upstream_failed``; ``skipped`` once all of them finished otherwise);
-* a ``CompensationGuard`` leaf (``<compensation>__saga_failed``, same group, ``retries=0``, trigger
-  rule ``all_success``) follows it and fails on purpose. Compensation succeeded → guard FAILED →
-  run FAILED. Compensation failed → guard ``upstream_failed`` → run FAILED. Compensated tasks
-  succeeded → compensation skipped → guard skipped → leaves decide as usual.
-
-A teardown-based trick (keeping ``t1`` a leaf by making the compensation a teardown) was rejected:
-teardowns get ``all_done_setup_success``, are excluded from the run state and are re-run on clears.
+Compensations (saga) arrive as plain tasks: the compiler (``compile/saga.py``) already gave each its
+trigger rule and its ``CompensationGuard`` task.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from functools import reduce
 from typing import Any
@@ -48,7 +33,6 @@ from typing import Any
 from airflow.sdk import DAG, Asset, Param, TaskGroup, XComArg
 
 from ..compile.plan import (
-    GUARD_SUFFIX,
     AssetCondition,
     AssetRef,
     CallbackRef,
@@ -64,7 +48,7 @@ from ..compile.plan import (
     TaskPlan,
 )
 
-__all__ = ["build_dag", "import_object", "iter_guard_ids", "BuildError", "GUARD_SUFFIX"]
+__all__ = ["build_dag", "import_object", "BuildError"]
 
 _IMPORTS: dict[str, Any] = {}
 _PLAIN = (str, int, float, bool, type(None))
@@ -363,8 +347,6 @@ class _Builder:
         kwargs["task_id"] = _local_id(task.task_id, task.group)
         kwargs["dag"] = self.dag
         kwargs["task_group"] = tg
-        if task.compensates:
-            kwargs["trigger_rule"] = "one_failed"
         if task.expand is not None:
             return cls.partial(**kwargs).expand(**self.convert(task.expand, task.group))
         if task.expand_kwargs is not None:
@@ -376,8 +358,6 @@ class _Builder:
         try:
             for up in task.upstream:
                 self._link(self.operator(up), op)
-            for target in task.compensates:
-                self._link(self.operator(target), op)
             if task.setup:
                 op.as_setup()
             if task.teardown:
@@ -386,8 +366,6 @@ class _Builder:
                     setup_op = self.operator(setup)
                     setup_op.is_setup = True
                     self._link(setup_op, op)
-            if task.compensates:
-                self._guard(task, op)
         except BuildError as exc:
             raise BuildError(str(exc), exc.source or task.source) from exc
         except Exception as exc:
@@ -405,20 +383,6 @@ class _Builder:
             raise BuildError(f"`{upstream.task_id}` and `{downstream.task_id}` are not in DAG `{self.plan.dag_id}`")
         upstream.downstream_task_ids.add(downstream.node_id)
         downstream.upstream_task_ids.add(upstream.node_id)
-
-    def _guard(self, task: TaskPlan, op: Any) -> None:
-        from .callables import CompensationGuard
-
-        guard_id = task.task_id + GUARD_SUFFIX
-        if guard_id in self.task_plans:
-            raise BuildError(f"task id `{guard_id}` is reserved for the compensation guard of `{task.task_id}`")
-        guard = CompensationGuard(
-            task_id=_local_id(guard_id, task.group), dag=self.dag, task_group=self.group(task.group),
-            compensation=task.task_id, compensates=task.compensates, retries=0, trigger_rule="all_success",
-            doc_md=f"Fails the run after compensation `{task.task_id}` ran "
-                   f"(one of {', '.join(task.compensates)} failed).",
-        )
-        self._link(op, guard)
 
 
 def _task_refs(value: Any, out: set[str]) -> None:
@@ -456,8 +420,3 @@ def build_dag(plan: DagPlan, *, fileloc: str | None = None) -> DAG:
         raise
     except Exception as exc:
         raise BuildError(f"{type(exc).__name__}: {exc}", plan.source) from exc
-
-
-def iter_guard_ids(plan: DagPlan) -> Iterable[str]:
-    """The ids of the guard tasks the builder adds to ``plan`` (one per compensation task)."""
-    return (t.task_id + GUARD_SUFFIX for t in plan.tasks if t.compensates)

@@ -15,18 +15,14 @@ from .context import Ctx
 from .dataproc import ClusterUse, check_cluster, cluster_tasks, create_task_id, delete_task_id, job_args
 from .files import check_task_files
 from .graph import Graph, Node, find_cycle, flatten, resolve_refs
-from .plan import GUARD_SUFFIX, DagPlan, GroupPlan, ImportRef, TaskOutput, TaskPlan, replace
+from .plan import DagPlan, GroupPlan, ImportRef, TaskOutput, TaskPlan, replace
 from .resolve import Policy, Resolver
+from .saga import add_guards
 from .tasks import CALLABLES, EXPAND_NAMES, OPERATORS, action_args, asset, common_args
 
 __all__ = ["compile_spec"]
 
 _RESERVED_ARGS = {"task_id", "dag", "task_group", "default_args", "params"}
-
-
-def guard_id(task_id: str) -> str:
-    """The id of the guard task the builder adds after compensation ``task_id``."""
-    return task_id + GUARD_SUFFIX
 
 
 def compile_spec(loaded: LoadedSpec, resolver: Resolver, policy: Policy, *, check_imports: bool = True,
@@ -56,6 +52,7 @@ def compile_spec(loaded: LoadedSpec, resolver: Resolver, policy: Policy, *, chec
     for plan in extra:
         tasks[plan.task_id] = plan
     _clusters(ctx, use, tasks)
+    add_guards(ctx, graph, tasks)
     cycle = find_cycle({t.task_id: list(t.upstream) for t in tasks.values()})
     if cycle:
         ctx.error("DSP021", f"dependency cycle: {' -> '.join(cycle)}", graph.nodes[cycle[0]].path
@@ -106,10 +103,6 @@ def _task(ctx: Ctx, graph: Graph, node: Node, use: ClusterUse, extra: list[TaskP
     if model.setup and model.teardown_of:
         ctx.error("DSP011", f"task `{node.full_id}` cannot be a setup and a teardown", node.path + ("setup",),
                   "a setup task prepares, a teardown cleans up: keep one of `setup: true` and `teardown_of`", key=True)
-    if compensates and guard_id(node.full_id) in graph.nodes:
-        ctx.error("DSP022", f"task id `{guard_id(node.full_id)}` is reserved for the guard dagspec adds after "
-                  f"compensation `{node.full_id}`", graph.nodes[guard_id(node.full_id)].path,
-                  "rename that task", key=True)
     for target in compensates + teardown_of:
         if target not in upstream:
             upstream.append(target)

@@ -9,7 +9,7 @@ from ..spec.yaml_source import Path_
 from .context import Ctx
 from .plan import AssetRef, CallbackRef, Duration, ImportRef
 
-__all__ = ["OPERATORS", "CALLABLES", "HELPERS", "action_args", "common_args", "asset", "callbacks", "drop_none"]
+__all__ = ["OPERATORS", "CALLABLES", "HELPERS", "GUARD_OPERATOR", "action_args", "common_args", "asset", "callbacks", "drop_none"]
 
 _STD = "airflow.providers.standard"
 OPERATORS = {
@@ -27,6 +27,7 @@ OPERATORS = {
     "cluster_delete": "dagspec.provider.operators.cluster.DataprocDeleteClusterOperator",
 }
 _RUNTIME = "dagspec.dag_factory.airflow.callables"
+GUARD_OPERATOR = f"{_RUNTIME}.CompensationGuard"  # the saga guard (compile.saga)
 CALLABLES = {
     "branch": f"{_RUNTIME}.choose_branch",
     "short_circuit": f"{_RUNTIME}.check_condition",
@@ -43,8 +44,7 @@ CALLABLES = {
 # * the saga ``CompensationGuard`` (dagspec.dag_factory.airflow.callables) after a compensation task.
 # The operator behind each action the spec chose (bash, python, branch, wait_for_asset, pyspark, a
 # cluster's create/delete ...) is not a helper: it is checked against ``allowed_operators``.
-HELPERS = (*CALLABLES.values(), "airflow.timetables.trigger.CronTriggerTimetable",
-           "dagspec.dag_factory.airflow.callables.CompensationGuard")
+HELPERS = (*CALLABLES.values(), "airflow.timetables.trigger.CronTriggerTimetable", GUARD_OPERATOR)
 # expand keys may use the spec's names; they map to the operator's argument names
 EXPAND_NAMES = {
     "bash": {"command": "bash_command"},

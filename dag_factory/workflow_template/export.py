@@ -65,7 +65,8 @@ class _Exporter:
     def run(self) -> Exported:
         plan = self.plan
         creates = {t.args.get("cluster"): t for t in plan.tasks if t.kind == "cluster_create"}
-        lifecycle = {t.task_id for t in plan.tasks if t.kind in ("cluster_create", "cluster_delete")}
+        # the cluster's lifecycle is the template's placement; a saga guard's compensation is reported itself
+        lifecycle = {t.task_id for t in plan.tasks if t.kind in ("cluster_create", "cluster_delete", "saga_guard")}
         jobs: list[tuple[TaskPlan, tuple[str, Any]]] = []
         for task in plan.tasks:
             if task.task_id in lifecycle:
