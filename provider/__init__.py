@@ -27,7 +27,7 @@ def get_provider_info() -> dict:
             {"integration-name": _INTEGRATION, "external-doc-url": "https://cloud.google.com/dataproc/docs",
              "tags": ["gcp"]},
         ],
-        "hooks": [{"integration-name": _INTEGRATION, "python-modules": [f"{_P}.hooks.dataproc"]}],
+        "hooks": [{"integration-name": _INTEGRATION, "python-modules": [f"{_P}.hooks.dataproc", f"{_P}.hooks.workflow"]}],
         "operators": [
             {"integration-name": _INTEGRATION, "python-modules": [f"{_P}.operators.cluster", f"{_P}.operators.job",
                                                          f"{_P}.operators.gcs", f"{_P}.operators.workflow"]},

@@ -16,9 +16,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagspec.provider.fieldpath import format_path
+
 from ..compile.plan import DagPlan, Duration, TaskPlan
 from ..errors import Diagnostic
-from .fieldpath import format_path
 from .names import JOB_TYPES, convert_keys
 from .regexes import regexes_of
 from .to_spec import NAME_LABEL

@@ -23,9 +23,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagspec.provider.fieldpath import FieldPathError, resolve_path
+
 from ..errors import Diagnostic, did_you_mean
 from ..spec.yaml_source import Path_, SourceMap
-from .fieldpath import FieldPathError, resolve_path
 from .names import IGNORED_TEMPLATE_KEYS, JOB_TYPES, QUERY_KINDS, SPEC_FIELDS, STEP_KEYS, TEMPLATE_KEYS, camel, convert_keys
 from .positions import original_path
 from .regexes import pattern_of

@@ -10,6 +10,7 @@ from typing import Any
 import grpc  # type: ignore[import-untyped]
 from google.protobuf import empty_pb2, json_format  # type: ignore[import-untyped]
 
+from ..fieldpath import FieldPathError, set_field
 from .backend import Backend, JobRecord
 from .clusters import ClusterService
 from .common import ApiError, check_request_id, duration_seconds, page, require, timestamp
@@ -336,9 +337,6 @@ def _validate(template: Any) -> None:
             raise ApiError(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid argument: step {job.step_id} has no job")
 
 
-_TOKEN = re.compile(r"\.?([A-Za-z_]\w*)|\['([^']*)'\]|\[(\d+)\]")
-
-
 def _apply_parameters(template: Any, values: dict[str, str]) -> Any:
     """Substitute parameter values into the fields each template parameter names (camelCase paths)."""
     declared = {p.name: list(p.fields) for p in template.parameters}
@@ -350,27 +348,10 @@ def _apply_parameters(template: Any, values: dict[str, str]) -> Any:
     data = json_format.MessageToDict(template)
     for name, value in values.items():
         for path in declared[name]:
-            _set_path(data, path, value)
+            try:
+                set_field(data, path, value)
+            except FieldPathError as exc:
+                raise ApiError(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid argument: parameter {name}: {exc}") from None
     out = pb.WorkflowTemplate()
     json_format.ParseDict(data, out)
     return out
-
-
-def _set_path(data: Any, path: str, value: str) -> None:
-    """Set ``value`` at a field path such as ``jobs['step'].pysparkJob.args[0]`` in a template dict."""
-    tokens: list[str | int] = [
-        int(m.group(3)) if m.group(3) is not None else (m.group(1) or m.group(2)) for m in _TOKEN.finditer(path)
-    ]
-    node: Any = data
-    for token, following in zip(tokens[:-1], tokens[1:], strict=True):
-        if isinstance(node, list) and isinstance(token, str):
-            node = next(item for item in node if item.get("stepId") == token)
-        elif isinstance(node, list):
-            node = node[int(token)]
-        else:
-            node = node.setdefault(token, [] if isinstance(following, int) else {})
-    last = tokens[-1]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value

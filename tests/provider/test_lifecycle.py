@@ -10,14 +10,19 @@ from dagspec.provider.lifecycle import (
     ClusterPolicy,
     ObservedCluster,
     ObservedJob,
+    ObservedWorkflow,
     batch_phase,
     decide_cluster,
     decide_cluster_delete,
     decide_job,
+    decide_workflow,
     job_phase,
 )
 from dagspec.provider.lifecycle import (
     JobAction as J,
+)
+from dagspec.provider.lifecycle import (
+    WorkflowAction as W,
 )
 
 RECREATE = ClusterPolicy(on_error="recreate")
@@ -130,3 +135,31 @@ def test_batch_phases(state: str, phase: str) -> None:
     batch = ObservedJob(attempt=1, phase=phase, state=state)
     expected = {"active": J.REATTACH, "cancelling": J.WAIT, "succeeded": J.DONE, "failed": J.RESUBMIT}[phase]
     assert decide_job(batch, attached=False).action is expected
+
+
+def wf(attempt: int, done: bool, error: str | None = None) -> ObservedWorkflow:
+    return ObservedWorkflow(attempt, done=done, error=error)
+
+
+WORKFLOW_CASES = [
+    # observed, max_attempts, action, attempt
+    (None, 50, W.INSTANTIATE, 1),
+    (wf(1, done=False), 50, W.ATTACH, 1),  # a retry while the workflow runs reattaches
+    (wf(1, done=True), 50, W.ATTACH, 1),  # already succeeded: attach to read its result
+    (wf(1, done=True, error="boom"), 50, W.INSTANTIATE, 2),  # an earlier try's failure: a new workflow
+    (wf(7, done=True, error="boom"), 50, W.INSTANTIATE, 8),
+    (wf(3, done=False), 3, W.ATTACH, 3),
+    (wf(3, done=True, error="boom"), 3, W.FAIL, 3),  # the limit of attempts is reached
+    (wf(1, done=True, error=""), 50, W.INSTANTIATE, 2),  # an error without a message is still an error
+]
+
+
+@pytest.mark.parametrize(("observed", "max_attempts", "action", "attempt"), WORKFLOW_CASES)
+def test_decide_workflow(observed, max_attempts, action, attempt) -> None:
+    decision = decide_workflow(observed, max_attempts=max_attempts)
+    assert (decision.action, decision.attempt) == (action, attempt)
+    assert decision.reason
+
+
+def test_a_failed_workflow_names_its_last_error() -> None:
+    assert "boom" in decide_workflow(wf(2, done=True, error="boom"), max_attempts=2).reason

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 from dagspec.dag_factory.workflow_template.export import DEFAULT_AUTO_TTL, DEFAULT_IDLE_TTL
-from dagspec.dag_factory.workflow_template.fieldpath import format_path, resolve_path
 from dagspec.dag_factory.workflow_template.names import convert_keys
+from dagspec.provider.fieldpath import format_path, resolve_path
 
 __all__ = ["FIXTURES", "GOOD", "BAD", "canonical", "expected", "FakeTI", "context_for", "LIGHT_JOB"]
 
