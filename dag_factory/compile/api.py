@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import Diagnostic, has_errors, with_snippets
 from ..spec.discover import is_spec_file
@@ -23,10 +24,25 @@ from .cache import PlanCache
 from .plan import DagPlan
 from .resolve import Policy, Resolver
 
-__all__ = ["CompileResult", "compile_paths", "template_dirs", "candidates_for", "Policy", "gc_paused"]
+if TYPE_CHECKING:  # the spec models load only when a spec is compiled (see above)
+    from ..spec.load import Layer, SpecLoader
+    from ..spec.yaml_source import YamlDocument
+
+__all__ = ["CompileResult", "compile_paths", "template_dirs", "candidates_for", "Policy", "gc_paused",
+           "expand_workflow_template"]
 
 _RESOLVER = Resolver()
 CRASH_CODE = "DSP900"  # dagspec itself failed on a file (the loader uses it also for DAGs Airflow rejects)
+
+
+def expand_workflow_template(loader: SpecLoader, doc: YamlDocument, path: Path, diagnostics: list[Diagnostic],
+                             inputs: list[str]) -> tuple[YamlDocument | None, list[Layer]]:
+    """The spec loader's ``expand``: dagspec's Dataproc workflow-template support (``workflow_template.hook``)."""
+    # imported here: only a spec that is or names a workflow template pays for the converter (parse-path
+    # cost), and workflow_template.export reads compile.plan (a cycle at module level)
+    from ..workflow_template.hook import expand_template
+
+    return expand_template(loader, doc, path, diagnostics, inputs)
 
 
 @dataclass(frozen=True)
@@ -140,7 +156,8 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
             if loader is None:
                 from ..spec.load import SpecLoader
 
-                loader = SpecLoader(root, dirs, env, allowed_env=policy.env_patterns, budget=budget)
+                loader = SpecLoader(root, dirs, env, allowed_env=policy.env_patterns, budget=budget,
+                                    expand=expand_workflow_template)
             shown = loader.display(Path(key))
             try:
                 file_plans, diags, file_secrets = _compile_file(loader, Path(key), policy, check_imports, store, env,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..spec import models as m
-from ..spec.yaml_source import Path_
+from ..spec.yaml_source import YamlPath
 from .context import Ctx
 from .plan import AssetRef, CallbackRef, Duration, ImportRef
 
@@ -66,7 +66,7 @@ def asset(item: Any) -> AssetRef:
     return AssetRef(uri=item.uri, name=item.name)
 
 
-def callbacks(ctx: Ctx, items: list[Any], path: Path_) -> list[CallbackRef]:
+def callbacks(ctx: Ctx, items: list[Any], path: YamlPath) -> list[CallbackRef]:
     out = []
     for i, item in enumerate(items):
         target = item if isinstance(item, str) else item.notifier
@@ -79,7 +79,7 @@ def callbacks(ctx: Ctx, items: list[Any], path: Path_) -> list[CallbackRef]:
     return out
 
 
-def common_args(ctx: Ctx, options: m.OperatorOptions, path: Path_) -> dict[str, Any]:
+def common_args(ctx: Ctx, options: m.OperatorOptions, path: YamlPath) -> dict[str, Any]:
     """Operator options shared by every kind (and default_args), as plan values."""
     out: dict[str, Any] = {}
     for name in m.OperatorOptions.model_fields:
@@ -94,7 +94,7 @@ def common_args(ctx: Ctx, options: m.OperatorOptions, path: Path_) -> dict[str, 
     return out
 
 
-def action_args(ctx: Ctx, kind: str, task: Any, path: Path_) -> tuple[str, dict[str, Any]]:
+def action_args(ctx: Ctx, kind: str, task: Any, path: YamlPath) -> tuple[str, dict[str, Any]]:
     """The operator path and its action-specific arguments for a non-Dataproc task kind."""
     action: Any = getattr(task, kind, None)
     here = path + (kind,)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..compile.api import expand_workflow_template
 from ..compile.files import UPLOAD_OPERATOR
 from ..compile.plan import DagPlan
 from ..spec.files import FILE_FIELDS, is_local, split_fragment
@@ -73,7 +74,7 @@ def spec_files(specs: Iterable[Path], root: Path, template_dirs: tuple[Path, ...
     """Files the specs read while loading (defaults, templates, profiles, workflow templates, doc_file) -> why."""
     from ..spec.load import SpecLoader
 
-    loader = SpecLoader(root, template_dirs, dict(env))
+    loader = SpecLoader(root, template_dirs, dict(env), expand=expand_workflow_template)
     out: dict[Path, str] = {}
     for spec in specs:
         loaded, _ = loader.load(spec)
