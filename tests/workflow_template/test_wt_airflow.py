@@ -13,7 +13,8 @@ from dagspec.dag_factory.workflow_template.cli import dump_yaml
 from dagspec.provider.hooks.workflow import WorkflowHook, workflow_progress
 from dagspec.provider.naming import job_id
 from dagspec.provider.operators.workflow import DataprocInstantiateWorkflowTemplateOperator
-from wt_kit import context_for, seed_bucket
+from task_kit import context_for
+from wt_kit import seed_bucket
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(300)]
 

@@ -12,7 +12,8 @@ from airflow.sdk.module_loading import import_string
 from dagspec.provider.errors import ConfigurationError, JobFailed
 from dagspec.provider.hooks.workflow import WorkflowHook, workflow_progress
 from dagspec.provider.operators.workflow import DataprocInstantiateWorkflowTemplateOperator
-from wt_kit import LIGHT_JOB, context_for
+from task_kit import context_for
+from wt_kit import LIGHT_JOB
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
