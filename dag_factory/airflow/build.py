@@ -25,7 +25,8 @@ trigger rule and its ``CompensationGuard`` task.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import reduce
 from typing import Any
@@ -88,6 +89,18 @@ def import_object(path: str) -> Any:
             raise ImportError(f"cannot import {path!r}: {module_name!r} has no attribute {name!r}") from None
     _IMPORTS[path] = obj
     return obj
+
+
+@contextmanager
+def blamed(what: str, source: SourceLoc | None) -> Iterator[None]:
+    """Any error inside becomes a ``BuildError`` at ``source`` (an inner one keeps its own place, if it has one)."""
+    try:
+        yield
+    except BuildError as exc:
+        raise BuildError(str(exc), exc.source or source) from exc
+    except Exception as exc:
+        prefix = f"{what}: " if what else ""
+        raise BuildError(f"{prefix}{type(exc).__name__}: {exc}", source) from exc
 
 
 def _local_id(full_id: str, group: str | None) -> str:
@@ -248,9 +261,8 @@ class _Builder:
         gp = self.group_plans.get(group_id)
         if gp is None:
             raise BuildError(f"unknown task group `{group_id}`")
-        key = f"group `{group_id}`"
-        self._enter(key, gp.source)
-        try:
+        self._enter(f"group `{group_id}`", gp.source)
+        with blamed(f"task group `{group_id}`", gp.source), self._leaving():
             parent = self.group(gp.parent)
             local = _local_id(group_id, gp.parent)
             tg_kwargs: dict[str, Any] = {"group_id": local, "parent_group": parent or self.dag.task_group}
@@ -260,12 +272,6 @@ class _Builder:
                 tg = TaskGroup(dag=self.dag, **tg_kwargs)
             else:
                 tg = self._mapped_group(gp, tg_kwargs)
-        except BuildError as exc:
-            raise BuildError(str(exc), exc.source or gp.source) from exc
-        except Exception as exc:
-            raise BuildError(f"task group `{group_id}`: {type(exc).__name__}: {exc}", gp.source) from exc
-        finally:
-            self.pending.pop()
         if tg.group_id != group_id:
             raise BuildError(f"Airflow names group `{group_id}` `{tg.group_id}`", gp.source)
         self.groups[group_id] = tg
@@ -312,6 +318,14 @@ class _Builder:
             raise BuildError("a cycle through task outputs: " + " -> ".join(cycle), source)
         self.pending.append(key)
 
+    @contextmanager
+    def _leaving(self) -> Iterator[None]:
+        """Pop what ``_enter`` pushed, however the creation ends."""
+        try:
+            yield
+        finally:
+            self.pending.pop()
+
     def operator(self, task_id: str) -> Any:
         op = self.ops.get(task_id)
         if op is not None:
@@ -320,14 +334,8 @@ class _Builder:
         if task is None:
             raise BuildError(f"unknown task `{task_id}`")
         self._enter(f"task `{task_id}`", task.source)
-        try:
+        with blamed(f"task `{task_id}`", task.source), self._leaving():
             op = self._create(task)
-        except BuildError as exc:
-            raise BuildError(str(exc), exc.source or task.source) from exc
-        except Exception as exc:
-            raise BuildError(f"task `{task_id}`: {type(exc).__name__}: {exc}", task.source) from exc
-        finally:
-            self.pending.pop()
         if op.task_id != task_id:
             raise BuildError(f"Airflow names task `{task_id}` `{op.task_id}`", task.source)
         self.ops[task_id] = op
@@ -355,7 +363,7 @@ class _Builder:
 
     def wire(self, task: TaskPlan) -> None:
         op = self.ops[task.task_id]
-        try:
+        with blamed(f"task `{task.task_id}`", task.source):
             for up in task.upstream:
                 self._link(self.operator(up), op)
             if task.setup:
@@ -366,10 +374,6 @@ class _Builder:
                     setup_op = self.operator(setup)
                     setup_op.is_setup = True
                     self._link(setup_op, op)
-        except BuildError as exc:
-            raise BuildError(str(exc), exc.source or task.source) from exc
-        except Exception as exc:
-            raise BuildError(f"task `{task.task_id}`: {type(exc).__name__}: {exc}", task.source) from exc
 
     def _link(self, upstream: Any, downstream: Any) -> None:
         """``upstream >> downstream`` for two operators of this DAG, in constant time.
@@ -414,9 +418,6 @@ def build_dag(plan: DagPlan, *, fileloc: str | None = None) -> DAG:
     Raises ``BuildError`` (with the spec location of the task or group at fault) when Airflow
     rejects the plan.
     """
-    try:
-        return _Builder(plan).build(fileloc)
-    except BuildError:
-        raise
-    except Exception as exc:
-        raise BuildError(f"{type(exc).__name__}: {exc}", plan.source) from exc
+    with blamed("", plan.source):
+        dag = _Builder(plan).build(fileloc)
+    return dag
