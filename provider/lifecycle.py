@@ -41,7 +41,7 @@ class ClusterAction(StrEnum):
     REUSE = "reuse"  # the cluster is ours and RUNNING: done
     WAIT = "wait"  # a transition is under way: observe again later (or defer)
     START = "start"  # ours and STOPPED: send StartCluster
-    DELETE = "delete"  # delete (with cluster_uuid); ``recreate`` says whether to create again afterwards
+    DELETE = "delete"  # delete (with cluster_uuid); from decide_cluster: then create it again
     DONE = "done"  # (delete) nothing of ours is left
     FAIL = "fail"  # give up; ``cleanup`` says whether to delete the (ours) cluster first
 
@@ -78,7 +78,6 @@ class ClusterPolicy:
 class ClusterDecision:
     action: ClusterAction
     reason: str
-    recreate: bool = False  # DELETE: create again once it is gone
     cleanup: bool = False  # FAIL: delete our broken cluster before failing
 
 
@@ -99,7 +98,7 @@ def decide_cluster(observed: ObservedCluster, policy: ClusterPolicy) -> ClusterD
     if state in _CLUSTER_ERROR:
         why = f"the cluster is in {state}" + (f": {observed.detail}" if observed.detail else "")
         if policy.on_error == "recreate" and policy.recreates_done < policy.max_recreates:
-            return ClusterDecision(A.DELETE, f"{why}; deleting it to create it again", recreate=True)
+            return ClusterDecision(A.DELETE, f"{why}; deleting it to create it again")
         if policy.on_error == "recreate":
             return ClusterDecision(A.FAIL, f"{why}; already recreated {policy.recreates_done} time(s)", cleanup=True)
         return ClusterDecision(A.FAIL, f"{why}; policy on_error=fail", cleanup=True)

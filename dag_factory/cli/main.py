@@ -6,7 +6,6 @@ Exit codes: 0 success, 1 the input has errors (or the command failed), 2 bad usa
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -156,10 +155,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dagspec {args.command}: unexpected error: {type(exc).__name__}: {exc} (use --verbose for details)",
               file=sys.stderr)
         return 1
-
-
-def _print_json(data: object) -> None:
-    print(json.dumps(data, indent=2, default=str))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -118,10 +118,11 @@ def _batch_body(ctx: Ctx, kind: str, job: Any, serverless: m.Serverless, path: Y
     return _fits(ctx, "Batch", batch, path)
 
 
-def _placement(ctx: Ctx, task: Any) -> dict[str, Any]:
+def _placement(ctx: Ctx, own: m.DataprocOptions | None = None) -> dict[str, Any]:
+    """Project, region, connection ... from the spec's ``dataproc:`` options, overridden by a task's ``own``."""
     options = ctx.loaded.spec.dataproc.model_dump(exclude_none=True)
-    if task.dataproc is not None:
-        options.update(task.dataproc.model_dump(exclude_none=True))
+    if own is not None:
+        options.update(own.model_dump(exclude_none=True))
     return drop_none({"project_id": options.get("project"), "region": options.get("region"),
                       "gcp_conn_id": options.get("conn_id"), "staging_bucket": options.get("staging_bucket"),
                       "deferrable": options.get("deferrable"), "poll_interval": options.get("poll_interval")})
@@ -132,7 +133,7 @@ def job_args(ctx: Ctx, kind: str, task: Any, full_id: str, path: YamlPath, use: 
     job = getattr(task, kind)
     here = path + (kind,)
     files_root = str(ctx.loaded.path.parent)
-    common = {**_placement(ctx, task), "files_root": files_root}
+    common = {**_placement(ctx, task.dataproc), "files_root": files_root}
     check_job_files(ctx, job, here)
     own = task.dataproc is not None and task.dataproc.staging_bucket is not None
     check_bucket(ctx, common.get("staging_bucket"), (path if own else ()) + ("dataproc", "staging_bucket"),
@@ -169,7 +170,7 @@ def job_args(ctx: Ctx, kind: str, task: Any, full_id: str, path: YamlPath, use: 
 
 def cluster_tasks(ctx: Ctx, name: str, cluster: m.EphemeralCluster) -> tuple[dict[str, Any], dict[str, Any]]:
     """Arguments of the create and delete tasks of an ephemeral cluster."""
-    placement = _placement(ctx, _NoTask())
+    placement = _placement(ctx)
     placement.pop("staging_bucket", None)
     config = check_cluster(ctx, name, cluster)
     for key in ("config_bucket", "temp_bucket"):
@@ -212,7 +213,3 @@ def _fits(ctx: Ctx, message: str, body: dict[str, Any], path: YamlPath) -> dict[
 def _report(ctx: Ctx, problems: list[schema.Problem]) -> None:
     for p in problems:
         ctx.error(p.code, p.message, p.path, p.hint, key=p.key)
-
-
-class _NoTask:
-    dataproc = None

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ..spec.discover import SPEC_SUFFIXES
 from .plan import MANIFEST_NAME, Change, Manifest, RemoteObject
 
 __all__ = ["DeployError", "ConflictError", "BucketTarget", "parse_bucket", "normalise_prefix", "storage_client",
@@ -152,7 +153,7 @@ class BucketTarget:
         assert change.local is not None
         blob = self._bucket.blob(self.name(change.key))
         ctype = mimetypes.guess_type(change.key)[0] or (
-            "application/yaml" if change.key.endswith((".yaml", ".yml")) else "application/octet-stream")
+            "application/yaml" if change.key.endswith(SPEC_SUFFIXES) else "application/octet-stream")
         _call(blob.upload_from_filename, str(change.local.path), content_type=ctype,
               if_generation_match=change.generation, what=f"uploading {change.key}", conflict=(change.key, "upload"))
 

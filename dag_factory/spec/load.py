@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from ..errors import Diagnostic, did_you_mean
 from .compose import EnvTable, merge_layers, resolve_variables
-from .discover import is_spec_file
+from .discover import SPEC_SUFFIXES, is_spec_file
 from .files import YAML_MAX, FileRefused, read_bytes, resolve, text_position
 from .limits import Budget
 from .models import Spec
@@ -29,7 +29,6 @@ from .yaml_source import SourceMap, YamlDocument, YamlPath, load_yaml
 __all__ = ["LoadedSpec", "SpecLoader", "DEFAULTS_FILE", "is_spec_file"]
 
 DEFAULTS_FILE = "_defaults.yaml"
-_SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -149,7 +148,7 @@ class SpecLoader:
     def find_template(self, name: str, spec_path: Path, subdir: str = "") -> Path | None:
         """A template by name (``etl-base``) on the template dirs, or by path relative to the spec."""
         candidates: list[Path] = []
-        if name.endswith(_SPEC_SUFFIXES) or "/" in name:
+        if name.endswith(SPEC_SUFFIXES) or "/" in name:
             candidates.append(spec_path.parent / name)
         for folder in self.template_dirs:
             base = folder / subdir if subdir else folder

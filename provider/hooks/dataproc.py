@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from .. import errors
 from ..lifecycle import ObservedCluster, ObservedJob, batch_phase, job_phase
@@ -66,9 +67,10 @@ class DataprocHook(BaseHook):
         extras: dict[str, Any] | None
         try:
             extras = dict(self.get_connection(self.gcp_conn_id).extra_dejson)
-        except Exception as exc:  # AirflowNotFoundException, or no secrets backend reachable
-            if type(exc).__name__ != "AirflowNotFoundException":
-                self.log.debug("connection %s unavailable: %s", self.gcp_conn_id, exc)
+        except AirflowNotFoundException:  # no such connection: settings come from the environment
+            extras = None
+        except Exception as exc:  # no secrets backend reachable
+            self.log.debug("connection %s unavailable: %s", self.gcp_conn_id, exc)
             extras = None
         return resolve_settings(extras, env, conn_id=self.gcp_conn_id, project_id=self._project_id, region=self._region)
 

@@ -39,33 +39,33 @@ def foreign(state: str) -> ObservedCluster:
 
 
 CLUSTER_CASES = [
-    # observed, policy, action, recreate, cleanup
-    (ObservedCluster.absent(), RECREATE, C.CREATE, False, False),
-    (ObservedCluster.absent(), FAIL, C.CREATE, False, False),
-    (ours("RUNNING"), RECREATE, C.REUSE, False, False),
-    (ours("CREATING"), RECREATE, C.WAIT, False, False),
-    (ours("UPDATING"), RECREATE, C.WAIT, False, False),
-    (ours("STARTING"), RECREATE, C.WAIT, False, False),
-    (ours("STOPPING"), RECREATE, C.WAIT, False, False),
-    (ours("REPAIRING"), RECREATE, C.WAIT, False, False),
-    (ours("UNKNOWN"), RECREATE, C.WAIT, False, False),
-    (ours("DELETING"), RECREATE, C.WAIT, False, False),
-    (ours("DELETING"), FAIL, C.WAIT, False, False),
-    (ours("STOPPED"), RECREATE, C.START, False, False),
-    (ours("ERROR"), RECREATE, C.DELETE, True, False),
-    (ours("ERROR_DUE_TO_UPDATE"), RECREATE, C.DELETE, True, False),
-    (ours("ERROR"), RECREATED, C.FAIL, False, True),
-    (ours("ERROR"), FAIL, C.FAIL, False, True),
-    (foreign("RUNNING"), RECREATE, C.FAIL, False, False),
-    (foreign("ERROR"), RECREATE, C.FAIL, False, False),
-    (ours("SOMETHING_NEW"), RECREATE, C.WAIT, False, False),
+    # observed, policy, action, cleanup
+    (ObservedCluster.absent(), RECREATE, C.CREATE, False),
+    (ObservedCluster.absent(), FAIL, C.CREATE, False),
+    (ours("RUNNING"), RECREATE, C.REUSE, False),
+    (ours("CREATING"), RECREATE, C.WAIT, False),
+    (ours("UPDATING"), RECREATE, C.WAIT, False),
+    (ours("STARTING"), RECREATE, C.WAIT, False),
+    (ours("STOPPING"), RECREATE, C.WAIT, False),
+    (ours("REPAIRING"), RECREATE, C.WAIT, False),
+    (ours("UNKNOWN"), RECREATE, C.WAIT, False),
+    (ours("DELETING"), RECREATE, C.WAIT, False),
+    (ours("DELETING"), FAIL, C.WAIT, False),
+    (ours("STOPPED"), RECREATE, C.START, False),
+    (ours("ERROR"), RECREATE, C.DELETE, False),
+    (ours("ERROR_DUE_TO_UPDATE"), RECREATE, C.DELETE, False),
+    (ours("ERROR"), RECREATED, C.FAIL, True),
+    (ours("ERROR"), FAIL, C.FAIL, True),
+    (foreign("RUNNING"), RECREATE, C.FAIL, False),
+    (foreign("ERROR"), RECREATE, C.FAIL, False),
+    (ours("SOMETHING_NEW"), RECREATE, C.WAIT, False),
 ]
 
 
-@pytest.mark.parametrize(("observed", "policy", "action", "recreate", "cleanup"), CLUSTER_CASES)
-def test_decide_cluster(observed, policy, action, recreate, cleanup) -> None:
+@pytest.mark.parametrize(("observed", "policy", "action", "cleanup"), CLUSTER_CASES)
+def test_decide_cluster(observed, policy, action, cleanup) -> None:
     decision = decide_cluster(observed, policy)
-    assert (decision.action, decision.recreate, decision.cleanup) == (action, recreate, cleanup)
+    assert (decision.action, decision.cleanup) == (action, cleanup)
     assert decision.reason
 
 
