@@ -25,6 +25,7 @@ trigger rule and its ``CompensationGuard`` task.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
@@ -293,7 +294,6 @@ class _Builder:
             captured.update(arguments)
 
         body.__name__ = tg_kwargs["group_id"]
-        import inspect
 
         body.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in sorted(names)])

@@ -10,6 +10,7 @@ import gc
 import os
 import re
 import sys
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -205,8 +206,6 @@ def _taken(plan: DagPlan, other: str, root: Path) -> Diagnostic:
 
 def _crash(file: str, exc: Exception) -> Diagnostic:
     """A DSP900 for a file dagspec itself failed on, with where in dagspec it failed."""
-    import traceback
-
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
     return Diagnostic(CRASH_CODE, f"dagspec failed on this file: {type(exc).__name__}: {exc}{where}", file,

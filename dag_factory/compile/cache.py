@@ -28,8 +28,10 @@ import json
 import logging
 import os
 import pickle
+import queue
 import re
 import stat as stat_mod
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -317,9 +319,6 @@ class PlanCache:
         # Creating files is slow on some file systems and the parse need not wait for it: a writer
         # thread (not a daemon, so the process finishes the writes before it exits) takes them.
         if self._writer is None:
-            import queue
-            import threading
-
             self._queue = queue.SimpleQueue()
             self._writer = threading.Thread(target=self._write_pending, name="dagspec-plan-cache", daemon=False)
             self._writer.start()

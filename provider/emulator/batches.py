@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
+from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
 from google.protobuf import empty_pb2, json_format  # type: ignore[import-untyped]
 
 from .backend import Backend
@@ -51,8 +52,6 @@ class BatchService:
         self.batches: dict[str, _BatchRecord] = {}
 
     def methods(self) -> dict[str, tuple[Callable, type, type]]:
-        from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
-
         return {
             "CreateBatch": (self.create_rpc, pb.CreateBatchRequest, o.Operation),
             "GetBatch": (self.get_rpc, pb.GetBatchRequest, pb.Batch),

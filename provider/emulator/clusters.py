@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
+from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
 from google.protobuf import empty_pb2, field_mask_pb2, json_format  # type: ignore[import-untyped]
 
 from .backend import Backend, ClusterRecord
@@ -54,8 +55,6 @@ class ClusterService:
         self.on_cluster_gone: list[Callable[[ClusterRecord, str], None]] = []
 
     def methods(self) -> dict[str, tuple[Callable, type, type]]:
-        from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
-
         return {
             "CreateCluster": (self.create_rpc, pb.CreateClusterRequest, o.Operation),
             "UpdateCluster": (self.update_rpc, pb.UpdateClusterRequest, o.Operation),

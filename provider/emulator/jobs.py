@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
-from google.protobuf import json_format  # type: ignore[import-untyped]
+from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
+from google.protobuf import empty_pb2, json_format  # type: ignore[import-untyped]
 
 from .backend import Backend, ClusterRecord, JobRecord
 from .clusters import ClusterService
@@ -36,9 +37,6 @@ class JobService:
         clusters.on_cluster_gone.append(self._cluster_gone)
 
     def methods(self) -> dict[str, tuple[Callable, type, type]]:
-        from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
-        from google.protobuf import empty_pb2  # type: ignore[import-untyped]
-
         return {
             "SubmitJob": (self.submit_rpc, pb.SubmitJobRequest, pb.Job),
             "SubmitJobAsOperation": (self.submit_as_operation_rpc, pb.SubmitJobRequest, o.Operation),
@@ -267,8 +265,6 @@ class JobService:
         return self.b.copy_job(record)
 
     def delete_rpc(self, request: Any) -> Any:
-        from google.protobuf import empty_pb2  # type: ignore[import-untyped]
-
         record = self.b.job(request.project_id, request.region, request.job_id)
         with self.b.lock:
             if record.pb.status.state not in _TERMINAL:

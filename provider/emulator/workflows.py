@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
+from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
 from google.protobuf import empty_pb2, json_format  # type: ignore[import-untyped]
 
 from ..fieldpath import FieldPathError, set_field
@@ -45,8 +47,6 @@ class WorkflowService:
         self.templates: dict[str, Any] = {}
 
     def methods(self) -> dict[str, tuple[Callable, type, type]]:
-        from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
-
         return {
             "CreateWorkflowTemplate": (self.create_rpc, pb.CreateWorkflowTemplateRequest, pb.WorkflowTemplate),
             "GetWorkflowTemplate": (self.get_rpc, pb.GetWorkflowTemplateRequest, pb.WorkflowTemplate),
@@ -289,8 +289,6 @@ class _Run:
     """One workflow instance in flight."""
 
     def __init__(self, project: str, region: str, template: Any, meta: Any) -> None:
-        import threading
-
         self.project, self.region, self.template, self.meta = project, region, template, meta
         self.instance_id = str(uuid.uuid4())
         self.managed = False

@@ -313,3 +313,17 @@ class DataprocHook(BaseHook):
             self.call(self.batches.cancel_operation, request={"name": batch.operation}, timeout=_CALL_TIMEOUT)
         except (errors.NotFound, errors.PreconditionFailed, errors.InvalidRequest) as exc:
             self.log.info("batch %s not cancelled: %s", batch_id, exc)
+
+    # -- buckets -----------------------------------------------------------------------------------
+    def ensure_bucket(self, name: str, *, create: bool) -> Any:
+        """The bucket ``name`` (a ``storage.Bucket``); when it does not exist, create it if ``create``,
+        else raise ``NotFound``."""
+        storage = self.storage
+        try:
+            self.call(storage.get_bucket, name)
+        except errors.NotFound:
+            if not create:
+                raise
+            self.log.info("creating bucket gs://%s", name)
+            self.call(storage.create_bucket, name, location=None)
+        return storage.bucket(name)

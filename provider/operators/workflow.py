@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from airflow.sdk.exceptions import TaskDeferralError, TaskDeferralTimeout
+
 from ..errors import ConfigurationError, JobFailed
 from ..hooks.workflow import WorkflowHook, inline_template, observed_workflow
 from ..lifecycle import ObservedWorkflow, WorkflowAction, decide_workflow
@@ -148,8 +150,6 @@ class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
     # -- cancellation ------------------------------------------------------------------------------
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
         """Cancel the workflow when the deferral times out or fails, then fail as Airflow would."""
-        from airflow.sdk.exceptions import TaskDeferralError, TaskDeferralTimeout
-
         try:
             return super().resume_execution(next_method, next_kwargs, context)
         except (TaskDeferralTimeout, TaskDeferralError):
