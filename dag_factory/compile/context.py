@@ -13,13 +13,13 @@ from ..spec.yaml_source import YamlPath
 from .plan import SourceLoc
 from .resolve import Policy, Resolver
 
-__all__ = ["Ctx"]
+__all__ = ["CompileContext"]
 
 _CONFIG = {"operator": "allowed_operators", "callable": "allowed_callables"}
 
 
 @dataclass
-class Ctx:
+class CompileContext:
     loaded: LoadedSpec
     resolver: Resolver
     policy: Policy

@@ -22,7 +22,7 @@ Being part of the plan, the guards show in ``render``, exports, golden plans and
 
 from __future__ import annotations
 
-from .context import Ctx
+from .context import CompileContext
 from .graph import Graph
 from .plan import GUARD_SUFFIX, TaskPlan, replace
 from .tasks import GUARD_OPERATOR
@@ -35,7 +35,7 @@ def guard_id(task_id: str) -> str:
     return task_id + GUARD_SUFFIX
 
 
-def add_guards(ctx: Ctx, graph: Graph, tasks: dict[str, TaskPlan]) -> None:
+def add_guards(ctx: CompileContext, graph: Graph, tasks: dict[str, TaskPlan]) -> None:
     """Give each compensation in ``tasks`` its trigger rule and its guard; a clash with a spec's id is DSP022."""
     for task in [t for t in tasks.values() if t.compensates]:
         gid = guard_id(task.task_id)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..spec import models as m
+from ..spec import models
 from ..spec.yaml_source import YamlPath
-from .context import Ctx
+from .context import CompileContext
 from .plan import AssetRef, CallbackRef, Duration, ImportRef
 
 __all__ = ["OPERATORS", "CALLABLES", "HELPERS", "GUARD_OPERATOR", "action_args", "common_args", "asset", "callbacks", "drop_none"]
@@ -66,7 +66,7 @@ def asset(item: Any) -> AssetRef:
     return AssetRef(uri=item.uri, name=item.name)
 
 
-def callbacks(ctx: Ctx, items: list[Any], path: YamlPath) -> list[CallbackRef]:
+def callbacks(ctx: CompileContext, items: list[Any], path: YamlPath) -> list[CallbackRef]:
     out = []
     for i, item in enumerate(items):
         target = item if isinstance(item, str) else item.notifier
@@ -79,10 +79,10 @@ def callbacks(ctx: Ctx, items: list[Any], path: YamlPath) -> list[CallbackRef]:
     return out
 
 
-def common_args(ctx: Ctx, options: m.OperatorOptions, path: YamlPath) -> dict[str, Any]:
+def common_args(ctx: CompileContext, options: models.OperatorOptions, path: YamlPath) -> dict[str, Any]:
     """Operator options shared by every kind (and default_args), as plan values."""
     out: dict[str, Any] = {}
-    for name in m.OperatorOptions.model_fields:
+    for name in models.OperatorOptions.model_fields:
         value = getattr(options, name)
         if value is None:
             continue
@@ -94,7 +94,7 @@ def common_args(ctx: Ctx, options: m.OperatorOptions, path: YamlPath) -> dict[st
     return out
 
 
-def action_args(ctx: Ctx, kind: str, task: Any, path: YamlPath) -> tuple[str, dict[str, Any]]:
+def action_args(ctx: CompileContext, kind: str, task: Any, path: YamlPath) -> tuple[str, dict[str, Any]]:
     """The operator path and its action-specific arguments for a non-Dataproc task kind."""
     action: Any = getattr(task, kind, None)
     here = path + (kind,)

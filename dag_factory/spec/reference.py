@@ -8,8 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from . import dataproc_schema
-from . import models as m
+from . import dataproc_schema, models
 
 __all__ = ["render_reference", "json_schema", "CODES"]
 
@@ -111,35 +110,36 @@ def render_reference() -> str:
         "",
         "## The spec (top level)",
         "",
-        *_table(m.Spec),
+        *_table(models.Spec),
         "",
         "## Task options",
         "",
         "Every task has exactly one action key (below) and any of these options:",
         "",
-        *_table(m.TaskCommon),
+        *_table(models.TaskCommon),
         "",
         "## Actions",
         "",
         "| action key | what it runs | written as |",
         "| --- | --- | --- |",
     ]
-    for key, cls in m._TASK_CLASSES.items():
+    for key, cls in models._TASK_CLASSES.items():
         field = cls.model_fields[key]
         target = _type(field.annotation)
         out.append(f"| `{key}` | {(cls.__doc__ or cls.__name__).strip().splitlines()[0]} | {target} |")
     out.append("")
-    models: list[type[BaseModel]] = [
-        m.BashAction, m.PythonAction, m.BranchAction, m.ShortCircuitAction, m.TriggerDagAction, m.WaitForDagAction,
-        m.WaitForAssetAction, m.GroupTask, m.PySparkJob, m.SparkJob, m.SparkSqlJob, m.HiveJob, m.PrestoJob, m.SparkRJob,
-        m.FlinkJob, m.Serverless, m.DataprocOptions, m.EphemeralCluster, m.SelectedCluster, m.ClusterSelector,
-        m.ParamModel, m.Instance, m.Notifier, m.FromTask, m.FromParam,
+    listed: list[type[BaseModel]] = [
+        models.BashAction, models.PythonAction, models.BranchAction, models.ShortCircuitAction,
+        models.TriggerDagAction, models.WaitForDagAction, models.WaitForAssetAction, models.GroupTask,
+        models.PySparkJob, models.SparkJob, models.SparkSqlJob, models.HiveJob, models.PrestoJob, models.SparkRJob,
+        models.FlinkJob, models.Serverless, models.DataprocOptions, models.EphemeralCluster, models.SelectedCluster,
+        models.ClusterSelector, models.ParamModel, models.Instance, models.Notifier, models.FromTask, models.FromParam,
     ]
-    for model in models:
+    for model in listed:
         out += [f"### {model.__name__}", ""]
         if model.__doc__:
             out += [model.__doc__.strip().splitlines()[0], ""]
-        out += _table(model, skip=tuple(m.TaskCommon.model_fields) if model is m.GroupTask else ()) + [""]
+        out += _table(model, skip=tuple(models.TaskCommon.model_fields) if model is models.GroupTask else ()) + [""]
     out += _dataproc_section()
     out += ["## Diagnostic codes", "", "| code | meaning |", "| --- | --- |"]
     out += [f"| {code} | {text} |" for code, text in CODES.items()]

@@ -94,7 +94,7 @@ def _escape(value: Any) -> Any:
     return value
 
 
-class _Importer:
+class _TemplateConverter:
     def __init__(self, raw: dict[str, Any], source: SourceMap, use_id: bool) -> None:
         self.raw = raw
         self.source = source
@@ -485,4 +485,4 @@ def template_to_spec(raw: dict[str, Any], source: SourceMap, *, use_id: bool = T
 
     ``use_id``: take ``id`` as the ``dag_id`` (the CLI); the dag_folder hook names DAGs by file instead.
     """
-    return _Importer(raw, source, use_id).run()
+    return _TemplateConverter(raw, source, use_id).run()
