@@ -16,6 +16,7 @@ def get_provider_info() -> dict:
     Kept import-free: the connection form is declared here (``conn-fields``), so listing providers
     never imports the hook or Google libraries.
     """
+    # lazy: listing providers must stay import-free (see above)
     from .hooks.settings import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
 
     return {

@@ -21,6 +21,7 @@ from ..errors import Diagnostic, has_errors, with_snippets
 from ..spec.discover import is_spec_file
 from ..spec.files import template_folders
 from ..spec.limits import Budget
+from ..spec.secrets import redact_diagnostics
 from .cache import PlanCache
 from .plan import DagPlan
 from .resolve import Policy, Resolver
@@ -155,6 +156,7 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
             shown = entry.diagnostics[0].file if entry.diagnostics else key
         else:
             if loader is None:
+                # lazy: a cache hit never loads the spec models (the worker's fast path)
                 from ..spec.load import SpecLoader
 
                 loader = SpecLoader(root, dirs, env, allowed_env=policy.env_patterns, budget=budget,
@@ -189,7 +191,6 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
         if not only_dag_id:
             store.write_index(os.path.realpath(root), index)
     if secrets:  # no message may show a value read from the environment
-        from ..spec.secrets import redact_diagnostics
 
         diagnostics = {k: redact_diagnostics(v, secrets) for k, v in diagnostics.items()}
     return CompileResult(plans, diagnostics, tuple(dict.fromkeys(secrets)))
@@ -217,7 +218,7 @@ def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store
                   ) -> tuple[list[DagPlan], list[Diagnostic], list[tuple[str, str]]]:
     """Load and compile one spec file (all its instances); cache the result when it is clean and
     holds no value read from the environment (the cache stores no secrets)."""
-    from ..spec.secrets import redact_diagnostics
+    # lazy: a cache hit never loads the compiler (the worker's fast path)
     from .compiler import compile_spec
     from .dag import doc_file_path, git_inputs
 

@@ -12,6 +12,8 @@ from ..errors import did_you_mean
 from ..spec import models
 from ..spec.files import TEXT_MAX, FileRefused, read_text, resolve
 from ..spec.load import LoadedSpec
+from ..spec.secrets import redact
+from ..spec.values import parse_duration
 from .context import CompileContext
 from .gitref import git_commit, git_inputs
 from .params import check_param
@@ -50,8 +52,6 @@ def schedule(ctx: CompileContext, value: Any) -> Schedule:
                           did_you_mean(text, PRESETS) or f"presets: {', '.join(PRESETS)}")
             return Schedule("preset", text)
         if _DURATION_LIKE.match(text):
-            from ..spec.values import parse_duration
-
             return Schedule("every", Duration(parse_duration(text)))
         why = _cron_ok(text)
         if why:
@@ -194,8 +194,6 @@ def doc_file_path(loaded: LoadedSpec) -> Path | None:
 def doc_md(ctx: CompileContext, commit: str) -> str:
     """The DAG's docs: ``doc``, ``doc_file``, where it came from and the spec source. Values read from
     the environment show as their ``${env.NAME}`` reference."""
-    from ..spec.secrets import redact
-
     spec = ctx.loaded.spec
     parts = []
     if spec.doc:

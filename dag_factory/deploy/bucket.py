@@ -50,6 +50,7 @@ def parse_bucket(value: str) -> str:
 def storage_client(project: str | None) -> Any:
     """A google-cloud-storage client: on ``STORAGE_EMULATOR_HOST`` anonymous with a fixed project, else
     application default credentials (``gcloud auth application-default login``) and their project."""
+    # lazy: the Google client loads only when a deploy talks to a bucket
     from google.auth.credentials import AnonymousCredentials
     from google.auth.exceptions import DefaultCredentialsError
     from google.cloud import storage  # type: ignore[import-untyped]
@@ -64,6 +65,7 @@ def storage_client(project: str | None) -> Any:
 
 
 def _call(fn: Callable[..., T], *args: Any, what: str, conflict: tuple[str, str] | None = None, **kwargs: Any) -> T:
+    # lazy: the Google client loads only when a deploy talks to a bucket
     from google.api_core import exceptions as gexc
     from google.auth.exceptions import GoogleAuthError
 

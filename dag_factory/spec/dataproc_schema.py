@@ -137,6 +137,7 @@ def table_from_client() -> dict[str, Any]:
     # imported here, never on the parse path: the client costs seconds to import
     import importlib.metadata
 
+    # lazy: only the table generator reads the Google descriptors
     import proto  # type: ignore[import-untyped]
     from google.cloud.dataproc_v1 import types
 

@@ -10,6 +10,7 @@ requests (every mutating request carries a request_id), and maps every Google ex
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import time
@@ -86,6 +87,7 @@ class DataprocHook(BaseHook):
         """Credentials for real Google APIs: key file / key JSON / ADC, optionally impersonating."""
         s = self.settings
         with self._mapped():
+            # lazy: keeps Google clients off the parse path
             import google.auth
             from google.oauth2 import service_account
 
@@ -97,6 +99,7 @@ class DataprocHook(BaseHook):
             else:
                 creds, _ = google.auth.default(scopes=list(s.scopes))
             if s.impersonation_chain:
+                # lazy: keeps Google clients off the parse path
                 from google.auth import impersonated_credentials
 
                 *delegates, target = s.impersonation_chain
@@ -108,8 +111,7 @@ class DataprocHook(BaseHook):
 
     def _client(self, module: str, name: str) -> Any:
         """A Dataproc controller client: insecure gRPC for the emulator, else the regional endpoint."""
-        import importlib
-
+        # lazy: keeps Google clients off the parse path
         import grpc  # type: ignore[import-untyped]
 
         s = self.settings
@@ -139,11 +141,13 @@ class DataprocHook(BaseHook):
     @cached_property
     def storage(self) -> Any:
         """A google-cloud-storage client (anonymous against an emulator)."""
+        # lazy: keeps Google clients off the parse path
         from google.cloud import storage  # type: ignore[import-untyped]
 
         s = self.settings
         options = {"api_endpoint": s.storage_endpoint} if s.storage_endpoint else None
         if s.storage_emulated:
+            # lazy: keeps Google clients off the parse path
             from google.auth.credentials import AnonymousCredentials
 
             return storage.Client(project=s.project, credentials=AnonymousCredentials(), client_options=options)
