@@ -66,6 +66,7 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A ``did you mean `x`?`` hint, or an empty string when nothing is close."""
+    # lazy: difflib only when a hint is wanted (errors is on the worker's fast path)
     import difflib
 
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
@@ -103,6 +104,7 @@ def with_snippets(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
             out.append(d)
             continue
         if d.file not in lines:  # read as the spec loader does: regular files only, never blocking, capped
+            # lazy: snippets are rare; errors stays free of the spec layer on the fast path
             from .spec.files import YAML_MAX, FileRefused, read_bytes
 
             try:

@@ -16,6 +16,7 @@ def get_provider_info() -> dict:
     Kept import-free: the connection form is declared here (``conn-fields``), so listing providers
     never imports the hook or Google libraries.
     """
+    # lazy: listing providers must stay import-free (see above)
     from .hooks.settings import CONN_FIELDS, CONN_TYPE, UI_FIELD_BEHAVIOUR
 
     return {
@@ -27,7 +28,7 @@ def get_provider_info() -> dict:
             {"integration-name": _INTEGRATION, "external-doc-url": "https://cloud.google.com/dataproc/docs",
              "tags": ["gcp"]},
         ],
-        "hooks": [{"integration-name": _INTEGRATION, "python-modules": [f"{_P}.hooks.dataproc"]}],
+        "hooks": [{"integration-name": _INTEGRATION, "python-modules": [f"{_P}.hooks.dataproc", f"{_P}.hooks.workflow"]}],
         "operators": [
             {"integration-name": _INTEGRATION, "python-modules": [f"{_P}.operators.cluster", f"{_P}.operators.job",
                                                          f"{_P}.operators.gcs", f"{_P}.operators.workflow"]},

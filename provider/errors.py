@@ -98,6 +98,7 @@ class JobFailed(TerminalError):
 
 def _table() -> list[tuple[type[BaseException], type[DataprocError]]]:
     """Ordered (google class, our class) pairs: the first isinstance match wins."""
+    # lazy: the operators import this module at DAG parse time
     from google.api_core import exceptions as g
 
     pairs: list[tuple[type[BaseException], type[DataprocError]]] = [
@@ -120,6 +121,7 @@ def _table() -> list[tuple[type[BaseException], type[DataprocError]]]:
         (g.GoogleAPIError, TerminalError),
     ]
     try:
+        # lazy: the operators import this module at DAG parse time
         from google.auth import exceptions as auth
 
         pairs.insert(0, (auth.DefaultCredentialsError, ConfigurationError))
@@ -128,6 +130,7 @@ def _table() -> list[tuple[type[BaseException], type[DataprocError]]]:
     except ImportError:  # pragma: no cover - google-auth ships with google-api-core
         pass
     try:
+        # lazy: the operators import this module at DAG parse time
         import requests
 
         pairs.append((requests.ConnectionError, TransientError))

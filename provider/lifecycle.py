@@ -23,6 +23,10 @@ __all__ = [
     "decide_job",
     "job_phase",
     "batch_phase",
+    "WorkflowAction",
+    "ObservedWorkflow",
+    "WorkflowDecision",
+    "decide_workflow",
     "CLUSTER_WAIT_STATES",
     "JOB_ACTIVE",
 ]
@@ -37,7 +41,7 @@ class ClusterAction(StrEnum):
     REUSE = "reuse"  # the cluster is ours and RUNNING: done
     WAIT = "wait"  # a transition is under way: observe again later (or defer)
     START = "start"  # ours and STOPPED: send StartCluster
-    DELETE = "delete"  # delete (with cluster_uuid); ``recreate`` says whether to create again afterwards
+    DELETE = "delete"  # delete (with cluster_uuid); from decide_cluster: then create it again
     DONE = "done"  # (delete) nothing of ours is left
     FAIL = "fail"  # give up; ``cleanup`` says whether to delete the (ours) cluster first
 
@@ -74,7 +78,6 @@ class ClusterPolicy:
 class ClusterDecision:
     action: ClusterAction
     reason: str
-    recreate: bool = False  # DELETE: create again once it is gone
     cleanup: bool = False  # FAIL: delete our broken cluster before failing
 
 
@@ -95,7 +98,7 @@ def decide_cluster(observed: ObservedCluster, policy: ClusterPolicy) -> ClusterD
     if state in _CLUSTER_ERROR:
         why = f"the cluster is in {state}" + (f": {observed.detail}" if observed.detail else "")
         if policy.on_error == "recreate" and policy.recreates_done < policy.max_recreates:
-            return ClusterDecision(A.DELETE, f"{why}; deleting it to create it again", recreate=True)
+            return ClusterDecision(A.DELETE, f"{why}; deleting it to create it again")
         if policy.on_error == "recreate":
             return ClusterDecision(A.FAIL, f"{why}; already recreated {policy.recreates_done} time(s)", cleanup=True)
         return ClusterDecision(A.FAIL, f"{why}; policy on_error=fail", cleanup=True)
@@ -198,3 +201,50 @@ def decide_job(observed: ObservedJob | None, *, attached: bool, max_attempts: in
     if n >= max_attempts:
         return JobDecision(A.FAIL, n, f"attempt {n} ended in {state} and the limit of {max_attempts} attempts is reached")
     return JobDecision(A.RESUBMIT, n + 1, f"attempt {n} of an earlier try ended in {state}; submitting attempt {n + 1}")
+
+
+# -- workflows (instantiated workflow templates) ----------------------------------------------------
+
+
+class WorkflowAction(StrEnum):
+    INSTANTIATE = "instantiate"  # send Instantiate with attempt ``attempt``'s request id (an existing one comes back)
+    ATTACH = "attach"  # follow the operation of attempt ``attempt`` (running, or already done without error)
+    FAIL = "fail"  # give up
+
+
+@dataclass(frozen=True)
+class ObservedWorkflow:
+    """The operation an attempt's Instantiate returned: its 1-based attempt number, done or not, its error."""
+
+    attempt: int
+    done: bool
+    error: str | None = None  # operation.error.message; None when the operation has no error
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class WorkflowDecision:
+    action: WorkflowAction
+    attempt: int
+    reason: str
+
+
+def decide_workflow(observed: ObservedWorkflow | None, *, max_attempts: int = 50) -> WorkflowDecision:
+    """Get-or-instantiate for one task's workflow.
+
+    Instantiating with an attempt's request id returns that attempt's operation when it exists, so
+    a retry while the workflow still runs reattaches. An attempt whose operation already ended with
+    an error belongs to an earlier try: the next attempt number starts a new workflow.
+    """
+    A = WorkflowAction
+    if observed is None:
+        return WorkflowDecision(A.INSTANTIATE, 1, "no attempt instantiated yet")
+    n = observed.attempt
+    if not observed.done:
+        return WorkflowDecision(A.ATTACH, n, f"attempt {n} is running")
+    if observed.error is None:
+        return WorkflowDecision(A.ATTACH, n, f"attempt {n} is already done: attaching")
+    if n >= max_attempts:
+        return WorkflowDecision(A.FAIL, n, f"the workflow failed {n} times (last: {observed.error})")
+    return WorkflowDecision(A.INSTANTIATE, n + 1, f"attempt {n} already ended: {observed.error}; "
+                                                  f"starting attempt {n + 1}")

@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from airflow.sdk.configuration import conf
+
 from .lineage import Injection, decide_injection, gcs_datasets, parent_properties, spark_section, transport_properties
 
 __all__ = ["injection_for", "inject", "operator_lineage", "openlineage_available", "job_section", "batch_section"]
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 def openlineage_available() -> bool:
     """The OpenLineage provider is installed, not disabled, and its listener is loaded."""
     try:
+        # lazy: the OpenLineage provider is optional, and loads only when lineage is on
         from airflow.providers.openlineage.conf import is_disabled
         from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
     except ImportError:
@@ -33,8 +36,6 @@ def openlineage_available() -> bool:
 
 def injection_for(operator_parent: bool | None, operator_transport: bool | None) -> Injection:
     """The operator's switches, or ``[openlineage] spark_inject_parent_job_info`` / ``spark_inject_transport_info``."""
-    from airflow.sdk.configuration import conf
-
     config_parent = conf.getboolean("openlineage", "spark_inject_parent_job_info", fallback=False)
     config_transport = conf.getboolean("openlineage", "spark_inject_transport_info", fallback=False)
 
@@ -47,6 +48,7 @@ def injection_for(operator_parent: bool | None, operator_transport: bool | None)
 
 
 def _parent(context: Mapping[str, Any]) -> dict[str, str]:
+    # lazy: the OpenLineage provider is optional, and loads only when lineage is on
     from airflow.providers.openlineage.plugins import macros
 
     ti = context["ti"]
@@ -73,6 +75,7 @@ def _describe(transport: Any) -> dict[str, Any]:
 
 
 def _transport() -> dict[str, str]:
+    # lazy: the OpenLineage provider is optional, and loads only when lineage is on
     from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
 
     client = get_openlineage_listener().adapter.get_or_create_openlineage_client()
@@ -104,6 +107,7 @@ def inject(apply: Callable[[Any, Any, Any], Any], body: Any, context: Mapping[st
 # -- facets for the Airflow task ---------------------------------------------------------------------
 @functools.cache
 def _facet_class() -> Any:
+    # lazy: the OpenLineage provider is optional, and loads only when lineage is on
     from attr import define, field
     from openlineage.client.generated.base import RunFacet
 
@@ -131,6 +135,7 @@ def operator_lineage(*, resource: str, resource_id: str, project_id: str | None,
                      cluster_name: str | None, url: str | None, sections: list[Mapping[str, Any]],
                      job_type: str | None = None, steps: dict | None = None) -> Any:
     """An ``OperatorLineage``: a ``dataproc`` run facet, an ``externalQuery`` facet, and gs:// datasets of ``sections``."""
+    # lazy: the OpenLineage provider is optional, and loads only when lineage is on
     from airflow.providers.openlineage.extractors import OperatorLineage
     from openlineage.client.event_v2 import Dataset
     from openlineage.client.facet_v2 import external_query_run

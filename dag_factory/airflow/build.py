@@ -18,29 +18,16 @@ then replace ``GroupArg`` values in the args of the group's tasks. Since tasks m
 the group's ``with`` block has closed (creation follows data dependencies, not nesting), the group's
 dependency on the tasks its expansion reads is set again once all its tasks exist.
 
-Compensation (saga). A task with ``compensates: [t1, t2]`` must run only when one of them failed,
-be skipped when they succeed, and the run must still end FAILED after a successful compensation.
-Airflow 3.3 decides a run's state from its *effective leaves* only (``DagRun.update_state`` →
-``_tis_for_dagrun_state``: tasks with no downstream other than teardowns): FAILED if every task is
-finished and a leaf is ``failed``/``upstream_failed``, SUCCESS if every leaf is ``success``/``skipped``.
-Making ``t1`` upstream of the compensation turns ``t1`` from a leaf into an inner task, so a failed
-``t1`` followed by a successful compensation would end SUCCESS. The construction:
-
-* the compensation gets trigger rule ``one_failed`` (runs as soon as one compensated task is
-  ``failed``/``upstream_failed``; ``skipped`` once all of them finished otherwise);
-* a ``CompensationGuard`` leaf (``<compensation>__saga_failed``, same group, ``retries=0``, trigger
-  rule ``all_success``) follows it and fails on purpose. Compensation succeeded → guard FAILED →
-  run FAILED. Compensation failed → guard ``upstream_failed`` → run FAILED. Compensated tasks
-  succeeded → compensation skipped → guard skipped → leaves decide as usual.
-
-A teardown-based trick (keeping ``t1`` a leaf by making the compensation a teardown) was rejected:
-teardowns get ``all_done_setup_success``, are excluded from the run state and are re-run on clears.
+Compensations (saga) arrive as plain tasks: the compiler (``compile/saga.py``) already gave each its
+trigger rule and its ``CompensationGuard`` task.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Mapping
+import inspect
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import reduce
 from typing import Any
@@ -48,7 +35,6 @@ from typing import Any
 from airflow.sdk import DAG, Asset, Param, TaskGroup, XComArg
 
 from ..compile.plan import (
-    GUARD_SUFFIX,
     AssetCondition,
     AssetRef,
     CallbackRef,
@@ -64,7 +50,7 @@ from ..compile.plan import (
     TaskPlan,
 )
 
-__all__ = ["build_dag", "import_object", "iter_guard_ids", "BuildError", "GUARD_SUFFIX"]
+__all__ = ["build_dag", "import_object", "BuildError"]
 
 _IMPORTS: dict[str, Any] = {}
 _PLAIN = (str, int, float, bool, type(None))
@@ -104,6 +90,18 @@ def import_object(path: str) -> Any:
             raise ImportError(f"cannot import {path!r}: {module_name!r} has no attribute {name!r}") from None
     _IMPORTS[path] = obj
     return obj
+
+
+@contextmanager
+def blamed(what: str, source: SourceLoc | None) -> Iterator[None]:
+    """Any error inside becomes a ``BuildError`` at ``source`` (an inner one keeps its own place, if it has one)."""
+    try:
+        yield
+    except BuildError as exc:
+        raise BuildError(str(exc), exc.source or source) from exc
+    except Exception as exc:
+        prefix = f"{what}: " if what else ""
+        raise BuildError(f"{prefix}{type(exc).__name__}: {exc}", source) from exc
 
 
 def _local_id(full_id: str, group: str | None) -> str:
@@ -264,9 +262,8 @@ class _Builder:
         gp = self.group_plans.get(group_id)
         if gp is None:
             raise BuildError(f"unknown task group `{group_id}`")
-        key = f"group `{group_id}`"
-        self._enter(key, gp.source)
-        try:
+        self._enter(f"group `{group_id}`", gp.source)
+        with blamed(f"task group `{group_id}`", gp.source), self._leaving():
             parent = self.group(gp.parent)
             local = _local_id(group_id, gp.parent)
             tg_kwargs: dict[str, Any] = {"group_id": local, "parent_group": parent or self.dag.task_group}
@@ -278,12 +275,6 @@ class _Builder:
                 tg = TaskGroup(dag=self.dag, **tg_kwargs)
             else:
                 tg = self._mapped_group(gp, tg_kwargs)
-        except BuildError as exc:
-            raise BuildError(str(exc), exc.source or gp.source) from exc
-        except Exception as exc:
-            raise BuildError(f"task group `{group_id}`: {type(exc).__name__}: {exc}", gp.source) from exc
-        finally:
-            self.pending.pop()
         if tg.group_id != group_id:
             raise BuildError(f"Airflow names group `{group_id}` `{tg.group_id}`", gp.source)
         self.groups[group_id] = tg
@@ -305,7 +296,6 @@ class _Builder:
             captured.update(arguments)
 
         body.__name__ = tg_kwargs["group_id"]
-        import inspect
 
         body.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in sorted(names)])
@@ -330,6 +320,14 @@ class _Builder:
             raise BuildError("a cycle through task outputs: " + " -> ".join(cycle), source)
         self.pending.append(key)
 
+    @contextmanager
+    def _leaving(self) -> Iterator[None]:
+        """Pop what ``_enter`` pushed, however the creation ends."""
+        try:
+            yield
+        finally:
+            self.pending.pop()
+
     def operator(self, task_id: str) -> Any:
         op = self.ops.get(task_id)
         if op is not None:
@@ -338,14 +336,8 @@ class _Builder:
         if task is None:
             raise BuildError(f"unknown task `{task_id}`")
         self._enter(f"task `{task_id}`", task.source)
-        try:
+        with blamed(f"task `{task_id}`", task.source), self._leaving():
             op = self._create(task)
-        except BuildError as exc:
-            raise BuildError(str(exc), exc.source or task.source) from exc
-        except Exception as exc:
-            raise BuildError(f"task `{task_id}`: {type(exc).__name__}: {exc}", task.source) from exc
-        finally:
-            self.pending.pop()
         if op.task_id != task_id:
             raise BuildError(f"Airflow names task `{task_id}` `{op.task_id}`", task.source)
         self.ops[task_id] = op
@@ -365,8 +357,6 @@ class _Builder:
         kwargs["task_id"] = _local_id(task.task_id, task.group)
         kwargs["dag"] = self.dag
         kwargs["task_group"] = tg
-        if task.compensates:
-            kwargs["trigger_rule"] = "one_failed"
         if task.expand is not None:
             return cls.partial(**kwargs).expand(**self.convert(task.expand, task.group))
         if task.expand_kwargs is not None:
@@ -375,11 +365,9 @@ class _Builder:
 
     def wire(self, task: TaskPlan) -> None:
         op = self.ops[task.task_id]
-        try:
+        with blamed(f"task `{task.task_id}`", task.source):
             for up in task.upstream:
                 self._link(self.operator(up), op)
-            for target in task.compensates:
-                self._link(self.operator(target), op)
             if task.setup:
                 op.as_setup()
             if task.teardown:
@@ -388,12 +376,6 @@ class _Builder:
                     setup_op = self.operator(setup)
                     setup_op.is_setup = True
                     self._link(setup_op, op)
-            if task.compensates:
-                self._guard(task, op)
-        except BuildError as exc:
-            raise BuildError(str(exc), exc.source or task.source) from exc
-        except Exception as exc:
-            raise BuildError(f"task `{task.task_id}`: {type(exc).__name__}: {exc}", task.source) from exc
 
     def _link(self, upstream: Any, downstream: Any) -> None:
         """``upstream >> downstream`` for two operators of this DAG, in constant time.
@@ -407,20 +389,6 @@ class _Builder:
             raise BuildError(f"`{upstream.task_id}` and `{downstream.task_id}` are not in DAG `{self.plan.dag_id}`")
         upstream.downstream_task_ids.add(downstream.node_id)
         downstream.upstream_task_ids.add(upstream.node_id)
-
-    def _guard(self, task: TaskPlan, op: Any) -> None:
-        from .callables import CompensationGuard
-
-        guard_id = task.task_id + GUARD_SUFFIX
-        if guard_id in self.task_plans:
-            raise BuildError(f"task id `{guard_id}` is reserved for the compensation guard of `{task.task_id}`")
-        guard = CompensationGuard(
-            task_id=_local_id(guard_id, task.group), dag=self.dag, task_group=self.group(task.group),
-            compensation=task.task_id, compensates=task.compensates, retries=0, trigger_rule="all_success",
-            doc_md=f"Fails the run after compensation `{task.task_id}` ran "
-                   f"(one of {', '.join(task.compensates)} failed).",
-        )
-        self._link(op, guard)
 
 
 def _task_refs(value: Any, out: set[str]) -> None:
@@ -452,14 +420,6 @@ def build_dag(plan: DagPlan, *, fileloc: str | None = None) -> DAG:
     Raises ``BuildError`` (with the spec location of the task or group at fault) when Airflow
     rejects the plan.
     """
-    try:
-        return _Builder(plan).build(fileloc)
-    except BuildError:
-        raise
-    except Exception as exc:
-        raise BuildError(f"{type(exc).__name__}: {exc}", plan.source) from exc
-
-
-def iter_guard_ids(plan: DagPlan) -> Iterable[str]:
-    """The ids of the guard tasks the builder adds to ``plan`` (one per compensation task)."""
-    return (t.task_id + GUARD_SUFFIX for t in plan.tasks if t.compensates)
+    with blamed("", plan.source):
+        dag = _Builder(plan).build(fileloc)
+    return dag

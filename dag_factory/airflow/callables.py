@@ -10,8 +10,8 @@ branch, short-circuit, map over a param or wait for an asset without any user Py
   a task can be mapped over it (``.expand(x=param_items_task.output)``).
 * ``asset_has_event(uri, **context)``: ``PythonSensor`` callable; true once the asset (an inlet of
   the sensor) has an event at or after the start of the run's data interval.
-* ``CompensationGuard``: the leaf the builder adds after each compensation task; it fails on
-  purpose so that a run whose compensation ran still ends FAILED (see ``build.py``).
+* ``CompensationGuard``: the leaf the compiler adds after each compensation task; it fails on
+  purpose so that a run whose compensation ran still ends FAILED (see ``compile/saga.py``).
 """
 
 from __future__ import annotations

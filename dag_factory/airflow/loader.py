@@ -74,6 +74,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from ..spec.discover import SPEC_SUFFIXES  # standard library only: cheap on the parse path
+
 if TYPE_CHECKING:  # the worker's fast path never needs diagnostics: import them on use
     from ..errors import Diagnostic
 
@@ -81,7 +83,6 @@ __all__ = ["load_dag_folder", "list_spec_files", "SPEC_SUFFIXES", "BUILD_ERROR_C
 
 log = logging.getLogger(__name__)
 
-SPEC_SUFFIXES = (".yaml", ".yml")
 BUILD_ERROR_CODE = "DSP900"  # a compiled plan that Airflow refused, or a crash in dagspec itself
 BUILD_TIME_CODE = "DSP066"  # a spec whose build overran its time budget (or found none left)
 
@@ -534,8 +535,6 @@ def _bind_from_cache(namespace: MutableMapping[str, Any], root: Path, dag_id: st
             return False
         if str(root) not in sys.path:  # modules beside the specs (callables) are importable, as in a full parse
             sys.path.append(str(root))
-        if not plans:
-            return False
         for plan in plans:
             namespace[_var_name(plan.dag_id, namespace)] = build_dag(plan, fileloc=loader_file)
     except Exception:  # anything odd: take the full path, which reports problems properly

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from ..compile.api import CompileResult, compile_paths
 from ..compile.plan import DagPlan, Duration, ImportRef, TaskOutput, to_data
+from ..compile.pydags import python_dag_ids
 from ..errors import has_errors, render_json, render_text
 from ..spec.discover import LOADER_FILE, find_root, find_spec_files, is_spec_file, walk_dag_folder
+from ..spec.secrets import redact
 
 __all__ = ["validate", "render", "schema", "UsageError", "collect"]
 
@@ -30,8 +32,6 @@ def collect(paths: list[Path], root: Path | None) -> tuple[list[Path], Path]:
 
 def python_dags(root: Path) -> dict[str, str]:
     """DAG ids the dag folder's Python files define (static scan): a spec may not take them."""
-    from ..compile.pydags import python_dag_ids
-
     return python_dag_ids((p for p in walk_dag_folder(root) if p.suffix == ".py"), skip=[root / LOADER_FILE])
 
 
@@ -81,8 +81,6 @@ def render(args: argparse.Namespace) -> int:
 
 
 def _redacted(data: object, secrets: tuple[tuple[str, str], ...]) -> object:
-    from ..spec.secrets import redact
-
     if not secrets:
         return data
     if isinstance(data, str):

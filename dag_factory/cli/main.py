@@ -6,10 +6,13 @@ Exit codes: 0 success, 1 the input has errors (or the command failed), 2 bad usa
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import cast
 
 __all__ = ["main", "build_parser"]
 
@@ -76,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", type=Path, help="write to this file instead of standard output")
     s.add_argument("--markdown", action="store_true", help="print the spec reference as Markdown instead")
 
+    # each of these packages declares its own arguments; imported here so `dagspec emulator` never pays for them
     from ..deploy.command import EPILOG as DEPLOY_EPILOG
     from ..deploy.command import add_arguments as deploy_arguments
 
@@ -140,46 +144,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands whose code lives in other packages, named by "module:function" so that this core imports
+# none of them until one runs. A pass-through command gets its own arguments (it parses them itself).
+_PASSTHROUGH = {"emulator": "dagspec.provider.emulator.cli:main"}
+_RUNNERS = {
+    "up": "dagspec.dag_factory.stack.up:run",
+    "deploy": "dagspec.dag_factory.deploy.command:run",
+    "init-dag-folder": "dagspec.dag_factory.cli.init_folder:run",
+    "import-dag-factory": "dagspec.dag_factory.migrate.command:run",
+    "import-template": "dagspec.dag_factory.workflow_template.cli:import_template",
+    "export-template": "dagspec.dag_factory.workflow_template.cli:export_template",
+}
+
+
+def _command(target: str) -> Callable[..., int]:
+    module, _, name = target.partition(":")
+    return cast("Callable[..., int]", getattr(importlib.import_module(module), name))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["emulator"]:
-        from dagspec.provider.emulator.cli import main as emulator_main
-
-        return emulator_main(argv[1:])
+    if argv[:1] and argv[0] in _PASSTHROUGH:
+        return _command(_PASSTHROUGH[argv[0]])(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 2
-    from . import commands
+    from . import commands  # after parsing: `--help` and usage errors stay instant
 
     try:
-        if args.command == "up":
-            from ..stack.up import run as up_run
-
-            return up_run(args)
-        if args.command == "init-dag-folder":
-            from .init_folder import run as init_run
-
-            return init_run(args)
-        if args.command == "deploy":
-            from ..deploy.command import run as deploy_run
-
-            return deploy_run(args)
-        if args.command == "import-dag-factory":
-            from ..migrate.command import run as migrate_run
-
-            return migrate_run(args)
-        if args.command in ("import-template", "export-template"):
-            from ..workflow_template import cli as wt_cli
-
-            return int(getattr(wt_cli, args.command.replace("-", "_"))(args))
-        return getattr(commands, args.command)(args)
+        if args.command in _RUNNERS:
+            return int(_command(_RUNNERS[args.command])(args))
+        return int(getattr(commands, args.command)(args))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `dagspec render ... | head`: the reader left; not an error
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except commands.UsageError as exc:
@@ -191,10 +191,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dagspec {args.command}: unexpected error: {type(exc).__name__}: {exc} (use --verbose for details)",
               file=sys.stderr)
         return 1
-
-
-def _print_json(data: object) -> None:
-    print(json.dumps(data, indent=2, default=str))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,23 +10,41 @@ import gc
 import os
 import re
 import sys
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import Diagnostic, has_errors, with_snippets
 from ..spec.discover import is_spec_file
 from ..spec.files import template_folders
 from ..spec.limits import Budget
+from ..spec.secrets import redact_diagnostics
 from .cache import PlanCache, index_key
 from .plan import DagPlan
 from .resolve import Policy, Resolver
 
-__all__ = ["CompileResult", "compile_paths", "template_dirs", "candidates_for", "Policy", "gc_paused"]
+if TYPE_CHECKING:  # the spec models load only when a spec is compiled (see above)
+    from ..spec.load import Layer, SpecLoader
+    from ..spec.yaml_source import YamlDocument
+
+__all__ = ["CompileResult", "compile_paths", "template_dirs", "candidates_for", "Policy", "gc_paused",
+           "expand_workflow_template"]
 
 _RESOLVER = Resolver()
 CRASH_CODE = "DSP900"  # dagspec itself failed on a file (the loader uses it also for DAGs Airflow rejects)
+
+
+def expand_workflow_template(loader: SpecLoader, doc: YamlDocument, path: Path, diagnostics: list[Diagnostic],
+                             inputs: list[str]) -> tuple[YamlDocument | None, list[Layer]]:
+    """The spec loader's ``expand``: dagspec's Dataproc workflow-template support (``workflow_template.hook``)."""
+    # imported here: only a spec that is or names a workflow template pays for the converter (parse-path
+    # cost), and workflow_template.export reads compile.plan (a cycle at module level)
+    from ..workflow_template.hook import expand_template
+
+    return expand_template(loader, doc, path, diagnostics, inputs)
 
 
 @dataclass(frozen=True)
@@ -144,9 +162,11 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
             shown = entry.diagnostics[0].file if entry.diagnostics else key
         else:
             if loader is None:
+                # lazy: a cache hit never loads the spec models (the worker's fast path)
                 from ..spec.load import SpecLoader
 
-                loader = SpecLoader(root, dirs, env, allowed_env=policy.env_patterns, budget=budget)
+                loader = SpecLoader(root, dirs, env, allowed_env=policy.env_patterns, budget=budget,
+                                    expand=expand_workflow_template)
             shown = loader.display(Path(key))
             try:
                 file_plans, diags, file_secrets = _compile_file(loader, Path(key), policy, check_imports, store, env,
@@ -178,7 +198,6 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
             key = index_key(root, unit)
             store.write_index(key, {**store.read_index(key), **index} if merge_index else index)
     if secrets:  # no message may show a value read from the environment
-        from ..spec.secrets import redact_diagnostics
 
         diagnostics = {k: redact_diagnostics(v, secrets) for k, v in diagnostics.items()}
     return CompileResult(plans, diagnostics, tuple(dict.fromkeys(secrets)))
@@ -195,8 +214,6 @@ def _taken(plan: DagPlan, other: str, root: Path) -> Diagnostic:
 
 def _crash(file: str, exc: Exception) -> Diagnostic:
     """A DSP900 for a file dagspec itself failed on, with where in dagspec it failed."""
-    import traceback
-
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
     return Diagnostic(CRASH_CODE, f"dagspec failed on this file: {type(exc).__name__}: {exc}{where}", file,
@@ -208,8 +225,8 @@ def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store
                   ) -> tuple[list[DagPlan], list[Diagnostic], list[tuple[str, str]]]:
     """Load and compile one spec file (all its instances); cache the result when it is clean and
     holds no value read from the environment (the cache stores no secrets)."""
+    # lazy: a cache hit never loads the compiler (the worker's fast path)
     from ..spec.files import YAML_MAX, FileRefused, read_bytes
-    from ..spec.secrets import redact_diagnostics
     from .airflow_yaml import airflow_yaml_diagnostic, is_airflow_yaml
     from .compiler import compile_spec
     from .dag import doc_file_path, git_inputs

@@ -28,13 +28,16 @@ import json
 import logging
 import os
 import pickle
+import queue
 import re
 import stat as stat_mod
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .plan import DagPlan, Record
+from .policy import parse_patterns, policy_key  # re-exported: callers read them here
 
 __all__ = ["PlanCache", "CacheEntry", "ENV_REF", "policy_key", "parse_patterns", "indexed_plans", "index_key"]
 
@@ -44,7 +47,6 @@ _VERSION = "dagspec-plan-cache-2"
 _MAGIC = b"dagspec-plan-cache-2\n"
 _KEY_FILE = "key"
 _KEY_SIZE = 32
-POLICY_RULES = 2  # raise when the policy checks change
 ENV_REF = re.compile(r"\$\{env\.([A-Za-z0-9_]+)")
 _WARNED: set[str] = set()
 
@@ -317,31 +319,10 @@ class PlanCache:
         # Creating files is slow on some file systems and the parse need not wait for it: a writer
         # thread (not a daemon, so the process finishes the writes before it exits) takes them.
         if self._writer is None:
-            import queue
-            import threading
-
             self._queue = queue.SimpleQueue()
             self._writer = threading.Thread(target=self._write_pending, name="dagspec-plan-cache", daemon=False)
             self._writer.start()
         self._queue.put((self._file(spec), entry))
-
-
-def parse_patterns(raw: str | None) -> tuple[str, ...] | None:
-    """Comma-separated fnmatch patterns; None (anything goes) when empty."""
-    if not raw or not raw.strip():
-        return None
-    return tuple(p.strip() for p in raw.split(",") if p.strip())
-
-
-def policy_key(allowed_operators: Sequence[str] | None, allowed_callables: Sequence[str] | None,
-               check_imports: bool = True, *, allowed_env: Sequence[str] | None = None,
-               allowed_buckets: Sequence[str] | None = None) -> str:
-    """What a cached plan was checked against: the governance patterns, the import checks and the
-    version of the policy rules (a plan checked under older, looser rules is never served)."""
-    parts = {"operators": allowed_operators, "callables": allowed_callables, "env": allowed_env,
-             "buckets": allowed_buckets}
-    listed = ";".join(f"{name}={','.join(p) if p is not None else '*'}" for name, p in parts.items())
-    return f"rules={POLICY_RULES};{listed};imports={check_imports}"
 
 
 def index_key(root: str | Path, unit: tuple[int, int] | None = None) -> str:

@@ -6,17 +6,18 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import did_you_mean, has_errors
-from ..spec import models as m
+from ..spec import models
 from ..spec.load import LoadedSpec
 from ..spec.secrets import redact
 from ..spec.values import DAG_ID_RE
 from . import dag as dag_part
-from .context import Ctx
+from .context import CompileContext
 from .dataproc import ClusterUse, check_cluster, cluster_tasks, create_task_id, delete_task_id, job_args
 from .files import check_task_files
 from .graph import Graph, Node, find_cycle, flatten, resolve_refs
-from .plan import GUARD_SUFFIX, DagPlan, GroupPlan, ImportRef, TaskOutput, TaskPlan, replace
+from .plan import DagPlan, GroupPlan, ImportRef, TaskOutput, TaskPlan, replace
 from .resolve import Policy, Resolver
+from .saga import add_guards
 from .tasks import CALLABLES, EXPAND_NAMES, OPERATORS, action_args, asset, common_args
 
 __all__ = ["compile_spec"]
@@ -24,16 +25,11 @@ __all__ = ["compile_spec"]
 _RESERVED_ARGS = {"task_id", "dag", "task_group", "default_args", "params"}
 
 
-def guard_id(task_id: str) -> str:
-    """The id of the guard task the builder adds after compensation ``task_id``."""
-    return task_id + GUARD_SUFFIX
-
-
 def compile_spec(loaded: LoadedSpec, resolver: Resolver, policy: Policy, *, check_imports: bool = True,
                  commit: str | None = None, folders: tuple[Path, ...] = ()) -> tuple[DagPlan | None, list]:
     """Compile one spec; returns the plan (None when there are errors) and every diagnostic.
     ``folders``: the dag_folder and template folders (where a policy lets template search paths point)."""
-    ctx = Ctx(loaded, resolver, policy, check_imports, folders=folders)
+    ctx = CompileContext(loaded, resolver, policy, check_imports, folders=folders)
     spec = loaded.spec
     if not DAG_ID_RE.match(loaded.dag_id) or len(loaded.dag_id) > 250:
         ctx.error("DSP070", f"`{loaded.dag_id}` is not a valid DAG id", ("dag_id",),
@@ -56,6 +52,7 @@ def compile_spec(loaded: LoadedSpec, resolver: Resolver, policy: Policy, *, chec
     for plan in extra:
         tasks[plan.task_id] = plan
     _clusters(ctx, use, tasks)
+    add_guards(ctx, graph, tasks)
     cycle = find_cycle({t.task_id: list(t.upstream) for t in tasks.values()})
     if cycle:
         ctx.error("DSP021", f"dependency cycle: {' -> '.join(cycle)}", graph.nodes[cycle[0]].path
@@ -75,10 +72,10 @@ def compile_spec(loaded: LoadedSpec, resolver: Resolver, policy: Policy, *, chec
                    tuple(tasks.values()), doc), ctx.diagnostics
 
 
-def _task(ctx: Ctx, graph: Graph, node: Node, use: ClusterUse, extra: list[TaskPlan]) -> TaskPlan | None:
+def _task(ctx: CompileContext, graph: Graph, node: Node, use: ClusterUse, extra: list[TaskPlan]) -> TaskPlan | None:
     model = node.model
-    kind = m.task_kind(model) or "operator"
-    if kind in m.JOB_KINDS:
+    kind = models.task_kind(model) or "operator"
+    if kind in models.JOB_KINDS:
         operator, args = job_args(ctx, kind, model, node.full_id, node.path, use)
     else:
         operator, args = action_args(ctx, kind, model, node.path)
@@ -106,10 +103,6 @@ def _task(ctx: Ctx, graph: Graph, node: Node, use: ClusterUse, extra: list[TaskP
     if model.setup and model.teardown_of:
         ctx.error("DSP011", f"task `{node.full_id}` cannot be a setup and a teardown", node.path + ("setup",),
                   "a setup task prepares, a teardown cleans up: keep one of `setup: true` and `teardown_of`", key=True)
-    if compensates and guard_id(node.full_id) in graph.nodes:
-        ctx.error("DSP022", f"task id `{guard_id(node.full_id)}` is reserved for the guard dagspec adds after "
-                  f"compensation `{node.full_id}`", graph.nodes[guard_id(node.full_id)].path,
-                  "rename that task", key=True)
     for target in compensates + teardown_of:
         if target not in upstream:
             upstream.append(target)
@@ -126,7 +119,7 @@ def _task(ctx: Ctx, graph: Graph, node: Node, use: ClusterUse, extra: list[TaskP
     )
 
 
-def _extra_args(ctx: Ctx, node: Node, operator: str, extra: dict[str, Any], args: dict[str, Any], check: bool) -> None:
+def _extra_args(ctx: CompileContext, node: Node, operator: str, extra: dict[str, Any], args: dict[str, Any], check: bool) -> None:
     accepted = ctx.resolver.accepted_args(operator) if (check and ctx.check_imports and not has_errors(
         d for d in ctx.diagnostics if d.code == "DSP040")) else None
     for key, value in extra.items():
@@ -141,9 +134,9 @@ def _extra_args(ctx: Ctx, node: Node, operator: str, extra: dict[str, Any], args
             args[key] = value
 
 
-def _map_value(ctx: Ctx, graph: Graph, node: Node, value: Any, where: tuple, upstream: list[str],
+def _map_value(ctx: CompileContext, graph: Graph, node: Node, value: Any, where: tuple, upstream: list[str],
                extra: list[TaskPlan], wrap: bool = False) -> Any:
-    if isinstance(value, m.FromTask):
+    if isinstance(value, models.FromTask):
         target = graph.lookup(value.task, node.group)
         if target is None or graph.nodes[target].is_group:
             ctx.error("DSP020", f"mapping over unknown task `{value.task}`", where,
@@ -152,7 +145,7 @@ def _map_value(ctx: Ctx, graph: Graph, node: Node, value: Any, where: tuple, ups
         if target not in upstream:
             upstream.append(target)
         return TaskOutput(target, value.key)
-    if isinstance(value, m.FromParam):
+    if isinstance(value, models.FromParam):
         if value.param not in ctx.loaded.spec.params:
             ctx.error("DSP020", f"mapping over unknown param `{value.param}`", where,
                       did_you_mean(value.param, ctx.loaded.spec.params) or "declare it under `params:`")
@@ -171,7 +164,7 @@ def _map_value(ctx: Ctx, graph: Graph, node: Node, value: Any, where: tuple, ups
     return list(value)
 
 
-def _mapping(ctx: Ctx, graph: Graph, node: Node, model: Any, kind: str, upstream: list[str],
+def _mapping(ctx: CompileContext, graph: Graph, node: Node, model: Any, kind: str, upstream: list[str],
              extra: list[TaskPlan]) -> tuple[dict[str, Any] | None, Any]:
     expand = None
     if model.expand:
@@ -180,7 +173,7 @@ def _mapping(ctx: Ctx, graph: Graph, node: Node, model: Any, kind: str, upstream
         for k, v in model.expand.items():
             where = node.path + ("expand", k)
             if kind == "python" and k == "arg":  # one positional argument per item
-                if isinstance(v, m.FromTask):
+                if isinstance(v, models.FromTask):
                     ctx.error("DSP011", "`arg` maps over a list or a param", where,
                               "for a task's output use `op_args` (the task returns a list of argument lists)")
                     continue
@@ -217,7 +210,7 @@ def _expand_group_edges(graph: Graph, tasks: dict[str, TaskPlan]) -> None:
             tasks[task_id] = replace(plan, upstream=upstream)
 
 
-def _branch_edges(ctx: Ctx, graph: Graph, tasks: dict[str, TaskPlan]) -> None:
+def _branch_edges(ctx: CompileContext, graph: Graph, tasks: dict[str, TaskPlan]) -> None:
     """Branch targets must be direct downstream tasks of the branch: add the edges, check the ids."""
     for node in graph.tasks():
         action = getattr(node.model, "branch", None)
@@ -247,17 +240,17 @@ def _branch_edges(ctx: Ctx, graph: Graph, tasks: dict[str, TaskPlan]) -> None:
         tasks[node.full_id] = replace(plan, args={**plan.args, "op_kwargs": op_kwargs})
 
 
-def _clusters(ctx: Ctx, use: ClusterUse, tasks: dict[str, TaskPlan]) -> None:
+def _clusters(ctx: CompileContext, use: ClusterUse, tasks: dict[str, TaskPlan]) -> None:
     """Wrap the tasks that use each ephemeral cluster between its create (setup) and delete (teardown)."""
     for name, cluster in ctx.loaded.spec.clusters.items():
         users = use.users.get(name, [])
         if not users:
             ctx.warn("DSP061", f"cluster `{name}` is not used by any task", ("clusters", name),
                      "remove it, or set `cluster: " + name + "` on a Dataproc task", key=True)
-            if isinstance(cluster, m.EphemeralCluster):  # unused, still checked against Dataproc's messages
+            if isinstance(cluster, models.EphemeralCluster):  # unused, still checked against Dataproc's messages
                 check_cluster(ctx, name, cluster)
             continue
-        if isinstance(cluster, m.SelectedCluster):
+        if isinstance(cluster, models.SelectedCluster):
             continue
         create_id, delete_id = create_task_id(name), delete_task_id(name)
         for tid in (create_id, delete_id):
@@ -296,7 +289,7 @@ def _descendants(tasks: dict[str, TaskPlan], roots: set[str]) -> set[str]:
     return seen
 
 
-def _group(ctx: Ctx, graph: Graph, node: Node) -> GroupPlan:
+def _group(ctx: CompileContext, graph: Graph, node: Node) -> GroupPlan:
     model = node.model
     expand = expand_kwargs = None
     if model.expand:

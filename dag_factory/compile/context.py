@@ -9,17 +9,17 @@ from typing import Any
 
 from ..errors import Diagnostic, did_you_mean
 from ..spec.load import LoadedSpec
-from ..spec.yaml_source import Path_
+from ..spec.yaml_source import YamlPath
 from .plan import SourceLoc
 from .resolve import Policy, Resolver
 
-__all__ = ["Ctx"]
+__all__ = ["CompileContext"]
 
 _CONFIG = {"operator": "allowed_operators", "callable": "allowed_callables"}
 
 
 @dataclass
-class Ctx:
+class CompileContext:
     loaded: LoadedSpec
     resolver: Resolver
     policy: Policy
@@ -27,12 +27,12 @@ class Ctx:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     folders: tuple[Path, ...] = ()  # the dag_folder and the template folders: where spec files may point
 
-    def error(self, code: str, message: str, path: Path_, hint: str = "", *, key: bool = False,
+    def error(self, code: str, message: str, path: YamlPath, hint: str = "", *, key: bool = False,
               severity: str = "error") -> None:
         loc = self.loaded.source.find(path, key=key)
         self.diagnostics.append(Diagnostic(code, message, loc.file, loc.line, loc.column, hint, severity))  # type: ignore[arg-type]
 
-    def warn(self, code: str, message: str, path: Path_, hint: str = "", *, key: bool = False) -> None:
+    def warn(self, code: str, message: str, path: YamlPath, hint: str = "", *, key: bool = False) -> None:
         self.error(code, message, path, hint, key=key, severity="warning")
 
     @property
@@ -40,16 +40,16 @@ class Ctx:
         """Folders the files a spec names must be in (the dag folder and the template folders)."""
         return self.loaded.roots or (str(self.loaded.path.parent),)
 
-    def loc(self, path: Path_) -> SourceLoc:
+    def loc(self, path: YamlPath) -> SourceLoc:
         loc = self.loaded.source.find(path, key=True)
         return SourceLoc(loc.file, loc.line, loc.column)
 
-    def item_path(self, path: Path_, i: int) -> Path_:
+    def item_path(self, path: YamlPath, i: int) -> YamlPath:
         """``path + (i,)`` when the YAML wrote a list there, else ``path`` (a single item that the
         model wrapped in a list, like a lone callback)."""
         return path + (i,) if self.loaded.source.find(path + (i,)) != self.loaded.source.find(path) else path
 
-    def allowed(self, dotted: str, kind: str, path: Path_, *, what: str = "", key: bool = False) -> bool:
+    def allowed(self, dotted: str, kind: str, path: YamlPath, *, what: str = "", key: bool = False) -> bool:
         """The policy check alone (no import): False, with a DSP042, when the policy refuses ``dotted``."""
         if self.policy.allows(dotted, kind):
             return True
@@ -59,7 +59,7 @@ class Ctx:
                    f"adds `{dotted}` (or a pattern matching it) to `[dagspec] {_CONFIG[kind]}`", key=key)
         return False
 
-    def check_import(self, dotted: str, kind: str, path: Path_, *, what: str = "") -> Any:
+    def check_import(self, dotted: str, kind: str, path: YamlPath, *, what: str = "") -> Any:
         """Policy and import checks for an operator or callable path named by the spec; returns the
         object or None. An operator must be an operator class, a callable must be callable."""
         if not self.allowed(dotted, kind, path, what=what):
@@ -82,7 +82,7 @@ class Ctx:
             return None
         return obj
 
-    def check_call(self, dotted: str, obj: Any, args: dict[str, Any], path: Path_, args_path: Path_, what: str) -> None:
+    def check_call(self, dotted: str, obj: Any, args: dict[str, Any], path: YamlPath, args_path: YamlPath, what: str) -> None:
         """``obj(**args)`` must fit ``obj``'s signature (unknown and missing arguments), so that a
         notifier or timetable that the loader would fail to create fails validate instead."""
         if obj is None or not self.check_imports:

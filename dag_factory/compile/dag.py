@@ -9,10 +9,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import did_you_mean
-from ..spec import models as m
+from ..spec import models
 from ..spec.files import TEXT_MAX, FileRefused, read_text, resolve
 from ..spec.load import LoadedSpec
-from .context import Ctx
+from ..spec.secrets import redact
+from ..spec.values import parse_duration
+from .context import CompileContext
 from .gitref import git_commit, git_inputs
 from .params import check_param
 from .passthrough import check_airflow_key
@@ -38,7 +40,7 @@ def _cron_ok(expr: str) -> str:
     return "" if croniter.is_valid(expr) else "a field is out of range or malformed"
 
 
-def schedule(ctx: Ctx, value: Any) -> Schedule:
+def schedule(ctx: CompileContext, value: Any) -> Schedule:
     path = ("schedule",)
     if value is None:
         return Schedule("none")
@@ -50,17 +52,15 @@ def schedule(ctx: Ctx, value: Any) -> Schedule:
                           did_you_mean(text, PRESETS) or f"presets: {', '.join(PRESETS)}")
             return Schedule("preset", text)
         if _DURATION_LIKE.match(text):
-            from ..spec.values import parse_duration
-
             return Schedule("every", Duration(parse_duration(text)))
         why = _cron_ok(text)
         if why:
             ctx.error("DSP030", f"bad cron expression `{text}`: {why}", path,
                       "e.g. `0 6 * * *` (06:00 daily), a preset like `@daily`, or a duration like `6h`")
         return Schedule("cron", text)
-    if isinstance(value, m.Every):
+    if isinstance(value, models.Every):
         return Schedule("every", Duration(value.every))
-    if isinstance(value, m.CronSchedule):
+    if isinstance(value, models.CronSchedule):
         why = _cron_ok(value.cron)
         if why:
             ctx.error("DSP030", f"bad cron expression `{value.cron}`: {why}", path + ("cron",))
@@ -68,11 +68,11 @@ def schedule(ctx: Ctx, value: Any) -> Schedule:
             _zone(ctx, value.timezone, path + ("timezone",))
         return Schedule("timetable", CallbackRef("airflow.timetables.trigger.CronTriggerTimetable",
                                                  {"cron": value.cron, "timezone": value.timezone or "UTC"}))
-    if isinstance(value, m.TimetableSchedule):
+    if isinstance(value, models.TimetableSchedule):
         obj = ctx.check_import(value.timetable, "callable", path + ("timetable",), what="timetable")
         ctx.check_call(value.timetable, obj, dict(value.args), path + ("timetable",), path + ("args",), "timetable")
         return Schedule("timetable", CallbackRef(value.timetable, dict(value.args)))
-    assert isinstance(value, m.AssetsSchedule)
+    assert isinstance(value, models.AssetsSchedule)
     condition = _assets(value.assets)
     why = _empty_asset(condition)
     if why:
@@ -94,21 +94,21 @@ def _empty_asset(condition: AssetCondition) -> str:
 
 
 def _assets(expr: Any) -> AssetCondition:
-    if isinstance(expr, m.AnyOf):
+    if isinstance(expr, models.AnyOf):
         return AssetCondition("any", tuple(_asset_item(e) for e in expr.any))
-    if isinstance(expr, m.AllOf):
+    if isinstance(expr, models.AllOf):
         return AssetCondition("all", tuple(_asset_item(e) for e in expr.all))
     items = expr if isinstance(expr, list) else [expr]
     return AssetCondition("all", tuple(_asset_item(e) for e in items))
 
 
 def _asset_item(expr: Any) -> Any:
-    if isinstance(expr, (m.AllOf, m.AnyOf, list)):
+    if isinstance(expr, (models.AllOf, models.AnyOf, list)):
         return _assets(expr)
     return asset(expr)
 
 
-def _zone(ctx: Ctx, name: str, path: tuple) -> ZoneInfo:
+def _zone(ctx: CompileContext, name: str, path: tuple) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -116,7 +116,7 @@ def _zone(ctx: Ctx, name: str, path: tuple) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def _when(ctx: Ctx, value: date | datetime | None, key: str) -> datetime | None:
+def _when(ctx: CompileContext, value: date | datetime | None, key: str) -> datetime | None:
     if value is None:
         return None
     spec = ctx.loaded.spec
@@ -126,10 +126,10 @@ def _when(ctx: Ctx, value: date | datetime | None, key: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=zone)
 
 
-def params(ctx: Ctx) -> dict[str, ParamSpec]:
+def params(ctx: CompileContext) -> dict[str, ParamSpec]:
     out: dict[str, ParamSpec] = {}
     for name, value in ctx.loaded.spec.params.items():
-        if isinstance(value, m.ParamModel):
+        if isinstance(value, models.ParamModel):
             schema = value.model_dump(exclude_none=True, exclude={"default", "description"})
             check_param(ctx, name, value, schema)
             out[name] = ParamSpec(value.default, schema, value.description)
@@ -138,7 +138,7 @@ def params(ctx: Ctx) -> dict[str, ParamSpec]:
     return out
 
 
-def dag_kwargs(ctx: Ctx) -> dict[str, Any]:
+def dag_kwargs(ctx: CompileContext) -> dict[str, Any]:
     spec = ctx.loaded.spec
     default_args = common_args(ctx, spec.default_args, ("default_args",))
     if spec.owner:
@@ -191,11 +191,9 @@ def doc_file_path(loaded: LoadedSpec) -> Path | None:
     return loaded.path.parent / loaded.spec.doc_file
 
 
-def doc_md(ctx: Ctx, commit: str) -> str:
+def doc_md(ctx: CompileContext, commit: str) -> str:
     """The DAG's docs: ``doc``, ``doc_file``, where it came from and the spec source. Values read from
     the environment show as their ``${env.NAME}`` reference."""
-    from ..spec.secrets import redact
-
     spec = ctx.loaded.spec
     parts = []
     if spec.doc:

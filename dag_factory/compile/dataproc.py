@@ -13,9 +13,9 @@ from typing import Any
 
 from ..errors import did_you_mean
 from ..spec import dataproc_schema as schema
-from ..spec import models as m
-from ..spec.yaml_source import Path_
-from .context import Ctx
+from ..spec import models
+from ..spec.yaml_source import YamlPath
+from .context import CompileContext
 from .files import check_bucket, check_job_files
 from .tasks import OPERATORS, drop_none
 
@@ -45,7 +45,7 @@ class ClusterUse:
     users: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _main(ctx: Ctx, job: Any, path: Path_, uri_key: str) -> dict[str, Any]:
+def _main(ctx: CompileContext, job: Any, path: YamlPath, uri_key: str) -> dict[str, Any]:
     if bool(job.main_class) == bool(job.main_jar):
         ctx.error("DSP062", "give exactly one of `main_class` and `main_jar`", path,
                   "main_class runs a class from `jars`; main_jar runs the jar's own main class")
@@ -53,7 +53,7 @@ def _main(ctx: Ctx, job: Any, path: Path_, uri_key: str) -> dict[str, Any]:
     return {"main_class": job.main_class} if job.main_class else {uri_key: job.main_jar}
 
 
-def _queries(ctx: Ctx, job: Any, path: Path_) -> dict[str, Any]:
+def _queries(ctx: CompileContext, job: Any, path: YamlPath) -> dict[str, Any]:
     given = [k for k in ("query", "query_file", "queries") if getattr(job, k)]
     if len(given) != 1:
         ctx.error("DSP062", "give exactly one of `query`, `query_file` and `queries`", path,
@@ -64,7 +64,7 @@ def _queries(ctx: Ctx, job: Any, path: Path_) -> dict[str, Any]:
     return {"query_list": {"queries": [job.query] if job.query else list(job.queries)}}
 
 
-def _job_body(ctx: Ctx, kind: str, job: Any, path: Path_) -> dict[str, Any]:
+def _job_body(ctx: CompileContext, kind: str, job: Any, path: YamlPath) -> dict[str, Any]:
     props = dict(job.properties) or None
     if kind == "pyspark":
         body = {"main_python_file_uri": job.main, "args": job.args, "python_file_uris": job.py_files,
@@ -89,7 +89,7 @@ def _job_body(ctx: Ctx, kind: str, job: Any, path: Path_) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v not in (None, [], {})}
 
 
-def _batch_body(ctx: Ctx, kind: str, job: Any, serverless: m.Serverless, path: Path_) -> dict[str, Any]:
+def _batch_body(ctx: CompileContext, kind: str, job: Any, serverless: models.Serverless, path: YamlPath) -> dict[str, Any]:
     if kind not in _BATCH_FIELD:
         ctx.error("DSP062", f"`{kind}` jobs cannot run on Dataproc Serverless", path,
                   f"serverless runs: {', '.join(_BATCH_FIELD)}; use `cluster:` instead")
@@ -118,21 +118,23 @@ def _batch_body(ctx: Ctx, kind: str, job: Any, serverless: m.Serverless, path: P
     return _fits(ctx, "Batch", batch, path)
 
 
-def _placement(ctx: Ctx, task: Any) -> dict[str, Any]:
+def _placement(ctx: CompileContext, own: models.DataprocOptions | None = None) -> dict[str, Any]:
+    """Project, region, connection ... from the spec's ``dataproc:`` options, overridden by a task's ``own``."""
     options = ctx.loaded.spec.dataproc.model_dump(exclude_none=True)
-    if task.dataproc is not None:
-        options.update(task.dataproc.model_dump(exclude_none=True))
+    if own is not None:
+        options.update(own.model_dump(exclude_none=True))
     return drop_none({"project_id": options.get("project"), "region": options.get("region"),
                       "gcp_conn_id": options.get("conn_id"), "staging_bucket": options.get("staging_bucket"),
                       "deferrable": options.get("deferrable"), "poll_interval": options.get("poll_interval")})
 
 
-def job_args(ctx: Ctx, kind: str, task: Any, full_id: str, path: Path_, use: ClusterUse) -> tuple[str, dict[str, Any]]:
+def job_args(ctx: CompileContext, kind: str, task: Any, full_id: str, path: YamlPath,
+             use: ClusterUse) -> tuple[str, dict[str, Any]]:
     """Operator path and arguments for a Dataproc job task (on a cluster or serverless)."""
     job = getattr(task, kind)
     here = path + (kind,)
     files_root = str(ctx.loaded.path.parent)
-    common = {**_placement(ctx, task), "files_root": files_root}
+    common = {**_placement(ctx, task.dataproc), "files_root": files_root}
     check_job_files(ctx, job, here)
     own = task.dataproc is not None and task.dataproc.staging_bucket is not None
     check_bucket(ctx, common.get("staging_bucket"), (path if own else ()) + ("dataproc", "staging_bucket"),
@@ -160,16 +162,16 @@ def job_args(ctx: Ctx, kind: str, task: Any, full_id: str, path: Path_, use: Clu
     if job.labels:
         body["labels"] = dict(job.labels)
     body = _fits(ctx, "Job", body, here)
-    if isinstance(cluster, m.SelectedCluster):
+    if isinstance(cluster, models.SelectedCluster):
         target = {"cluster_name": cluster.select.name} if cluster.select.name else {"cluster_labels": dict(cluster.select.labels)}
     else:
         target = {"cluster": name}
     return OPERATORS["job"], {"job": body, **target, **common}
 
 
-def cluster_tasks(ctx: Ctx, name: str, cluster: m.EphemeralCluster) -> tuple[dict[str, Any], dict[str, Any]]:
+def cluster_tasks(ctx: CompileContext, name: str, cluster: models.EphemeralCluster) -> tuple[dict[str, Any], dict[str, Any]]:
     """Arguments of the create and delete tasks of an ephemeral cluster."""
-    placement = _placement(ctx, _NoTask())
+    placement = _placement(ctx)
     placement.pop("staging_bucket", None)
     config = check_cluster(ctx, name, cluster)
     for key in ("config_bucket", "temp_bucket"):
@@ -184,10 +186,10 @@ def cluster_tasks(ctx: Ctx, name: str, cluster: m.EphemeralCluster) -> tuple[dic
     return create, delete
 
 
-def check_cluster(ctx: Ctx, name: str, cluster: m.EphemeralCluster) -> dict[str, Any]:
+def check_cluster(ctx: CompileContext, name: str, cluster: models.EphemeralCluster) -> dict[str, Any]:
     """The cluster's TTLs and ``config`` checked against Dataproc's LifecycleConfig and ClusterConfig
     (DSP067-DSP069, DSP110); returns the config as the client takes it (durations as ``"600s"``)."""
-    here: Path_ = ("clusters", name)
+    here: YamlPath = ("clusters", name)
     for key in ("idle_delete_ttl", "auto_delete_ttl"):
         _report(ctx, schema.check_ttl(getattr(cluster, key), "LifecycleConfig", key, here + (key,)))
     if not cluster.config:
@@ -197,7 +199,7 @@ def check_cluster(ctx: Ctx, name: str, cluster: m.EphemeralCluster) -> dict[str,
     return config
 
 
-def _fits(ctx: Ctx, message: str, body: dict[str, Any], path: Path_) -> dict[str, Any]:
+def _fits(ctx: CompileContext, message: str, body: dict[str, Any], path: YamlPath) -> dict[str, Any]:
     """A job or batch body as compiled from the spec's fields must fit Dataproc's own message; a
     mismatch means dagspec's field mapping no longer fits the installed client (DSP111)."""
     checked, problems = schema.check(message, body, path)
@@ -209,10 +211,6 @@ def _fits(ctx: Ctx, message: str, body: dict[str, Any], path: Path_) -> dict[str
     return checked
 
 
-def _report(ctx: Ctx, problems: list[schema.Problem]) -> None:
+def _report(ctx: CompileContext, problems: list[schema.Problem]) -> None:
     for p in problems:
         ctx.error(p.code, p.message, p.path, p.hint, key=p.key)
-
-
-class _NoTask:
-    dataproc = None

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..spec.files import FILE_FIELDS, JOB_MAX, TEXT_MAX, FileRefused, confined_file, is_local, resolve, split_fragment
-from ..spec.yaml_source import Path_
-from .context import Ctx
+from ..spec.yaml_source import YamlPath
+from .context import CompileContext
 
 __all__ = ["check_job_files", "check_upload", "check_bucket", "check_task_files", "UPLOAD_OPERATOR", "BUCKET_CODE"]
 
@@ -34,16 +34,16 @@ def _templated(value: str) -> bool:
     return "{{" in value or "{%" in value  # rendered by Airflow at run time: checked by the operator then
 
 
-def _error(ctx: Ctx, refused: FileRefused, where: Path_, what: str) -> None:
+def _error(ctx: CompileContext, refused: FileRefused, where: YamlPath, what: str) -> None:
     ctx.error(refused.code, f"{what}: {refused.message}", where, refused.hint)
 
 
-def check_job_files(ctx: Ctx, job: Any, here: Path_) -> None:
+def check_job_files(ctx: CompileContext, job: Any, here: YamlPath) -> None:
     """Every local file a Dataproc job names is an allowed regular file below the spec's folders."""
     base = ctx.loaded.path.parent
     for name, limit in _JOB_FIELDS:
         value = getattr(job, name, None)
-        values: Iterable[tuple[Path_, str]] = (
+        values: Iterable[tuple[YamlPath, str]] = (
             [(here + (name,), value)] if isinstance(value, str)
             else [(here + (name, i), v) for i, v in enumerate(value or []) if isinstance(v, str)])
         for where, uri in values:
@@ -55,7 +55,7 @@ def check_job_files(ctx: Ctx, job: Any, here: Path_) -> None:
                 _error(ctx, refused, where, name)
 
 
-def check_task_files(ctx: Ctx, operator: str, user_args: dict[str, Any], args: dict[str, Any], path: Path_) -> None:
+def check_task_files(ctx: CompileContext, operator: str, user_args: dict[str, Any], args: dict[str, Any], path: YamlPath) -> None:
     """The files of a task whose operator stages or uploads local files, after ``args:`` were merged in:
     an upload (see ``check_upload``), or a Dataproc job/batch operator whose ``files_root`` or job body
     came from ``args:`` (a job kind such as ``pyspark:`` is checked by ``check_job_files``)."""
@@ -84,7 +84,7 @@ def check_task_files(ctx: Ctx, operator: str, user_args: dict[str, Any], args: d
                 _error(ctx, refused, where + sub if key in user_args else path, str(sub[-1]) if sub else key)
 
 
-def _body_files(body: Any, at: Path_) -> Iterable[tuple[Path_, str]]:
+def _body_files(body: Any, at: YamlPath) -> Iterable[tuple[YamlPath, str]]:
     """(path, uri) of every local file named in a job or batch body."""
     if not isinstance(body, dict):
         return
@@ -97,7 +97,7 @@ def _body_files(body: Any, at: Path_) -> Iterable[tuple[Path_, str]]:
             yield from _body_files(value, at + (key,))
 
 
-def check_upload(ctx: Ctx, args: dict[str, Any], path: Path_) -> None:
+def check_upload(ctx: CompileContext, args: dict[str, Any], path: YamlPath) -> None:
     """``GcsUploadOperator``: ``files_root`` (default: the spec's folder) and every source stay inside the
     allowed folders; sources exist; the destination bucket is allowed."""
     destination = args.get("destination")
@@ -145,7 +145,7 @@ def _check_glob(pattern: str, root: str, roots: tuple[str, ...]) -> None:
         confined_file(match, root, roots, JOB_MAX)
 
 
-def check_bucket(ctx: Ctx, uri: Any, where: Path_, what: str) -> None:
+def check_bucket(ctx: CompileContext, uri: Any, where: YamlPath, what: str) -> None:
     """Under ``allowed_buckets``, ``uri`` (``gs://bucket/...`` or a bare bucket name) must name an allowed bucket."""
     if ctx.policy.allowed_buckets is None or not isinstance(uri, str) or not uri or _templated(uri):
         return

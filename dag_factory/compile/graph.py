@@ -9,8 +9,8 @@ from typing import Any
 from ..errors import did_you_mean
 from ..spec.models import GroupTask
 from ..spec.values import TASK_ID_RE
-from ..spec.yaml_source import Path_
-from .context import Ctx
+from ..spec.yaml_source import YamlPath
+from .context import CompileContext
 
 __all__ = ["Node", "Graph", "flatten", "find_cycle", "MAX_ID_LENGTH"]
 
@@ -25,7 +25,7 @@ class Node:
     local_id: str
     group: str | None
     model: Any
-    path: Path_
+    path: YamlPath
     is_group: bool = False
     children: list[str] = field(default_factory=list)
     upstream: list[str] = field(default_factory=list)  # full ids of tasks or groups, as written
@@ -111,7 +111,8 @@ class Graph:
         return out
 
 
-def flatten(ctx: Ctx, tasks: dict[str, Any], graph: Graph, group: str | None = None, path: Path_ = ("tasks",)) -> list[str]:
+def flatten(ctx: CompileContext, tasks: dict[str, Any], graph: Graph, group: str | None = None,
+            path: YamlPath = ("tasks",)) -> list[str]:
     """Add every task and group below ``tasks`` to ``graph``; returns the direct children's ids."""
     children: list[str] = []
     for local_id, model in tasks.items():
@@ -143,7 +144,7 @@ def _short(text: object, keep: int = 60) -> str:
     return text if len(text) <= keep else text[:keep] + "…"
 
 
-def resolve_refs(ctx: Ctx, graph: Graph, refs: Iterable[str], node: Node, field_name: str) -> list[str]:
+def resolve_refs(ctx: CompileContext, graph: Graph, refs: Iterable[str], node: Node, field_name: str) -> list[str]:
     """Full ids for the references in ``node.<field_name>``, with a diagnostic for each unknown one."""
     out: list[str] = []
     raw = list(refs)

@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..spec import models as m
-from .context import Ctx
+from ..spec import models
+from .context import CompileContext
 from .regex_risk import backtracking_risk
 
 __all__ = ["check_param", "SCHEMA_CODE", "PATTERN_CODE", "BACKTRACKING_CODE"]
@@ -36,7 +36,7 @@ def _patterns(schema: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, .
             yield from _patterns(value, path + (i,))
 
 
-def check_param(ctx: Ctx, name: str, model: m.ParamModel, schema: dict[str, Any]) -> None:
+def check_param(ctx: CompileContext, name: str, model: models.ParamModel, schema: dict[str, Any]) -> None:
     """Diagnostics for one typed param; ``schema`` is the JSON Schema the plan gives Airflow."""
     where = ("params", name)
     patterns_ok = True

@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .context import Ctx
+from .context import CompileContext
 
 __all__ = ["check_airflow_key", "SAFE_JINJA_KEYS", "CALLBACK_KEYS"]
 
@@ -38,7 +38,7 @@ SAFE_JINJA_KEYS = frozenset({
 })
 
 
-def check_airflow_key(ctx: Ctx, key: str, value: Any) -> tuple[bool, Any]:
+def check_airflow_key(ctx: CompileContext, key: str, value: Any) -> tuple[bool, Any]:
     """``(keep, value)`` for ``airflow.<key>``: whether it may pass under the policy, and the value to
     pass (search paths resolved). Without a policy every key passes unchanged."""
     if not ctx.policy.active:
@@ -55,7 +55,7 @@ def check_airflow_key(ctx: Ctx, key: str, value: Any) -> tuple[bool, Any]:
     return True, value
 
 
-def _jinja(ctx: Ctx, value: Any) -> bool:
+def _jinja(ctx: CompileContext, value: Any) -> bool:
     here = ("airflow", "jinja_environment_kwargs")
     if not isinstance(value, dict):
         ctx.error("DSP011", "`jinja_environment_kwargs` is a mapping of Jinja environment options", here)
@@ -82,7 +82,7 @@ def _jinja(ctx: Ctx, value: Any) -> bool:
     return ok
 
 
-def _searchpath(ctx: Ctx, value: Any) -> tuple[bool, Any]:
+def _searchpath(ctx: CompileContext, value: Any) -> tuple[bool, Any]:
     here = ("airflow", "template_searchpath")
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):

@@ -35,7 +35,7 @@ __all__ = [
     "GUARD_SUFFIX",
 ]
 
-GUARD_SUFFIX = "__saga_failed"  # the builder adds `<compensation>__saga_failed` after each compensation task
+GUARD_SUFFIX = "__saga_failed"  # compile.saga adds `<compensation>__saga_failed` after each compensation task
 
 
 class _Factory:

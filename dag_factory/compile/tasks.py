@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..spec import models as m
-from ..spec.yaml_source import Path_
-from .context import Ctx
+from ..spec import models
+from ..spec.yaml_source import YamlPath
+from .context import CompileContext
 from .plan import AssetRef, CallbackRef, Duration, ImportRef
 
-__all__ = ["OPERATORS", "CALLABLES", "HELPERS", "action_args", "common_args", "asset", "callbacks", "drop_none"]
+__all__ = ["OPERATORS", "CALLABLES", "HELPERS", "GUARD_OPERATOR", "action_args", "common_args", "asset", "callbacks", "drop_none"]
 
 _STD = "airflow.providers.standard"
 OPERATORS = {
@@ -27,6 +27,7 @@ OPERATORS = {
     "cluster_delete": "dagspec.provider.operators.cluster.DataprocDeleteClusterOperator",
 }
 _RUNTIME = "dagspec.dag_factory.airflow.callables"
+GUARD_OPERATOR = f"{_RUNTIME}.CompensationGuard"  # the saga guard (compile.saga)
 CALLABLES = {
     "branch": f"{_RUNTIME}.choose_branch",
     "short_circuit": f"{_RUNTIME}.check_condition",
@@ -43,8 +44,7 @@ CALLABLES = {
 # * the saga ``CompensationGuard`` (dagspec.dag_factory.airflow.callables) after a compensation task.
 # The operator behind each action the spec chose (bash, python, branch, wait_for_asset, pyspark, a
 # cluster's create/delete ...) is not a helper: it is checked against ``allowed_operators``.
-HELPERS = (*CALLABLES.values(), "airflow.timetables.trigger.CronTriggerTimetable",
-           "dagspec.dag_factory.airflow.callables.CompensationGuard")
+HELPERS = (*CALLABLES.values(), "airflow.timetables.trigger.CronTriggerTimetable", GUARD_OPERATOR)
 # expand keys may use the spec's names; they map to the operator's argument names
 EXPAND_NAMES = {
     "bash": {"command": "bash_command"},
@@ -66,7 +66,7 @@ def asset(item: Any) -> AssetRef:
     return AssetRef(uri=item.uri, name=item.name)
 
 
-def callbacks(ctx: Ctx, items: list[Any], path: Path_) -> list[CallbackRef]:
+def callbacks(ctx: CompileContext, items: list[Any], path: YamlPath) -> list[CallbackRef]:
     out = []
     for i, item in enumerate(items):
         target = item if isinstance(item, str) else item.notifier
@@ -79,10 +79,10 @@ def callbacks(ctx: Ctx, items: list[Any], path: Path_) -> list[CallbackRef]:
     return out
 
 
-def common_args(ctx: Ctx, options: m.OperatorOptions, path: Path_) -> dict[str, Any]:
+def common_args(ctx: CompileContext, options: models.OperatorOptions, path: YamlPath) -> dict[str, Any]:
     """Operator options shared by every kind (and default_args), as plan values."""
     out: dict[str, Any] = {}
-    for name in m.OperatorOptions.model_fields:
+    for name in models.OperatorOptions.model_fields:
         value = getattr(options, name)
         if value is None:
             continue
@@ -94,7 +94,7 @@ def common_args(ctx: Ctx, options: m.OperatorOptions, path: Path_) -> dict[str, 
     return out
 
 
-def action_args(ctx: Ctx, kind: str, task: Any, path: Path_) -> tuple[str, dict[str, Any]]:
+def action_args(ctx: CompileContext, kind: str, task: Any, path: YamlPath) -> tuple[str, dict[str, Any]]:
     """The operator path and its action-specific arguments for a non-Dataproc task kind."""
     action: Any = getattr(task, kind, None)
     here = path + (kind,)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ..spec.discover import SPEC_SUFFIXES
 from .plan import MANIFEST_NAME, Change, Manifest, RemoteObject
 
 __all__ = ["DeployError", "ConflictError", "BucketTarget", "parse_bucket", "normalise_prefix", "storage_client",
@@ -61,6 +62,7 @@ def _why_invalid(name: str) -> str:
 def storage_client(project: str | None) -> Any:
     """A google-cloud-storage client: on ``STORAGE_EMULATOR_HOST`` anonymous with a fixed project, else
     application default credentials (``gcloud auth application-default login``) and their project."""
+    # lazy: the Google client loads only when a deploy talks to a bucket
     from google.auth.credentials import AnonymousCredentials
     from google.auth.exceptions import DefaultCredentialsError
     from google.cloud import storage  # type: ignore[import-untyped]
@@ -75,6 +77,7 @@ def storage_client(project: str | None) -> Any:
 
 
 def _call(fn: Callable[..., T], *args: Any, what: str, conflict: tuple[str, str] | None = None, **kwargs: Any) -> T:
+    # lazy: the Google client loads only when a deploy talks to a bucket
     from google.api_core import exceptions as gexc
     from google.auth.exceptions import GoogleAuthError
 
@@ -164,7 +167,7 @@ class BucketTarget:
         assert change.local is not None
         blob = self._bucket.blob(self.name(change.key))
         ctype = mimetypes.guess_type(change.key)[0] or (
-            "application/yaml" if change.key.endswith((".yaml", ".yml")) else "application/octet-stream")
+            "application/yaml" if change.key.endswith(SPEC_SUFFIXES) else "application/octet-stream")
         _call(blob.upload_from_filename, str(change.local.path), content_type=ctype,
               if_generation_match=change.generation, what=f"uploading {change.key}", conflict=(change.key, "upload"))
 

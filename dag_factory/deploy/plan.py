@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..spec.discover import SPEC_SUFFIXES
+
 __all__ = [
     "MANIFEST_NAME", "LocalFile", "RemoteObject", "Manifest", "Change", "DeployPlan",
     "compute_plan", "upload_rank", "format_size",
@@ -139,7 +141,7 @@ def upload_rank(key: str) -> int:
     name = key.rpartition("/")[2]
     if name == LOADER_NAME or (name.startswith("dagspec_unit_") and name.endswith(".py")):  # parse units too
         return 2
-    if name.endswith((".yaml", ".yml")) and not key.startswith("templates/") and not name.startswith(("_", ".")):
+    if name.endswith(SPEC_SUFFIXES) and not key.startswith("templates/") and not name.startswith(("_", ".")):
         return 1
     return 0
 

@@ -14,9 +14,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..compile.api import expand_workflow_template
 from ..compile.files import UPLOAD_OPERATOR
 from ..compile.plan import DagPlan
 from ..spec.files import FILE_FIELDS, is_local, split_fragment
+from ..spec.load import SpecLoader
 
 __all__ = ["plan_files", "spec_files"]
 
@@ -71,9 +73,7 @@ def plan_files(plans: Iterable[DagPlan]) -> dict[Path, str]:
 def spec_files(specs: Iterable[Path], root: Path, template_dirs: tuple[Path, ...],
                env: Mapping[str, str]) -> dict[Path, str]:
     """Files the specs read while loading (defaults, templates, profiles, workflow templates, doc_file) -> why."""
-    from ..spec.load import SpecLoader
-
-    loader = SpecLoader(root, template_dirs, dict(env))
+    loader = SpecLoader(root, template_dirs, dict(env), expand=expand_workflow_template)
     out: dict[Path, str] = {}
     for spec in specs:
         loaded, _ = loader.load(spec)

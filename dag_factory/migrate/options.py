@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..spec.models import OperatorOptions
-from ..spec.yaml_source import Path_
+from ..spec.yaml_source import YamlPath
 from .report import Collector
 from .values import AllOf, AnyOf, Typed, as_seconds, duration_text
 
@@ -28,7 +28,7 @@ def is_plain(value: Any) -> bool:
     return True
 
 
-def plain(col: Collector, value: Any, path: Path_, what: str) -> tuple[bool, Any]:
+def plain(col: Collector, value: Any, path: YamlPath, what: str) -> tuple[bool, Any]:
     """(True, value) when it is plain data a spec can hold; else reports it as not converted."""
     if is_plain(value):
         return True, value
@@ -37,7 +37,7 @@ def plain(col: Collector, value: Any, path: Path_, what: str) -> tuple[bool, Any
     return False, None
 
 
-def callback(col: Collector, value: Any, path: Path_) -> Any:
+def callback(col: Collector, value: Any, path: YamlPath) -> Any:
     """A callback: a dotted path stays; ``{callback: Cls, **args}`` with a notifier class becomes a notifier."""
     if isinstance(value, str):
         return value
@@ -54,7 +54,7 @@ def callback(col: Collector, value: Any, path: Path_) -> Any:
     return None
 
 
-def options(col: Collector, data: dict[str, Any], path: Path_) -> tuple[dict[str, Any], dict[str, Any]]:
+def options(col: Collector, data: dict[str, Any], path: YamlPath) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the spec's option keys, everything else) from a task's or default_args' mapping."""
     out: dict[str, Any] = {}
     rest: dict[str, Any] = {}

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import Diagnostic
 from ..spec.discover import walk_dag_folder
-from ..spec.yaml_source import Path_, SourceMap, load_yaml
+from ..spec.yaml_source import SourceMap, YamlPath, load_yaml
 
 __all__ = ["DagSource", "Layer", "read_file", "find_sources", "DEFAULTS_NAMES", "defaults_chain"]
 
@@ -32,7 +32,7 @@ class Layer:
 
     data: dict[str, Any]
     source: SourceMap
-    prefix: Path_
+    prefix: YamlPath
 
 
 @dataclass
@@ -45,7 +45,7 @@ class DagSource:
     layers: list[Layer]  # nearest first
     defaults_files: list[Path] = field(default_factory=list)  # nearest first
 
-    def where(self, path: Path_) -> tuple[str, int]:
+    def where(self, path: YamlPath) -> tuple[str, int]:
         """The file and line that set ``path`` of the effective configuration."""
         for layer in self.layers:
             node: Any = layer.data

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..spec.yaml_source import Path_
+from ..spec.yaml_source import YamlPath
 from .read import DagSource
 
 __all__ = ["Issue", "Collector", "CODES", "Status"]
@@ -48,7 +48,7 @@ class Collector:
     issues: list[Issue] = field(default_factory=list)
     blocks: list[tuple[Issue, str]] = field(default_factory=list)
 
-    def add(self, status: Status, path: Path_, message: str, hint: str = "") -> Issue:
+    def add(self, status: Status, path: YamlPath, message: str, hint: str = "") -> Issue:
         file, line = self.dag.where(path)
         issue = Issue(status, message, file, line, self.dag.dag_id, hint)
         self.issues.append(issue)

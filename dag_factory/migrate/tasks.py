@@ -6,7 +6,7 @@ import itertools
 import re
 from typing import Any
 
-from ..spec.yaml_source import Path_
+from ..spec.yaml_source import YamlPath
 from .options import is_plain, options, plain
 from .report import Collector, Status
 from .values import Typed
@@ -95,7 +95,7 @@ class _Tasks:
             target[name] = self.task(name, conf, ("tasks", part), gfull)
         return root
 
-    def group(self, name: str, conf: dict[str, Any], path: Path_, parent: str | None) -> dict[str, Any]:
+    def group(self, name: str, conf: dict[str, Any], path: YamlPath, parent: str | None) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if conf.get("tooltip"):
             out["tooltip"] = conf["tooltip"]
@@ -119,7 +119,7 @@ class _Tasks:
                          "their task ids and use Airflow's default colours")
         return out
 
-    def task(self, name: str, conf: dict[str, Any], path: Path_, group: str | None) -> dict[str, Any]:
+    def task(self, name: str, conf: dict[str, Any], path: YamlPath, group: str | None) -> dict[str, Any]:
         body = {k: v for k, v in conf.items() if k not in ("dependencies", "task_group_name")}
         out, rest = options(self.col, body, path)
         deps = self.deps(conf, group)
@@ -150,7 +150,7 @@ class _Tasks:
             inherited.update(self.group_opts.get(".".join(parts[:i]), {}))
         return {**action, **{k: v for k, v in inherited.items() if k not in out}, **out}
 
-    def assets(self, value: Any, path: Path_) -> list[Any] | None:
+    def assets(self, value: Any, path: YamlPath) -> list[Any] | None:
         items = value if isinstance(value, list) else [value]
         out = []
         for item in items:
@@ -164,7 +164,7 @@ class _Tasks:
                 return None
         return out
 
-    def source(self, value: Any, path: Path_, group: str | None) -> Any:
+    def source(self, value: Any, path: YamlPath, group: str | None) -> Any:
         """An expand value: a literal list, or ``task.output`` / ``XcomArg(task)``."""
         if isinstance(value, list) and is_plain(value):
             return value
@@ -175,7 +175,7 @@ class _Tasks:
                      "map over a literal list or `task_id.output`")
         return None
 
-    def operator(self, conf: dict[str, Any], path: Path_, group: str | None) -> dict[str, Any] | None:
+    def operator(self, conf: dict[str, Any], path: YamlPath, group: str | None) -> dict[str, Any] | None:
         operator = str(conf.pop("operator"))
         partial = conf.pop("partial", None) or {}
         expand = conf.pop("expand", None)
@@ -237,7 +237,7 @@ class _Tasks:
             out["expand"] = mapped
         return out
 
-    def decorated(self, conf: dict[str, Any], path: Path_, group: str | None,
+    def decorated(self, conf: dict[str, Any], path: YamlPath, group: str | None,
                   deps: list[str]) -> dict[str, Any] | None:
         decorator = str(conf.pop("decorator"))
         if decorator not in _TASK_DECORATORS or not isinstance(conf.get("python_callable"), str):
@@ -277,7 +277,7 @@ class _Tasks:
                      "callable and arguments, run by PythonOperator instead of the decorated operator")
         return out
 
-    def xcom(self, value: Any, path: Path_, group: str | None, deps: list[str]) -> Any:
+    def xcom(self, value: Any, path: YamlPath, group: str | None, deps: list[str]) -> Any:
         match = _XCOM.match(value) if isinstance(value, str) else None
         if not match:
             return value

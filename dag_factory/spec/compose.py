@@ -31,7 +31,7 @@ from typing import Any
 
 from ..errors import Diagnostic, did_you_mean
 from .models import ACTION_KEYS
-from .yaml_source import Path_, SourceMap
+from .yaml_source import SourceMap, YamlPath
 
 __all__ = ["merge_layers", "resolve_variables", "VAR_RE", "EnvTable"]
 
@@ -39,12 +39,12 @@ VAR_RE = re.compile(r"\$(\$?)\{([a-z]+)\.([A-Za-z0-9_]+)(?::-([^}]*))?\}")
 _ACTIONS = set(ACTION_KEYS)
 
 
-def _is_tasks(path: Path_) -> bool:
+def _is_tasks(path: YamlPath) -> bool:
     """True for the path of a ``tasks`` mapping: ``("tasks",)``, ``("tasks", "group", "tasks")`` ..."""
     return len(path) % 2 == 1 and all(path[i] == "tasks" for i in range(0, len(path), 2))
 
 
-def _merge(base: Any, overlay: Any, path: Path_) -> Any:
+def _merge(base: Any, overlay: Any, path: YamlPath) -> Any:
     if not (isinstance(base, dict) and isinstance(overlay, dict)):
         return overlay
     out = dict(base)
@@ -114,7 +114,7 @@ def resolve_variables(
     source: SourceMap,
     namespaces: Mapping[str, Mapping[str, Any]],
     diagnostics: list[Diagnostic],
-    path: Path_ = (),
+    path: YamlPath = (),
     on_secret: Callable[[str, str], None] | None = None,
 ) -> Any:
     """Replace ``${ns.NAME}`` in every string below ``data``; unknown names become diagnostics.

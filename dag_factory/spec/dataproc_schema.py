@@ -29,7 +29,7 @@ from typing import Any
 
 from ..errors import did_you_mean
 from .values import parse_duration
-from .yaml_source import Path_
+from .yaml_source import YamlPath
 
 __all__ = ["Problem", "check", "check_ttl", "ttl_limits", "table", "build_table", "json_schema", "PACKAGE"]
 
@@ -51,7 +51,7 @@ class Problem:
 
     code: str
     message: str
-    path: Path_
+    path: YamlPath
     hint: str = ""
     key: bool = False
 
@@ -137,6 +137,7 @@ def table_from_client() -> dict[str, Any]:
     # imported here, never on the parse path: the client costs seconds to import
     import importlib.metadata
 
+    # lazy: only the table generator reads the Google descriptors
     import proto  # type: ignore[import-untyped]
     from google.cloud.dataproc_v1 import types
 
@@ -204,7 +205,7 @@ def ttl_limits(message: str, field: str) -> tuple[int, int] | None:
     return (bounds[0], bounds[1]) if bounds else None
 
 
-def check_ttl(seconds: float, message: str, field: str, path: Path_, what: str = "") -> list[Problem]:
+def check_ttl(seconds: float, message: str, field: str, path: YamlPath, what: str = "") -> list[Problem]:
     """A DSP069 when ``seconds`` is outside the limits Dataproc states for ``message.field``."""
     bounds = ttl_limits(message, field)
     if bounds is None or bounds[0] <= seconds <= bounds[1]:
@@ -213,14 +214,14 @@ def check_ttl(seconds: float, message: str, field: str, path: Path_, what: str =
                     f"{_human(bounds[1])}", path, f"write a duration from `{bounds[0] // 60}m` to `{bounds[1] // 86400}d`")]
 
 
-def check(message: str, value: Any, path: Path_) -> tuple[Any, list[Problem]]:
+def check(message: str, value: Any, path: YamlPath) -> tuple[Any, list[Problem]]:
     """``value`` checked as Dataproc's ``message`` (a short name like ``ClusterConfig``): the value with
     durations and timestamps normalised for the client, and the problems found."""
     problems: list[Problem] = []
     return _message(table(), message, value, path, problems), problems
 
 
-def _message(t: dict[str, Any], name: str, value: Any, path: Path_, out: list[Problem]) -> Any:
+def _message(t: dict[str, Any], name: str, value: Any, path: YamlPath, out: list[Problem]) -> Any:
     if not isinstance(value, dict):
         out.append(Problem("DSP068", f"`{path[-1]}` must be a mapping of {name} fields, not {_kind(value)}", path,
                            f"see Dataproc's {name} reference"))
@@ -247,7 +248,7 @@ def _message(t: dict[str, Any], name: str, value: Any, path: Path_, out: list[Pr
     return result
 
 
-def _field(t: dict[str, Any], owner: str, name: str, ftype: str, repeated: bool, value: Any, path: Path_,
+def _field(t: dict[str, Any], owner: str, name: str, ftype: str, repeated: bool, value: Any, path: YamlPath,
            out: list[Problem]) -> Any:
     if value is None or _templated(value):
         return value
@@ -265,7 +266,7 @@ def _field(t: dict[str, Any], owner: str, name: str, ftype: str, repeated: bool,
     return _scalar(t, owner, name, ftype, value, path, out)
 
 
-def _scalar(t: dict[str, Any], owner: str, name: str, ftype: str, value: Any, path: Path_, out: list[Problem]) -> Any:
+def _scalar(t: dict[str, Any], owner: str, name: str, ftype: str, value: Any, path: YamlPath, out: list[Problem]) -> Any:
     if value is None or _templated(value):
         return value
     if ftype.startswith("msg:"):
@@ -320,7 +321,7 @@ def _rfc3339(text: str) -> bool:
     return "T" in text.upper()
 
 
-def _duration(owner: str, name: str, value: Any, path: Path_, out: list[Problem]) -> Any:
+def _duration(owner: str, name: str, value: Any, path: YamlPath, out: list[Problem]) -> Any:
     if isinstance(value, dict) and set(value) <= {"seconds", "nanos"} and all(
             isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
         seconds = value.get("seconds", 0) + value.get("nanos", 0) / 1e9

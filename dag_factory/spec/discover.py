@@ -13,9 +13,10 @@ from collections.abc import Callable, Iterator, Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-__all__ = ["find_spec_files", "walk_dag_folder", "find_root", "is_spec_file", "LOADER_FILE"]
+__all__ = ["find_spec_files", "walk_dag_folder", "find_root", "is_spec_file", "LOADER_FILE", "SPEC_SUFFIXES"]
 
 LOADER_FILE = "dagspec_loader.py"
+SPEC_SUFFIXES = (".yaml", ".yml")  # spec files, defaults and templates
 _IGNORE = ".airflowignore"
 
 
@@ -118,13 +119,13 @@ def walk_dag_folder(root: Path, env: Mapping[str, str] | None = None, *, keep_do
 
 def find_spec_files(root: Path, env: Mapping[str, str] | None = None) -> Iterator[Path]:
     """Every ``*.yaml``/``*.yml`` below ``root`` that ``.airflowignore`` files do not exclude."""
-    return (p for p in walk_dag_folder(root, env) if p.name.endswith((".yaml", ".yml")))
+    return (p for p in walk_dag_folder(root, env) if p.name.endswith(SPEC_SUFFIXES))
 
 
 def is_spec_file(path: Path) -> bool:
     """Spec files are ``*.yaml``/``*.yml`` not starting with ``_`` or ``.``, besides ``dagspec.yaml``."""
     name = path.name
-    return name.endswith((".yaml", ".yml")) and not name.startswith(("_", ".")) and name != "dagspec.yaml"
+    return name.endswith(SPEC_SUFFIXES) and not name.startswith(("_", ".")) and name != "dagspec.yaml"
 
 
 def find_root(path: Path) -> Path:

@@ -22,7 +22,7 @@ __all__ = ["Budget", "count_tasks", "TASKS_CODE", "INSTANCES_CODE", "FILE_TASKS_
 TASKS_CODE = "DSP063"  # one DAG has more tasks than max_tasks_per_dag
 INSTANCES_CODE = "DSP064"  # one file makes more DAGs than max_instances_per_file
 FILE_TASKS_CODE = "DSP065"  # one file makes more tasks in all than max_tasks_per_file
-GENERATED_KINDS = frozenset({"cluster_create", "cluster_delete", "param_items"})  # tasks the compiler adds
+GENERATED_KINDS = frozenset({"cluster_create", "cluster_delete", "param_items", "saga_guard"})  # tasks the compiler adds
 
 
 @dataclass(frozen=True)

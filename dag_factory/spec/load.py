@@ -9,26 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from ..errors import Diagnostic, did_you_mean
 from .compose import EnvTable, merge_layers, resolve_variables
-from .discover import is_spec_file
+from .discover import SPEC_SUFFIXES, is_spec_file
 from .files import YAML_MAX, FileRefused, read_bytes, resolve, text_position
 from .limits import Budget
-from .models import ACTION_KEYS, Spec, task_kind
+from .models import Spec
 from .secrets import Secrets, redact_diagnostics
-from .yaml_source import Path_, SourceMap, YamlDocument, load_yaml
+from .validation import pruned, validation_diagnostics
+from .yaml_source import SourceMap, YamlDocument, YamlPath, load_yaml
 
 __all__ = ["LoadedSpec", "SpecLoader", "DEFAULTS_FILE", "is_spec_file"]
 
 DEFAULTS_FILE = "_defaults.yaml"
-_SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
@@ -52,17 +52,27 @@ class LoadedSpec:
 
 
 
+Layer = tuple[dict[str, Any], SourceMap]
+# (loader, document, spec path, diagnostics, inputs) -> (the document to load as the spec, extra layers under it)
+DocumentExpander = Callable[["SpecLoader", YamlDocument, Path, list[Diagnostic], list[str]],
+                            tuple["YamlDocument | None", list[Layer]]]
+
+
 @dataclass
 class SpecLoader:
     """Loads specs below ``root`` (the dag_folder), finding templates on ``template_dirs``.
-    ``allowed_env``: the environment variable names specs may read (fnmatch; None: any)."""
+    ``allowed_env``: the environment variable names specs may read (fnmatch; None: any).
+    ``expand``: turns a document with ``jobs`` or ``workflow_template`` (a Dataproc workflow template)
+    into the spec to load; the caller wires it (``compile.api``), so this layer knows no template format."""
 
     root: Path
     template_dirs: tuple[Path, ...] = ()
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     allowed_env: tuple[str, ...] | None = None
     budget: Budget = field(default_factory=Budget)
+    expand: DocumentExpander | None = None
     _docs: dict[Path, tuple[YamlDocument | None, list[Diagnostic]]] = field(default_factory=dict)
+    _used: list[str] = field(default_factory=list)  # the input files of the spec being loaded
 
     # --- files ----------------------------------------------------------------------------------
 
@@ -94,6 +104,12 @@ class SpecLoader:
                 doc = None
             self._docs[path] = doc, diags
         return self._docs[path]
+
+    def read_input(self, path: Path) -> tuple[YamlDocument | None, list[Diagnostic]]:
+        """``read`` a file that goes into the spec being loaded (defaults, template, profile, workflow template)
+        and record it among the spec's ``input_files``."""
+        self._used.append(str(path))
+        return self.read(path)
 
     @property
     def roots(self) -> tuple[str, ...]:
@@ -132,7 +148,7 @@ class SpecLoader:
     def find_template(self, name: str, spec_path: Path, subdir: str = "") -> Path | None:
         """A template by name (``etl-base``) on the template dirs, or by path relative to the spec."""
         candidates: list[Path] = []
-        if name.endswith(_SPEC_SUFFIXES) or "/" in name:
+        if name.endswith(SPEC_SUFFIXES) or "/" in name:
             candidates.append(spec_path.parent / name)
         for folder in self.template_dirs:
             base = folder / subdir if subdir else folder
@@ -153,18 +169,15 @@ class SpecLoader:
         diagnostics: list[Diagnostic] = []
         layers: list[tuple[dict[str, Any], SourceMap]] = []
         inputs: list[str] = []
-        self._used: list[str] = []
+        self._used = []
         self._secrets: list[tuple[str, str]] = []
         included: list[tuple[dict[str, Any], SourceMap]] = []
-        if "jobs" in doc.data or "workflow_template" in doc.data:  # Dataproc workflow templates
-            from ..workflow_template.hook import expand_template
-
-            doc, included = expand_template(self, doc, path, diagnostics, inputs)
+        if self.expand is not None and ("jobs" in doc.data or "workflow_template" in doc.data):
+            doc, included = self.expand(self, doc, path, diagnostics, inputs)
             if doc is None:
                 return [], diagnostics
         for default_path in self.defaults_for(path):
-            self._used.append(str(default_path))
-            d_doc, d_diags = self.read(default_path)
+            d_doc, d_diags = self.read_input(default_path)
             diagnostics += d_diags
             if d_doc is not None:
                 layer = {k: v for k, v in d_doc.data.items() if k not in ("dag_id", "instances", "tasks")}
@@ -230,8 +243,7 @@ class SpecLoader:
                 diagnostics.append(Diagnostic("DSP051", f"templates extend each other in a cycle: {chain}",
                                               loc.file, loc.line, loc.column, "remove one of the `extends`"))
                 continue
-            t_doc, t_diags = self.read(found)
-            self._used.append(str(found))
+            t_doc, t_diags = self.read_input(found)
             diagnostics += t_diags
             if t_doc is None:
                 continue
@@ -260,8 +272,7 @@ class SpecLoader:
             if outside is not None:
                 diagnostics.append(outside)
                 continue
-            p_doc, p_diags = self.read(found)
-            self._used.append(str(found))
+            p_doc, p_diags = self.read_input(found)
             diagnostics += p_diags
             if p_doc is None:
                 continue
@@ -330,7 +341,7 @@ class SpecLoader:
             diagnostics += validation_diagnostics(exc, resolved, source)
             # go on with the invalid parts replaced, so that one run reports every problem
             try:
-                spec = Spec.model_validate(_pruned(resolved, exc))
+                spec = Spec.model_validate(pruned(resolved, exc))
             except ValidationError:
                 return []
             partial = True
@@ -350,7 +361,7 @@ class SpecLoader:
         return tuple(folders)
 
 
-def _vars_mapping(value: Any, source: SourceMap, path: Path_, diagnostics: list[Diagnostic]) -> dict[str, Any] | None:
+def _vars_mapping(value: Any, source: SourceMap, path: YamlPath, diagnostics: list[Diagnostic]) -> dict[str, Any] | None:
     """``vars`` as a mapping (empty when unset), or None after a diagnostic at it."""
     if value is None:
         return {}
@@ -360,162 +371,3 @@ def _vars_mapping(value: Any, source: SourceMap, path: Path_, diagnostics: list[
     diagnostics.append(Diagnostic("DSP011", f"`vars` must be a mapping of names to values, not {type(value).__name__}",
                                   loc.file, loc.line, loc.column, "write `vars: {region: eu, bucket: gs://data}`"))
     return None
-
-
-# --- pydantic errors to diagnostics --------------------------------------------------------------
-
-
-def _is_tasks(path: tuple[Any, ...]) -> bool:
-    return len(path) % 2 == 1 and all(path[i] == "tasks" for i in range(0, len(path), 2))
-
-
-def _pruned(data: dict[str, Any], exc: ValidationError) -> dict[str, Any]:
-    """``data`` with each invalid task replaced by an empty task and other invalid keys dropped."""
-    import copy
-
-    out = copy.deepcopy(data)
-    for err in exc.errors(include_url=False):
-        path = _data_path(tuple(err["loc"]), data)
-        cut = next((i for i in range(1, len(path)) if _is_tasks(path[:i])), None)
-        if cut is not None:
-            node: Any = out
-            for part in path[:cut]:
-                node = node[part]
-            if path[cut] in node:
-                node[path[cut]] = {"empty": True}
-        elif path:
-            out.pop(str(path[0]), None)
-    return out
-
-
-def _data_path(loc: tuple[Any, ...], data: Any) -> Path_:
-    """Drop the union tags pydantic puts into error locations, keeping the path through the data."""
-    path: list[Any] = []
-    node = data
-    skip_tag = False
-    for part in loc:
-        if skip_tag:  # pydantic names the union member chosen for a task or a cluster; not data
-            skip_tag = False
-            continue
-        if isinstance(node, dict) and part in node and (_is_tasks(tuple(path)) or tuple(path) == ("clusters",)):
-            path.append(part)
-            node = node[part]
-            skip_tag = True
-        elif isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, dict) and isinstance(part, str) and part not in node and loc[-1] == part:
-            path.append(part)  # the missing or unknown key itself
-            break
-    return tuple(path)
-
-
-def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
-    """Field names of the model at ``loc`` (for did-you-mean on unknown keys)."""
-    from . import models
-
-    path = _data_path(loc[:-1], data)
-    if len(path) in (2, 3) and path[0] == "params":  # (params, name[, union tag])
-        return list(models.ParamModel.model_fields)
-    node: Any = data
-    try:
-        for part in path:
-            node = node[part]
-    except (KeyError, IndexError, TypeError):
-        return []
-    if path == ():
-        return list(Spec.model_fields)
-    if len(path) >= 2 and path[-2] == "tasks":
-        kind = task_kind(node)
-        cls = models._TASK_CLASSES.get(kind or "")
-        return list(cls.model_fields) if cls else list(models.TaskCommon.model_fields) + list(ACTION_KEYS)
-    if len(path) >= 3 and path[-3] == "tasks":
-        cls = models._TASK_CLASSES.get(str(path[-1]))
-        if cls is not None:
-            action = cls.model_fields[str(path[-1])].annotation
-            fields = getattr(action, "model_fields", None)
-            if fields is None:
-                for arg in getattr(action, "__args__", ()) or ():
-                    fields = getattr(arg, "model_fields", None) or fields
-            return list(fields or ())
-    names: dict[str, type[BaseModel]] = {"default_args": models.OperatorOptions, "dataproc": models.DataprocOptions}
-    if path[-1] in names:
-        return list(names[str(path[-1])].model_fields)
-    if len(path) == 2 and path[0] == "clusters":
-        return list(models.EphemeralCluster.model_fields) + ["select"]
-    return []
-
-
-def validation_diagnostics(exc: ValidationError, data: Any, source: SourceMap) -> list[Diagnostic]:
-    """One diagnostic per pydantic error, placed at the offending key or value."""
-    out: list[Diagnostic] = []
-    seen: set[tuple[Path_, str]] = set()
-    for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
-        kind = err["type"]
-        path = _data_path(loc, data)
-        if (path, kind) in seen:
-            continue
-        seen.add((path, kind))
-        key = path[-1] if path else ""
-        if kind == "extra_forbidden":
-            place = source.find(path, key=True)
-            allowed = _allowed_keys(loc, data)
-            hint = did_you_mean(str(key), allowed) or (f"allowed keys: {', '.join(sorted(allowed))}" if allowed else "")
-            out.append(Diagnostic("DSP010", f"unknown key `{key}`", place.file, place.line, place.column, hint))
-        elif kind == "task_action":
-            place = source.find(path, key=True)
-            node: Any = data
-            for part in path:
-                node = node[part]
-            found = [k for k in ACTION_KEYS if isinstance(node, dict) and k in node]
-            if found:
-                msg = f"task `{key}` has several actions: {', '.join(found)}"
-                hint = "a task does one thing; split it into tasks joined by `depends_on`"
-            else:
-                msg = f"task `{key}` has no action"
-                hint = f"add one of: {', '.join(ACTION_KEYS)} (e.g. `bash: echo hi`, `empty: true`)"
-                from .models import TaskCommon
-
-                for other in node if isinstance(node, dict) else ():
-                    close = did_you_mean(str(other), ACTION_KEYS)
-                    if other not in TaskCommon.model_fields and close:
-                        place = source.find(path + (other,), key=True)
-                        msg = f"task `{key}` has no action; `{other}` is not a task key"
-                        hint = close
-                        break
-            out.append(Diagnostic("DSP013", msg, place.file, place.line, place.column, hint))
-        elif kind == "missing":
-            place = source.find(path[:-1])
-            out.append(Diagnostic("DSP012", f"missing required key `{key}`", place.file, place.line, place.column,
-                                  f"add `{key}:` here"))
-        else:
-            place = source.find(path)
-            where = ".".join(str(p) for p in path) or "spec"
-            message = err["msg"]
-            if message.startswith("Value error, "):
-                message = message[len("Value error, "):]
-            out.append(Diagnostic("DSP011", f"`{where}`: {message}", place.file, place.line, place.column,
-                                  _type_hint(err)))
-    return out
-
-
-def _type_hint(err: Mapping[str, Any]) -> str:
-    expected = err.get("ctx", {}).get("expected")
-    if expected:
-        return f"expected {expected}"
-    kind = str(err["type"])
-    if kind.startswith("int"):
-        return "write a whole number"
-    if kind.startswith("bool"):
-        return "write true or false"
-    if kind.startswith("string_pattern"):
-        return "write a dotted import path like `package.module.name`" if "A-Za-z_" in str(err.get("ctx")) else ""
-    if kind in ("dict_type", "model_type"):
-        return "write a mapping (key: value lines)"
-    if kind == "list_type":
-        return "write a list (`[a, b]` or `- a` lines)"
-    return ""

@@ -8,6 +8,7 @@ Airflow operator shares (dependencies, retries, trigger rule, pools, callbacks .
 
 from __future__ import annotations
 
+import difflib
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Union
 
@@ -102,8 +103,6 @@ def _param_form(value: Any) -> str:
     if isinstance(value, ParamModel):
         return "typed"
     if isinstance(value, dict):
-        import difflib
-
         keys = list(ParamModel.model_fields)
         for key in value:
             if key in ParamModel.model_fields or difflib.get_close_matches(str(key), keys, n=1, cutoff=0.8):

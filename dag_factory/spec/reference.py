@@ -8,8 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from . import dataproc_schema
-from . import models as m
+from . import dataproc_schema, models
 from .shorthand import Shorthand
 
 __all__ = ["render_reference", "CODES"]
@@ -89,7 +88,7 @@ def _type(annotation: Any) -> str:
     if origin is typing.Annotated:
         inner, *meta = typing.get_args(annotation)
         short = next((x for x in meta if isinstance(x, Shorthand)), None)
-        if short is not None and short.expand is m.parse_duration:
+        if short is not None and short.expand is models.parse_duration:
             return "[duration](#durations)"
         long = _type(inner)
         if short is None:
@@ -111,12 +110,12 @@ def _type(annotation: Any) -> str:
     for name in ("str", "int", "float", "bool"):
         if text == name:
             return {"float": "number", "str": "text"}.get(name, name)
-    if isinstance(annotation, type) and annotation in m._TASK_CLASSES.values():
+    if isinstance(annotation, type) and annotation in models._TASK_CLASSES.values():
         return "[task](#task-options)"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
     if text.startswith("ForwardRef("):
-        return _type(getattr(m, text[len("ForwardRef('"):-2]))
+        return _type(getattr(models, text[len("ForwardRef('"):-2]))
     if annotation is typing.Any:
         return "any"
     return text.replace("typing.", "").replace("|", "\\|")
@@ -196,18 +195,18 @@ def render_reference() -> str:
         "",
         "## The spec (top level)",
         "",
-        *_table(m.Spec),
+        *_table(models.Spec),
         "",
         "## Task options",
         "",
         "Every task has exactly one action key (below) and any of these options:",
         "",
-        *_table(m.TaskCommon),
+        *_table(models.TaskCommon),
         "",
         "A Dataproc job task (`pyspark`, `spark`, `spark_sql`, `hive`, `pig`, `hadoop`, `spark_r`, `presto`, `trino`, "
         "`flink`) also takes:",
         "",
-        *_table(m._JobTask, skip=tuple(m.TaskCommon.model_fields)),
+        *_table(models._JobTask, skip=tuple(models.TaskCommon.model_fields)),
         "",
         "A Dataproc task without `cluster:` or `serverless:` runs on the spec's only cluster; with several clusters "
         "(or none) it is an error (DSP060).",
@@ -217,7 +216,7 @@ def render_reference() -> str:
         "The options above that every Airflow operator takes are also what `default_args` (of the spec and of a "
         "group) accepts:",
         "",
-        *_table(m.OperatorOptions),
+        *_table(models.OperatorOptions),
         "",
         *_SHORTHANDS,
         "## Actions",
@@ -225,23 +224,25 @@ def render_reference() -> str:
         "| action key | what it runs | written as |",
         "| --- | --- | --- |",
     ]
-    for key, cls in m._TASK_CLASSES.items():
+    for key, cls in models._TASK_CLASSES.items():
         field = cls.model_fields[key]
         target = _field_type(field)
         out.append(f"| `{key}` | {_ACTIONS[key]} | {target} |")
     out.append("")
-    models: list[type[BaseModel]] = [
-        m.BashAction, m.PythonAction, m.BranchAction, m.ShortCircuitAction, m.TriggerDagAction, m.WaitForDagAction,
-        m.WaitForAssetAction, m.GroupTask, m.PySparkJob, m.SparkJob, m.SparkSqlJob, m.HiveJob, m.PrestoJob, m.SparkRJob,
-        m.FlinkJob, m.Serverless, m.DataprocOptions, m.EphemeralCluster, m.SelectedCluster, m.ClusterSelector,
-        m.ParamModel, m.Instance, m.Notifier, m.FromTask, m.FromParam, m.Every, m.CronSchedule, m.TimetableSchedule,
-        m.AssetsSchedule, m.AllOf, m.AnyOf, m.AssetModel,
+    listed: list[type[BaseModel]] = [
+        models.BashAction, models.PythonAction, models.BranchAction, models.ShortCircuitAction,
+        models.TriggerDagAction, models.WaitForDagAction, models.WaitForAssetAction, models.GroupTask,
+        models.PySparkJob, models.SparkJob, models.SparkSqlJob, models.HiveJob, models.PrestoJob, models.SparkRJob,
+        models.FlinkJob, models.Serverless, models.DataprocOptions, models.EphemeralCluster, models.SelectedCluster,
+        models.ClusterSelector, models.ParamModel, models.Instance, models.Notifier, models.FromTask,
+        models.FromParam, models.Every, models.CronSchedule, models.TimetableSchedule, models.AssetsSchedule,
+        models.AllOf, models.AnyOf, models.AssetModel,
     ]
-    for model in models:
+    for model in listed:
         out += [f"### {model.__name__}", ""]
         if model.__doc__:
             out += [model.__doc__.strip().splitlines()[0], ""]
-        out += _table(model, skip=tuple(m.TaskCommon.model_fields) if model is m.GroupTask else ()) + [""]
+        out += _table(model, skip=tuple(models.TaskCommon.model_fields) if model is models.GroupTask else ()) + [""]
     out += _dataproc_section()
     out += ["## Diagnostic codes", "", "| code | meaning |", "| --- | --- |"]
     out += [f"| {code} | {text} |" for code, text in CODES.items()]

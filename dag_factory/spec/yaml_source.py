@@ -44,7 +44,7 @@ _SAFE_TAGS = {
 }
 _STR = "tag:yaml.org,2002:str"
 
-Path_ = tuple[str | int, ...]
+YamlPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class SourceMap:
             index[id(node)] = {k.value: (k, v) for k, v in node.value if isinstance(k, ScalarNode)}
         return index[id(node)]
 
-    def _walk(self, root: Node, path: Path_, key: bool) -> tuple[int, Node]:
+    def _walk(self, root: Node, path: YamlPath, key: bool) -> tuple[int, Node]:
         node, mark, depth = root, root, 0
         for i, part in enumerate(path):
             if isinstance(node, MappingNode):
@@ -102,7 +102,7 @@ class SourceMap:
             depth += 1
         return depth, mark
 
-    def find(self, path: Path_, *, key: bool = False) -> Loc:
+    def find(self, path: YamlPath, *, key: bool = False) -> Loc:
         """The position of ``path`` (its key with ``key=True``), or of its nearest known ancestor."""
         best: tuple[int, str, Node] | None = None
         for file, root in self.layers:
@@ -163,7 +163,7 @@ class _Builder:
         loc = self.loc(node)
         return _Abort(Diagnostic(code, message, loc.file, loc.line, loc.column, hint))
 
-    def build(self, node: Node, path: Path_, depth: int) -> Any:
+    def build(self, node: Node, path: YamlPath, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
             raise self.fail(
@@ -269,7 +269,7 @@ def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Diagnosti
     return YamlDocument(data, SourceMap(file, node, lines), text), []
 
 
-def iter_paths(data: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+def iter_paths(data: Any, path: YamlPath = ()) -> Iterator[tuple[YamlPath, Any]]:
     """Every (path, value) below ``data``, depth first."""
     yield path, data
     if isinstance(data, dict):

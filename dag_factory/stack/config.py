@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,7 +105,6 @@ def prepare_home(config: StackConfig, fresh: bool) -> None:
     if fresh:
         for name in ("airflow.db", "airflow.db-wal", "airflow.db-shm"):
             (home / name).unlink(missing_ok=True)
-        import shutil
 
         shutil.rmtree(home / "logs", ignore_errors=True)
     config.logs.mkdir(parents=True, exist_ok=True)

@@ -48,6 +48,7 @@ class RunReport:
 
 def read_csv_results(gcs_host: str, bucket: str, prefixes: dict[str, str]) -> dict[str, list[dict[str, str]]]:
     """Rows of the CSV part files under each prefix of ``bucket``, read back from the GCS emulator."""
+    # lazy: the Google client loads only when the report reads a bucket
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import storage  # type: ignore[import-untyped]
 

@@ -17,7 +17,12 @@ from typing import Any
 
 import yaml
 
+from ..compile.api import compile_paths
 from ..errors import Diagnostic, has_errors, render_json, render_text, with_snippets
+from ..spec.discover import find_root, is_spec_file
+from ..spec.load import SpecLoader
+from .export import export_plan
+from .to_spec import is_workflow_template, template_to_spec
 
 __all__ = ["import_template", "export_template", "dump_yaml", "convert_file"]
 
@@ -46,11 +51,6 @@ def _show(diagnostics: list[Diagnostic], fmt: str, stream: Any) -> None:
 
 def convert_file(path: Path) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
     """(spec data, diagnostics) for a template file; the spec is also compiled to find every problem."""
-    from ..compile.api import compile_paths
-    from ..spec.discover import find_root, is_spec_file
-    from ..spec.load import SpecLoader
-    from .to_spec import is_workflow_template, template_to_spec
-
     loader = SpecLoader(find_root(path))
     doc, diags = loader.read(path)
     if doc is None:
@@ -73,25 +73,12 @@ def import_template(args: argparse.Namespace) -> int:
     if data is None:
         _show(diagnostics, args.format, sys.stdout if args.format == "json" else sys.stderr)
         return 1
-    _show([d for d in diagnostics], "text", sys.stderr)
-    if args.format == "json":
-        text = json.dumps(data, indent=2) + "\n"
-    else:
-        text = dump_yaml(data, f"# Converted from the Dataproc workflow template {args.template.name} "
-                               "by `dagspec import-template`.\n")
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {args.output} ({len(data.get('tasks', {}))} task(s))", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    return 0
+    _show(diagnostics, "text", sys.stderr)
+    return _write(args, data, f"# Converted from the Dataproc workflow template {args.template.name} "
+                              "by `dagspec import-template`.\n", f" ({len(data.get('tasks', {}))} task(s))")
 
 
 def export_template(args: argparse.Namespace) -> int:
-    from ..compile.api import compile_paths
-    from ..spec.discover import find_root
-    from .export import export_plan
-
     if not args.spec.is_file():
         print(f"dagspec export-template: {args.spec}: no such file", file=sys.stderr)
         return 2
@@ -111,19 +98,21 @@ def export_template(args: argparse.Namespace) -> int:
     problems = sorted(with_snippets(exported.diagnostics), key=lambda d: (d.file, d.line, d.column))
     if exported.template is None:
         _show(problems, "text", sys.stderr)
-        blockers = sorted({d.message.split("`")[1] for d in problems if d.severity == "error" and "`" in d.message})
+        blockers = exported.blockers
         print(f"\ncannot export {plans[0].dag_id}: {len([d for d in problems if d.severity == 'error'])} problem(s)"
               + (f"; tasks that prevent it: {', '.join(blockers)}" if blockers else ""), file=sys.stderr)
         return 1
     _show(problems, "text", sys.stderr)
-    if args.format == "json":
-        text = json.dumps(exported.template, indent=2) + "\n"
-    else:
-        text = dump_yaml(exported.template, f"# Exported from {args.spec.name} by `dagspec export-template`; "
-                                            "run it with `gcloud dataproc workflow-templates instantiate-from-file`.\n")
+    return _write(args, exported.template, f"# Exported from {args.spec.name} by `dagspec export-template`; "
+                                           "run it with `gcloud dataproc workflow-templates instantiate-from-file`.\n")
+
+
+def _write(args: argparse.Namespace, data: dict[str, Any], header: str, summary: str = "") -> int:
+    """Write ``data`` as JSON or YAML (after ``header``) to ``--output`` or standard output."""
+    text = json.dumps(data, indent=2) + "\n" if args.format == "json" else dump_yaml(data, header)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}", file=sys.stderr)
+        print(f"wrote {args.output}{summary}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return 0

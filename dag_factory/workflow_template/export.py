@@ -16,9 +16,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagspec.provider.fieldpath import format_path
+
 from ..compile.plan import DagPlan, Duration, TaskPlan
 from ..errors import Diagnostic
-from .fieldpath import format_path
 from .names import JOB_TYPES, convert_keys
 from .regexes import regexes_of
 from .to_spec import NAME_LABEL
@@ -46,6 +47,7 @@ class Exported:
 
     template: dict[str, Any] | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    blockers: tuple[str, ...] = ()  # the ids of the tasks that prevent the export (sorted)
 
 
 def _seconds_text(seconds: float) -> str:
@@ -56,16 +58,20 @@ class _Exporter:
     def __init__(self, plan: DagPlan) -> None:
         self.plan = plan
         self.diags: list[Diagnostic] = []
+        self.blockers: set[str] = set()
 
     def problem(self, task: TaskPlan | None, message: str, hint: str = "", *, warning: bool = False) -> None:
         src = task.source if task is not None and task.source else self.plan.source
+        if task is not None and not warning:
+            self.blockers.add(task.task_id)
         self.diags.append(Diagnostic("DSP089" if warning else "DSP088", message, src.file, src.line, src.column, hint,
                                      "warning" if warning else "error"))
 
     def run(self) -> Exported:
         plan = self.plan
         creates = {t.args.get("cluster"): t for t in plan.tasks if t.kind == "cluster_create"}
-        lifecycle = {t.task_id for t in plan.tasks if t.kind in ("cluster_create", "cluster_delete")}
+        # the cluster's lifecycle is the template's placement; a saga guard's compensation is reported itself
+        lifecycle = {t.task_id for t in plan.tasks if t.kind in ("cluster_create", "cluster_delete", "saga_guard")}
         jobs: list[tuple[TaskPlan, tuple[str, Any]]] = []
         for task in plan.tasks:
             if task.task_id in lifecycle:
@@ -92,11 +98,11 @@ class _Exporter:
                                  f"{self.describe(main)}; a workflow template has one cluster",
                                  "split the spec into one spec per cluster")
         if not jobs:
-            return Exported(None, self.diags)
+            return Exported(None, self.diags, tuple(sorted(self.blockers)))
         main_target = targets.most_common(1)[0][0]
         template = self.build([(task, target) for task, target in jobs if target == main_target], creates)
         if any(d.severity == "error" for d in self.diags):  # found while building too: report them all
-            return Exported(None, self.diags)
+            return Exported(None, self.diags, tuple(sorted(self.blockers)))
         return Exported(template, self.diags)
 
     def describe(self, target: tuple[str, Any]) -> str:

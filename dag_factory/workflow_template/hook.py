@@ -1,7 +1,7 @@
 """The spec loader's entry into workflow templates: a template file read as a spec, and ``workflow_template:``.
 
-``SpecLoader.load`` calls ``expand_template`` for a document that has ``jobs`` or
-``workflow_template``:
+``SpecLoader.load`` calls ``expand_template`` (given as its ``expand`` by ``compile.api``) for a
+document that has ``jobs`` or ``workflow_template``:
 
 - a document that *is* a Dataproc workflow template (``jobs`` items with ``stepId``) is replaced by
   the spec it converts to; the DAG is named after the file (like any spec), not the template ``id``,
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Diagnostic, has_errors
+from ..spec.load import SpecLoader
 from ..spec.yaml_source import SourceMap, YamlDocument
 from .positions import source_for
 from .to_spec import is_workflow_template, template_to_spec
@@ -36,7 +37,7 @@ def convert_document(doc: YamlDocument, *, use_id: bool = False) -> tuple[YamlDo
     return YamlDocument(converted.data, source, doc.text), converted.diagnostics
 
 
-def expand_template(loader: Any, doc: YamlDocument, path: Path, diagnostics: list[Diagnostic],
+def expand_template(loader: SpecLoader, doc: YamlDocument, path: Path, diagnostics: list[Diagnostic],
                     inputs: list[str]) -> tuple[YamlDocument | None, list[tuple[dict[str, Any], SourceMap]]]:
     """(the document to load as the spec, extra layers under it); None when the spec cannot load."""
     if is_workflow_template(doc.data):
@@ -60,8 +61,7 @@ def expand_template(loader: Any, doc: YamlDocument, path: Path, diagnostics: lis
         diagnostics.append(Diagnostic("DSP080", f"workflow template `{name}` not found", where.file, where.line,
                                       where.column, f"the path is relative to the spec's folder ({loader.display(path.parent)})"))
         return None, []
-    t_doc, t_diags = loader.read(found)
-    loader._used.append(str(found))
+    t_doc, t_diags = loader.read_input(found)
     diagnostics += t_diags
     if t_doc is None:
         return None, []

@@ -7,19 +7,14 @@ never converted.
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from dagspec.provider.fieldpath import MAP_FIELDS, camel, snake  # the one home of key conversion
 
 __all__ = [
     "snake", "camel", "convert_keys", "MAP_FIELDS", "JOB_TYPES", "KIND_OF", "SPEC_FIELDS", "STEP_KEYS",
     "TEMPLATE_KEYS", "IGNORED_TEMPLATE_KEYS",
 ]
-
-# proto map<string, ...> fields met in templates, cluster configs and jobs: their keys are data
-MAP_FIELDS = frozenset({
-    "labels", "properties", "metadata", "script_variables", "driver_log_levels", "cluster_labels",
-    "resource_manager_tags", "user_service_account_mapping", "parameters_map",
-})
 
 # Dataproc job field (snake_case) -> spec action key
 JOB_TYPES: dict[str, str] = {
@@ -57,20 +52,6 @@ for _kind in ("presto", "trino"):
 STEP_KEYS = frozenset({"step_id", "prerequisite_step_ids", "labels", "scheduling", *JOB_TYPES})
 TEMPLATE_KEYS = frozenset({"id", "name", "version", "labels", "placement", "jobs", "parameters", "dag_timeout"})
 IGNORED_TEMPLATE_KEYS = frozenset({"name", "version", "create_time", "update_time"})
-
-_CAMEL_RE = re.compile(r"(?<=[A-Za-z0-9])([A-Z])")
-
-
-def snake(name: str) -> str:
-    """``pysparkJob`` -> ``pyspark_job``; ``sparkRJob`` -> ``spark_r_job``; snake_case stays."""
-    return _CAMEL_RE.sub(r"_\1", name).lower().replace("__", "_")
-
-
-def camel(name: str) -> str:
-    """``pyspark_job`` -> ``pysparkJob``; ``spark_r_job`` -> ``sparkRJob``."""
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
 
 def convert_keys(value: Any, to: str = "snake") -> Any:
     """``value`` with every mapping key converted (``to`` "snake" or "camel"), map fields' keys kept."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ..spec.yaml_source import Path_, SourceMap
+from ..spec.yaml_source import SourceMap, YamlPath
 from .names import MAP_FIELDS, snake
 
 __all__ = ["source_for", "original_path", "template_nodes"]
@@ -20,7 +20,7 @@ __all__ = ["source_for", "original_path", "template_nodes"]
 _MAP, _SEQ, _STR = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str"
 
 
-def original_path(norm: Path_, data: Any) -> Path_:
+def original_path(norm: YamlPath, data: Any) -> YamlPath:
     """The path as written in the template (camelCase or snake_case keys) for a normalized path."""
     out: list[str | int] = []
     node, in_map = data, False
@@ -39,7 +39,7 @@ def original_path(norm: Path_, data: Any) -> Path_:
     return tuple(out)
 
 
-def template_nodes(root: Node | None, path: Path_) -> tuple[Node | None, Node | None]:
+def template_nodes(root: Node | None, path: YamlPath) -> tuple[Node | None, Node | None]:
     """(key node, value node) at ``path`` below ``root``; (None, None) when it is not there."""
     node, key_node = root, None
     for part in path:
@@ -55,13 +55,13 @@ def template_nodes(root: Node | None, path: Path_) -> tuple[Node | None, Node | 
     return key_node, node
 
 
-def source_for(data: dict[str, Any], origins: dict[Path_, Path_], template: SourceMap, raw: Any) -> SourceMap:
+def source_for(data: dict[str, Any], origins: dict[YamlPath, YamlPath], template: SourceMap, raw: Any) -> SourceMap:
     """A ``SourceMap`` for spec ``data`` converted from the template read into ``template`` (raw data ``raw``)."""
     root = template.layers[0][1] if template.layers else None
     if root is None:
         return SourceMap(template.file, None, template.lines)
 
-    def marks(path: Path_, parent: tuple[Any, Any]) -> tuple[Any, Any]:
+    def marks(path: YamlPath, parent: tuple[Any, Any]) -> tuple[Any, Any]:
         origin = origins.get(path)
         if origin is None:
             return parent
@@ -70,7 +70,7 @@ def source_for(data: dict[str, Any], origins: dict[Path_, Path_], template: Sour
             return parent
         return (key_node or value_node).start_mark, value_node.start_mark
 
-    def build(value: Any, path: Path_, parent: tuple[Any, Any]) -> tuple[Any, Node]:
+    def build(value: Any, path: YamlPath, parent: tuple[Any, Any]) -> tuple[Any, Node]:
         key_mark, mark = marks(path, parent)
         if isinstance(value, dict):
             pairs = []

@@ -23,9 +23,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagspec.provider.fieldpath import FieldPathError, resolve_path
+
 from ..errors import Diagnostic, did_you_mean
-from ..spec.yaml_source import Path_, SourceMap
-from .fieldpath import FieldPathError, resolve_path
+from ..spec.yaml_source import SourceMap, YamlPath
 from .names import IGNORED_TEMPLATE_KEYS, JOB_TYPES, QUERY_KINDS, SPEC_FIELDS, STEP_KEYS, TEMPLATE_KEYS, camel, convert_keys
 from .positions import original_path
 from .regexes import pattern_of
@@ -55,7 +56,7 @@ class Converted:
     """The result of an import: spec data, where it came from, and every problem found."""
 
     data: dict[str, Any]
-    origins: dict[Path_, Path_] = field(default_factory=dict)  # spec path -> normalized template path
+    origins: dict[YamlPath, YamlPath] = field(default_factory=dict)  # spec path -> normalized template path
     diagnostics: list[Diagnostic] = field(default_factory=list)
     template: dict[str, Any] = field(default_factory=dict)  # the normalized (snake_case) template
 
@@ -93,7 +94,7 @@ def _escape(value: Any) -> Any:
     return value
 
 
-class _Importer:
+class _TemplateConverter:
     def __init__(self, raw: dict[str, Any], source: SourceMap, use_id: bool) -> None:
         self.raw = raw
         self.source = source
@@ -102,13 +103,13 @@ class _Importer:
         self.out = Converted({}, template=self.norm)
 
     # -- diagnostics ------------------------------------------------------------------------------
-    def diag(self, code: str, message: str, path: Path_, hint: str = "", *, key: bool = False,
+    def diag(self, code: str, message: str, path: YamlPath, hint: str = "", *, key: bool = False,
              warning: bool = False) -> None:
         loc = self.source.find(original_path(path, self.raw), key=key)
         self.out.diagnostics.append(Diagnostic(code, message, loc.file, loc.line, loc.column, hint,
                                                "warning" if warning else "error"))
 
-    def link(self, spec_path: Path_, norm_path: Path_, value: Any) -> None:
+    def link(self, spec_path: YamlPath, norm_path: YamlPath, value: Any) -> None:
         self.out.origins[spec_path] = norm_path
         if isinstance(value, dict):
             for k, v in value.items():
@@ -236,7 +237,7 @@ class _Importer:
         if not isinstance(params, list):
             self.diag("DSP085", "`parameters` must be a list", ("parameters",))
             return subst
-        owner: dict[Path_, str] = {}
+        owner: dict[YamlPath, str] = {}
         for i, p in enumerate(params):
             here = ("parameters", i)
             name = p.get("name") if isinstance(p, dict) else None
@@ -251,7 +252,7 @@ class _Importer:
             if not isinstance(fields, list) or not fields:
                 self.diag("DSP085", f"parameter `{name}` needs `fields`: the paths it sets", here + ("name",))
                 continue
-            paths: list[Path_] = []
+            paths: list[YamlPath] = []
             for j, text in enumerate(fields):
                 try:
                     path = resolve_path(str(text), t)
@@ -271,7 +272,7 @@ class _Importer:
             self.out_params[name] = self.param(name, p, here, t, paths, subst)
         return subst
 
-    def param(self, name: str, p: dict[str, Any], here: Path_, t: dict[str, Any], paths: list[Path_],
+    def param(self, name: str, p: dict[str, Any], here: YamlPath, t: dict[str, Any], paths: list[YamlPath],
               subst: dict[str, Any]) -> dict[str, Any]:
         default = _get(t, paths[0])
         out: dict[str, Any] = {"type": "string", "default": _text(default)}
@@ -309,12 +310,12 @@ class _Importer:
             self.substitute(name, path, t, subst)
         return out
 
-    def _no_default(self, name: str, out: dict[str, Any], here: Path_, what: str) -> None:
+    def _no_default(self, name: str, out: dict[str, Any], here: YamlPath, what: str) -> None:
         self.diag("DSP085", f"parameter `{name}`: the template's value `{out['default']}` does not match {what}; "
                   "the param has no default, so every run must give it", here + ("name",), warning=True)
         out["default"] = None
 
-    def substitute(self, name: str, path: Path_, t: dict[str, Any], subst: dict[str, Any]) -> None:
+    def substitute(self, name: str, path: YamlPath, t: dict[str, Any], subst: dict[str, Any]) -> None:
         value = _get(t, path)
         field_name = camel(str(path[-1]) if not isinstance(path[-1], int) else str(path[-2]))
         here = next(((("parameters", i, "fields", j)) for i, p in enumerate(t.get("parameters") or [])
@@ -438,7 +439,7 @@ class _Importer:
             tasks[sid] = task
         return tasks
 
-    def job_body(self, sid: str, kind: str, job: dict[str, Any], here: Path_) -> dict[str, Any]:
+    def job_body(self, sid: str, kind: str, job: dict[str, Any], here: YamlPath) -> dict[str, Any]:
         fields = SPEC_FIELDS[kind]
         body: dict[str, Any] = {}
         for key, value in job.items():
@@ -460,19 +461,19 @@ class _Importer:
         return body
 
 
-def _get(data: Any, path: Path_) -> Any:
+def _get(data: Any, path: YamlPath) -> Any:
     for part in path:
         data = data[part]
     return data
 
 
-def _set(data: Any, path: Path_, value: Any) -> None:
+def _set(data: Any, path: YamlPath, value: Any) -> None:
     for part in path[:-1]:
         data = data[part]
     data[path[-1]] = value
 
 
-def _safe_resolve(text: Any, t: dict[str, Any]) -> Path_ | None:
+def _safe_resolve(text: Any, t: dict[str, Any]) -> YamlPath | None:
     try:
         return resolve_path(str(text), t)
     except FieldPathError:
@@ -484,4 +485,4 @@ def template_to_spec(raw: dict[str, Any], source: SourceMap, *, use_id: bool = T
 
     ``use_id``: take ``id`` as the ``dag_id`` (the CLI); the dag_folder hook names DAGs by file instead.
     """
-    return _Importer(raw, source, use_id).run()
+    return _TemplateConverter(raw, source, use_id).run()

@@ -5,6 +5,7 @@ Importing this package is cheap and never imports pyspark; only job subprocesses
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 __all__ = ["Clients", "Delays", "EmulatorHandle", "clients", "start_emulators"]
@@ -23,8 +24,6 @@ _LAZY = {
 def __getattr__(name: str) -> Any:
     """Import the server lazily, so ``import dagspec.provider.emulator`` stays light."""
     if name in _LAZY:
-        import importlib
-
         module = importlib.import_module(f".{_LAZY[name]}", __name__)
         return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,6 +29,7 @@ from typing import Any
 
 from .backend import Backend
 from .loopback import LoopbackOnly
+from .messages import ClusterState, JobState
 
 __all__ = ["AdminServer"]
 
@@ -120,8 +121,6 @@ class _Handler(LoopbackOnly):
 
 def _state(backend: Backend) -> dict[str, Any]:
     """A plain view of the clusters and jobs the emulator holds."""
-    from .messages import ClusterState, JobState
-
     with backend.lock:
         clusters = [
             {"project": r.project, "region": r.region, "name": r.name, "uuid": r.pb.cluster_uuid,

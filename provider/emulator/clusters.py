@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
+from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
 from google.protobuf import empty_pb2, field_mask_pb2, json_format  # type: ignore[import-untyped]
 
 from .backend import Backend, ClusterRecord
@@ -50,12 +51,10 @@ class ClusterService:
     SERVICE = "google.cloud.dataproc.v1.ClusterController"
 
     def __init__(self, backend: Backend) -> None:
-        self.b = backend
+        self.backend = backend
         self.on_cluster_gone: list[Callable[[ClusterRecord, str], None]] = []
 
     def methods(self) -> dict[str, tuple[Callable, type, type]]:
-        from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
-
         return {
             "CreateCluster": (self.create_rpc, pb.CreateClusterRequest, o.Operation),
             "UpdateCluster": (self.update_rpc, pb.UpdateClusterRequest, o.Operation),
@@ -69,13 +68,13 @@ class ClusterService:
 
     # -- helpers ------------------------------------------------------------------------------
     def _set_state(self, record: ClusterRecord, state: int, detail: str = "") -> None:
-        with self.b.lock:
+        with self.backend.lock:
             if record.pb.HasField("status"):
                 record.pb.status_history.add().CopyFrom(record.pb.status)
             record.pb.status.Clear()
             record.pb.status.state = state
             record.pb.status.detail = detail
-            record.pb.status.state_start_time.CopyFrom(timestamp(self.b.clock.now()))
+            record.pb.status.state_start_time.CopyFrom(timestamp(self.backend.clock.now()))
         log.info("cluster %s/%s/%s -> %s %s", record.project, record.region, record.name,
                  ClusterState(state).name, detail)
 
@@ -89,15 +88,15 @@ class ClusterService:
             meta.status_history.extend(list(previous.status_history) + [previous.status])
         meta.status.state = state
         meta.status.inner_state = ClusterOpState(state).name
-        meta.status.state_start_time.CopyFrom(timestamp(self.b.clock.now()))
+        meta.status.state_start_time.CopyFrom(timestamp(self.backend.clock.now()))
         return meta
 
     def _start_op(self, record: ClusterRecord, op_type: str, description: str,
                   cancel: Callable[[], None] | None = None) -> tuple[OperationRecord, Any]:
         meta = self._op_meta(record, op_type, ClusterOpState.PENDING, description)
-        op = self.b.ops.create(record.project, record.region, meta, cancel=cancel)
+        op = self.backend.ops.create(record.project, record.region, meta, cancel=cancel)
         meta = self._op_meta(record, op_type, ClusterOpState.RUNNING, description, previous=meta)
-        self.b.ops.set_metadata(op, meta)
+        self.backend.ops.set_metadata(op, meta)
         return op, meta
 
     def _finish_op(self, op: OperationRecord, record: ClusterRecord, meta: Any, response: Any = None,
@@ -105,7 +104,7 @@ class ClusterService:
         done = self._op_meta(record, meta.operation_type, ClusterOpState.DONE, meta.description, previous=meta)
         if error:
             done.status.details = error[1]
-        self.b.ops.finish(op, response=response, error=error, metadata=done)
+        self.backend.ops.finish(op, response=response, error=error, metadata=done)
 
     def _state_name(self, record: ClusterRecord) -> str:
         return ClusterState(record.pb.status.state).name
@@ -113,7 +112,7 @@ class ClusterService:
     # -- create ---------------------------------------------------------------------------------
     def create_rpc(self, request: Any) -> Any:
         op = self.create(request.project_id, request.region, request.cluster, request.request_id)
-        return self.b.ops.snapshot(op)
+        return self.backend.ops.snapshot(op)
 
     def create(self, project: str, region: str, cluster: Any, request_id: str = "",
                extra_labels: dict[str, str] | None = None) -> OperationRecord:
@@ -121,7 +120,7 @@ class ClusterService:
         require(project, "project_id")
         require(region, "region")
         check_request_id(request_id)
-        replay = self.b.replay("CreateCluster", project, region, request_id)
+        replay = self.backend.replay("CreateCluster", project, region, request_id)
         if replay is not None:
             return replay  # type: ignore[no-any-return]
         check_cluster_name(cluster.cluster_name)
@@ -130,8 +129,8 @@ class ClusterService:
                            f"Cluster project_id '{cluster.project_id}' does not match request project '{project}'")
         check_lifecycle(cluster.config.lifecycle_config)
         key = (project, region, cluster.cluster_name)
-        with self.b.lock:
-            if key in self.b.clusters:
+        with self.backend.lock:
+            if key in self.backend.clusters:
                 raise ApiError(grpc.StatusCode.ALREADY_EXISTS,
                                f"Already exists: Failed to create cluster: Cluster "
                                f"projects/{project}/regions/{region}/clusters/{cluster.cluster_name}")
@@ -141,30 +140,30 @@ class ClusterService:
             msg.cluster_uuid = str(uuid.uuid4())
             fill_defaults(msg, project, region)
             msg.labels.update(extra_labels or {})
-            record = ClusterRecord(project=project, region=region, pb=msg, create_time=self.b.clock.now())
+            record = ClusterRecord(project=project, region=region, pb=msg, create_time=self.backend.clock.now())
             self._set_state(record, ClusterState.CREATING)
-            self.b.clusters[key] = record
+            self.backend.clusters[key] = record
             workers = msg.config.worker_config.num_instances
             op, meta = self._start_op(record, "CREATE", f"Create cluster with {workers} workers")
             record.operation = op
-            self.b.remember("CreateCluster", project, region, request_id, op)
-        self.b.stats.bump("clusters_created", cluster.cluster_name)
-        self.b.spawn(self._provision, record, op, meta, name=f"create-{cluster.cluster_name}")
+            self.backend.remember("CreateCluster", project, region, request_id, op)
+        self.backend.stats.bump("clusters_created", cluster.cluster_name)
+        self.backend.spawn(self._provision, record, op, meta, name=f"create-{cluster.cluster_name}")
         return op
 
     def _provision(self, record: ClusterRecord, op: OperationRecord, meta: Any) -> None:
-        extra = self.b.faults.take_slow_create(record.name)
-        if not self.b.sleep(self.b.delays.cluster_create + extra):
+        extra = self.backend.faults.take_slow_create(record.name)
+        if not self.backend.sleep(self.backend.delays.cluster_create + extra):
             self._finish_op(op, record, meta, error=(grpc.StatusCode.UNAVAILABLE, "Emulator is shutting down"))
             return
-        self.b.gcs.ensure_bucket(record.bucket)
-        self.b.gcs.ensure_bucket(str(record.pb.config.temp_bucket))
-        failure = self.b.faults.take_cluster_error(record.name)
+        self.backend.gcs.ensure_bucket(record.bucket)
+        self.backend.gcs.ensure_bucket(str(record.pb.config.temp_bucket))
+        failure = self.backend.faults.take_cluster_error(record.name)
         code = grpc.StatusCode.INTERNAL
         if failure is None:
             failure = self._missing_init_action(record)
             code = grpc.StatusCode.INVALID_ARGUMENT
-        with self.b.lock:
+        with self.backend.lock:
             if record.pb.status.state != ClusterState.CREATING:
                 self._finish_op(op, record, meta, error=(grpc.StatusCode.ABORTED,
                                                          "Cluster was deleted while it was being created"))
@@ -175,65 +174,65 @@ class ClusterService:
                 return
             self._set_state(record, ClusterState.RUNNING)
             self.mark_idle(record)
-            self._finish_op(op, record, meta, response=self.b.copy_cluster(record))
+            self._finish_op(op, record, meta, response=self.backend.copy_cluster(record))
 
     def _missing_init_action(self, record: ClusterRecord) -> str | None:
         for action in record.pb.config.initialization_actions:
             uri = action.executable_file
             if uri.startswith("gs://"):
                 bucket, _, name = uri[5:].partition("/")
-                if not self.b.gcs.bucket_exists(bucket) or not self.b.gcs.exists(bucket, name):
+                if not self.backend.gcs.bucket_exists(bucket) or not self.backend.gcs.exists(bucket, name):
                     return f"Initialization action failed. Failed action '{uri}': the file does not exist"
         return None
 
     def mark_idle(self, record: ClusterRecord) -> None:
         """Record that the cluster has no running job from now (lifecycle ``idle_start_time``)."""
-        with self.b.lock:
+        with self.backend.lock:
             if not record.active_jobs:
-                record.idle_since = self.b.clock.now()
+                record.idle_since = self.backend.clock.now()
                 record.pb.config.lifecycle_config.idle_start_time.CopyFrom(timestamp(record.idle_since))
 
     # -- delete ---------------------------------------------------------------------------------
     def delete_rpc(self, request: Any) -> Any:
         op = self.delete(request.project_id, request.region, request.cluster_name, request.cluster_uuid,
                          request.request_id)
-        return self.b.ops.snapshot(op)
+        return self.backend.ops.snapshot(op)
 
     def delete(self, project: str, region: str, name: str, cluster_uuid: str = "", request_id: str = "",
                reason: str = "") -> OperationRecord:
         """Start deleting a cluster; running jobs on it end in ERROR."""
         check_request_id(request_id)
-        replay = self.b.replay("DeleteCluster", project, region, request_id)
+        replay = self.backend.replay("DeleteCluster", project, region, request_id)
         if replay is not None:
             return replay  # type: ignore[no-any-return]
-        record = self.b.cluster(project, region, name)
-        with self.b.lock:
+        record = self.backend.cluster(project, region, name)
+        with self.backend.lock:
             check_uuid(record, cluster_uuid)
             if record.pb.status.state == ClusterState.DELETING:
                 raise ApiError(grpc.StatusCode.FAILED_PRECONDITION,
                                f"Cluster {name} is already being deleted (state DELETING)")
             self._set_state(record, ClusterState.DELETING, reason)
             op, meta = self._start_op(record, "DELETE", "Delete cluster")
-            self.b.remember("DeleteCluster", project, region, request_id, op)
+            self.backend.remember("DeleteCluster", project, region, request_id, op)
         for callback in self.on_cluster_gone:
             callback(record, reason or "Cluster was deleted while the job was running")
-        self.b.spawn(self._teardown, record, op, meta, name=f"delete-{name}")
+        self.backend.spawn(self._teardown, record, op, meta, name=f"delete-{name}")
         return op
 
     def _teardown(self, record: ClusterRecord, op: OperationRecord, meta: Any) -> None:
-        self.b.sleep(self.b.delays.cluster_delete)
-        with self.b.lock:
-            self.b.clusters.pop((record.project, record.region, record.name), None)
-        self.b.stats.bump("clusters_deleted", record.name)
+        self.backend.sleep(self.backend.delays.cluster_delete)
+        with self.backend.lock:
+            self.backend.clusters.pop((record.project, record.region, record.name), None)
+        self.backend.stats.bump("clusters_deleted", record.name)
         self._finish_op(op, record, meta, response=empty_pb2.Empty())
 
     # -- update / stop / start --------------------------------------------------------------------
     def update_rpc(self, request: Any) -> Any:
         check_request_id(request.request_id)
-        replay = self.b.replay("UpdateCluster", request.project_id, request.region, request.request_id)
+        replay = self.backend.replay("UpdateCluster", request.project_id, request.region, request.request_id)
         if replay is not None:
-            return self.b.ops.snapshot(replay)
-        record = self.b.cluster(request.project_id, request.region, request.cluster_name)
+            return self.backend.ops.snapshot(replay)
+        record = self.backend.cluster(request.project_id, request.region, request.cluster_name)
         paths = list(request.update_mask.paths)
         if not paths:
             raise ApiError(grpc.StatusCode.INVALID_ARGUMENT, "Invalid argument: update_mask is required")
@@ -243,7 +242,7 @@ class ClusterService:
                            f"Invalid argument: update_mask path(s) {unknown} cannot be updated; "
                            f"allowed: {sorted(_UPDATABLE)}")
         check_lifecycle(request.cluster.config.lifecycle_config)
-        with self.b.lock:
+        with self.backend.lock:
             self._require_state(record, ClusterState.RUNNING, "updated")
             mask = field_mask_pb2.FieldMask(paths=paths)
             goog = {k: v for k, v in record.pb.labels.items() if k.startswith("goog-")}
@@ -251,44 +250,44 @@ class ClusterService:
             record.pb.labels.update(goog)
             self._set_state(record, ClusterState.UPDATING)
             op, meta = self._start_op(record, "UPDATE", f"Update cluster fields {', '.join(paths)}")
-            self.b.remember("UpdateCluster", request.project_id, request.region, request.request_id, op)
-        self.b.spawn(self._transition, record, op, meta, self.b.delays.cluster_update, ClusterState.RUNNING)
-        return self.b.ops.snapshot(op)
+            self.backend.remember("UpdateCluster", request.project_id, request.region, request.request_id, op)
+        self.backend.spawn(self._transition, record, op, meta, self.backend.delays.cluster_update, ClusterState.RUNNING)
+        return self.backend.ops.snapshot(op)
 
     def stop_rpc(self, request: Any) -> Any:
         return self._stop_start(request, ClusterState.RUNNING, ClusterState.STOPPING, ClusterState.STOPPED,
-                                "STOP", self.b.delays.cluster_stop)
+                                "STOP", self.backend.delays.cluster_stop)
 
     def start_rpc(self, request: Any) -> Any:
         return self._stop_start(request, ClusterState.STOPPED, ClusterState.STARTING, ClusterState.RUNNING,
-                                "START", self.b.delays.cluster_start)
+                                "START", self.backend.delays.cluster_start)
 
     def _stop_start(self, request: Any, need: int, during: int, after: int, op_type: str, delay: float) -> Any:
         kind = op_type.title() + "Cluster"
         check_request_id(request.request_id)
-        replay = self.b.replay(kind, request.project_id, request.region, request.request_id)
+        replay = self.backend.replay(kind, request.project_id, request.region, request.request_id)
         if replay is not None:
-            return self.b.ops.snapshot(replay)
-        record = self.b.cluster(request.project_id, request.region, request.cluster_name)
-        with self.b.lock:
+            return self.backend.ops.snapshot(replay)
+        record = self.backend.cluster(request.project_id, request.region, request.cluster_name)
+        with self.backend.lock:
             check_uuid(record, request.cluster_uuid)
             self._require_state(record, need, op_type.lower() + "ped" if op_type == "STOP" else "started")
             self._set_state(record, during)
             op, meta = self._start_op(record, op_type, f"{op_type.title()} cluster")
-            self.b.remember(kind, request.project_id, request.region, request.request_id, op)
-        self.b.spawn(self._transition, record, op, meta, delay, after)
-        return self.b.ops.snapshot(op)
+            self.backend.remember(kind, request.project_id, request.region, request.request_id, op)
+        self.backend.spawn(self._transition, record, op, meta, delay, after)
+        return self.backend.ops.snapshot(op)
 
     def _transition(self, record: ClusterRecord, op: OperationRecord, meta: Any, delay: float, state: int) -> None:
-        self.b.sleep(delay)
-        with self.b.lock:
+        self.backend.sleep(delay)
+        with self.backend.lock:
             if record.pb.status.state == ClusterState.DELETING:
                 self._finish_op(op, record, meta, error=(grpc.StatusCode.ABORTED, "Cluster is being deleted"))
                 return
             self._set_state(record, state)
             if state == ClusterState.RUNNING:
                 self.mark_idle(record)
-            self._finish_op(op, record, meta, response=self.b.copy_cluster(record))
+            self._finish_op(op, record, meta, response=self.backend.copy_cluster(record))
 
     def _require_state(self, record: ClusterRecord, state: int, verb: str) -> None:
         if record.pb.status.state != state:
@@ -299,33 +298,33 @@ class ClusterService:
     # -- read -------------------------------------------------------------------------------------
     def get_rpc(self, request: Any) -> Any:
         require(request.cluster_name, "cluster_name")
-        return self.b.copy_cluster(self.b.cluster(request.project_id, request.region, request.cluster_name))
+        return self.backend.copy_cluster(self.backend.cluster(request.project_id, request.region, request.cluster_name))
 
     def list_rpc(self, request: Any) -> Any:
         flt = parse_filter(request.filter, ["status.state", "clusterName", "cluster_name"])
-        with self.b.lock:
+        with self.backend.lock:
             records = sorted(
-                (r for (p, reg, _), r in self.b.clusters.items() if p == request.project_id and reg == request.region),
+                (r for (p, reg, _), r in self.backend.clusters.items() if p == request.project_id and reg == request.region),
                 key=lambda r: r.name,
             )
-            matched = [self.b.copy_cluster(r) for r in records
+            matched = [self.backend.copy_cluster(r) for r in records
                        if flt.matches(self._state_name(r), dict(r.pb.labels), r.name, _ACTIVE, _INACTIVE)]
         chunk, token = page(matched, request.page_size, request.page_token)
         return pb.ListClustersResponse(clusters=chunk, next_page_token=token)
 
     def diagnose_rpc(self, request: Any) -> Any:
-        record = self.b.cluster(request.project_id, request.region, request.cluster_name)
-        with self.b.lock:
+        record = self.backend.cluster(request.project_id, request.region, request.cluster_name)
+        with self.backend.lock:
             self._require_state(record, ClusterState.RUNNING, "diagnosed")
             op, meta = self._start_op(record, "DIAGNOSE", "Diagnose cluster")
             snapshot = json_format.MessageToDict(record.pb)
         base = request.tarball_gcs_dir.rstrip("/") or (
             f"gs://{record.bucket}/google-cloud-dataproc-metainfo/{record.pb.cluster_uuid}/{uuid.uuid4()}")
-        self.b.spawn(self._diagnose, record, op, meta, base + "/diagnostic.tar.gz", snapshot)
-        return self.b.ops.snapshot(op)
+        self.backend.spawn(self._diagnose, record, op, meta, base + "/diagnostic.tar.gz", snapshot)
+        return self.backend.ops.snapshot(op)
 
     def _diagnose(self, record: ClusterRecord, op: OperationRecord, meta: Any, uri: str, snapshot: dict) -> None:
-        self.b.sleep(self.b.delays.cluster_diagnose)
+        self.backend.sleep(self.backend.delays.cluster_diagnose)
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w:gz") as tar:
             data = json.dumps(snapshot, indent=2).encode()
@@ -333,17 +332,17 @@ class ClusterService:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
         bucket, _, name = uri[5:].partition("/")
-        self.b.gcs.ensure_bucket(bucket)
-        self.b.gcs.write(bucket, name, buf.getvalue(), "application/x-gzip")
+        self.backend.gcs.ensure_bucket(bucket)
+        self.backend.gcs.write(bucket, name, buf.getvalue(), "application/x-gzip")
         self._finish_op(op, record, meta, response=pb.DiagnoseClusterResults(output_uri=uri))
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def reap_expired(self) -> None:
         """Delete RUNNING clusters whose idle/auto-delete TTL or auto-delete time has passed (virtual clock)."""
-        now = self.b.clock.now()
+        now = self.backend.clock.now()
         due: list[tuple[ClusterRecord, str]] = []
-        with self.b.lock:
-            for record in self.b.clusters.values():
+        with self.backend.lock:
+            for record in self.backend.clusters.values():
                 if record.pb.status.state != ClusterState.RUNNING:
                     continue
                 why = expired(record, now)
@@ -354,4 +353,4 @@ class ClusterService:
                 self.delete(record.project, record.region, record.name, reason=why)
             except ApiError:
                 continue  # someone else deleted it meanwhile
-            self.b.stats.bump("ttl_deletions", record.name)
+            self.backend.stats.bump("ttl_deletions", record.name)

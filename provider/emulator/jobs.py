@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
-from google.protobuf import json_format  # type: ignore[import-untyped]
+from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
+from google.protobuf import empty_pb2, json_format  # type: ignore[import-untyped]
 
 from .backend import Backend, ClusterRecord, JobRecord
 from .clusters import ClusterService
@@ -31,14 +32,11 @@ class JobService:
     SERVICE = "google.cloud.dataproc.v1.JobController"
 
     def __init__(self, backend: Backend, clusters: ClusterService) -> None:
-        self.b = backend
+        self.backend = backend
         self.clusters = clusters
         clusters.on_cluster_gone.append(self._cluster_gone)
 
     def methods(self) -> dict[str, tuple[Callable, type, type]]:
-        from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
-        from google.protobuf import empty_pb2  # type: ignore[import-untyped]
-
         return {
             "SubmitJob": (self.submit_rpc, pb.SubmitJobRequest, pb.Job),
             "SubmitJobAsOperation": (self.submit_as_operation_rpc, pb.SubmitJobRequest, o.Operation),
@@ -51,13 +49,13 @@ class JobService:
 
     # -- submit ---------------------------------------------------------------------------------
     def submit_rpc(self, request: Any) -> Any:
-        return self.b.copy_job(self.submit(request.project_id, request.region, request.job, request.request_id))
+        return self.backend.copy_job(self.submit(request.project_id, request.region, request.job, request.request_id))
 
     def submit_as_operation_rpc(self, request: Any) -> Any:
         record = self.submit(request.project_id, request.region, request.job, request.request_id,
                              with_operation=True)
         assert record.operation is not None
-        return self.b.ops.snapshot(record.operation)
+        return self.backend.ops.snapshot(record.operation)
 
     def submit(self, project: str, region: str, job: Any, request_id: str = "",
                with_operation: bool = False) -> JobRecord:
@@ -65,7 +63,7 @@ class JobService:
         require(project, "project_id")
         require(region, "region")
         check_request_id(request_id)
-        replay = self.b.replay("SubmitJob", project, region, request_id)
+        replay = self.backend.replay("SubmitJob", project, region, request_id)
         if replay is not None:
             return replay  # type: ignore[no-any-return]
         if job.WhichOneof("type_job") is None:
@@ -73,8 +71,8 @@ class JobService:
                            "(set one of pyspark_job, spark_job, spark_sql_job, hive_job, ...)")
         job_id = job.reference.job_id or uuid.uuid4().hex
         check_job_id(job_id)
-        with self.b.lock:
-            if (project, region, job_id) in self.b.jobs:
+        with self.backend.lock:
+            if (project, region, job_id) in self.backend.jobs:
                 raise ApiError(grpc.StatusCode.ALREADY_EXISTS,
                                f"Already exists: Job projects/{project}/regions/{region}/jobs/{job_id}")
             cluster = self._placement(project, region, job)
@@ -95,11 +93,11 @@ class JobService:
             cluster.idle_since = None
             if with_operation:
                 meta = pb.JobMetadata(job_id=job_id, operation_type="SUBMIT_JOB", status=msg.status)
-                meta.start_time.CopyFrom(timestamp(self.b.clock.now()))
-                record.operation = self.b.ops.create(project, region, meta, cancel=lambda: self._cancel(record))
-            self.b.jobs[(project, region, job_id)] = record
-            self.b.remember("SubmitJob", project, region, request_id, record)
-        self.b.spawn(self._execute, record, name=f"job-{job_id}")
+                meta.start_time.CopyFrom(timestamp(self.backend.clock.now()))
+                record.operation = self.backend.ops.create(project, region, meta, cancel=lambda: self._cancel(record))
+            self.backend.jobs[(project, region, job_id)] = record
+            self.backend.remember("SubmitJob", project, region, request_id, record)
+        self.backend.spawn(self._execute, record, name=f"job-{job_id}")
         return record
 
     def _placement(self, project: str, region: str, job: Any) -> ClusterRecord:
@@ -109,7 +107,7 @@ class JobService:
             raise ApiError(grpc.StatusCode.INVALID_ARGUMENT,
                            "Invalid argument: job.placement needs cluster_name or cluster_labels")
         candidates = [
-            r for (p, reg, n), r in sorted(self.b.clusters.items())
+            r for (p, reg, n), r in sorted(self.backend.clusters.items())
             if p == project and reg == region and (not name or n == name)
             and all(r.pb.labels.get(k) == v for k, v in labels.items())
         ]
@@ -127,13 +125,13 @@ class JobService:
 
     # -- execution --------------------------------------------------------------------------------
     def _set_state(self, record: JobRecord, state: int, details: str = "") -> None:
-        with self.b.lock:
+        with self.backend.lock:
             if record.pb.HasField("status"):
                 record.pb.status_history.add().CopyFrom(record.pb.status)
             record.pb.status.Clear()
             record.pb.status.state = state
             record.pb.status.details = details
-            record.pb.status.state_start_time.CopyFrom(timestamp(self.b.clock.now()))
+            record.pb.status.state_start_time.CopyFrom(timestamp(self.backend.clock.now()))
             log.info("job %s -> %s %s", record.job_id, JobState(state).name, details)
             if state in _TERMINAL:
                 record.pb.done = True
@@ -141,7 +139,7 @@ class JobService:
                 meta = pb.JobMetadata()
                 record.operation.pb.metadata.Unpack(meta)
                 meta.status.CopyFrom(record.pb.status)
-                self.b.ops.set_metadata(record.operation, meta)
+                self.backend.ops.set_metadata(record.operation, meta)
 
     def _execute(self, record: JobRecord) -> None:
         spec = spec_from_job(record.pb)
@@ -151,45 +149,45 @@ class JobService:
             log.exception("job %s failed inside the emulator", record.job_id)
             result = RunResult("ERROR", f"Internal error in the Dataproc emulator: {exc}")
         finally:
-            with self.b.lock:
-                cluster = self.b.clusters.get(record.cluster_key) if record.cluster_key else None
+            with self.backend.lock:
+                cluster = self.backend.clusters.get(record.cluster_key) if record.cluster_key else None
                 if cluster is not None:
                     cluster.active_jobs.discard(record.job_id)
                     self.clusters.mark_idle(cluster)
         self._finish(record, result)
 
     def _run_stages(self, record: JobRecord, spec: JobSpec) -> RunResult:
-        delays = self.b.delays
-        if not self.b.sleep(delays.job_pending) or record.cancel.is_set():
+        delays = self.backend.delays
+        if not self.backend.sleep(delays.job_pending) or record.cancel.is_set():
             return self._cancelled(record)
         self._set_state(record, JobState.SETUP_DONE)
-        if not self.b.sleep(delays.job_setup) or record.cancel.is_set():
+        if not self.backend.sleep(delays.job_setup) or record.cancel.is_set():
             return self._cancelled(record)
         if spec.kind in UNSUPPORTED:
             return RunResult("ERROR", UNSUPPORTED[spec.kind])
-        if not self.b.runner.acquire_slot(record.cancel, waiting=lambda: self._set_queued(record)):
+        if not self.backend.runner.acquire_slot(record.cancel, waiting=lambda: self._set_queued(record)):
             return self._cancelled(record)
         try:
             return self._run_program(record, spec)
         finally:
-            self.b.runner.release_slot()
+            self.backend.runner.release_slot()
 
     def _set_queued(self, record: JobRecord) -> None:
         """Waiting for a local Spark slot: SETUP_DONE with substate QUEUED, as Dataproc shows queued jobs."""
-        with self.b.lock:
+        with self.backend.lock:
             record.pb.status.substate = JobStatusSubstate.QUEUED
 
     def _run_program(self, record: JobRecord, spec: JobSpec) -> RunResult:
         if record.cancel.is_set():
             return self._cancelled(record)
         self._set_state(record, JobState.RUNNING)
-        self.b.stats.bump("jobs_started", record.job_id)
-        injected = self.b.faults.take_job_fault(record.job_id, json_format.MessageToJson(record.pb))
+        self.backend.stats.bump("jobs_started", record.job_id)
+        injected = self.backend.faults.take_job_fault(record.job_id, json_format.MessageToJson(record.pb))
         driver_uri = str(record.pb.driver_output_resource_uri)
         if injected is not None:
-            self.b.runner.write_driver_output(driver_uri, f"Injected failure: {injected}\n")
+            self.backend.runner.write_driver_output(driver_uri, f"Injected failure: {injected}\n")
             return RunResult("ERROR", f"Job failed: {injected}. Driver output: {driver_uri}")
-        result = self.b.runner.run(spec, record.pb.job_uuid, driver_uri, record.cancel)
+        result = self.backend.runner.run(spec, record.pb.job_uuid, driver_uri, record.cancel)
         if result.state == "CANCELLED":
             return self._cancelled(record)
         return result
@@ -205,21 +203,21 @@ class JobService:
         record.finished.set()
         if record.operation is not None:
             if state == JobState.DONE:
-                self.b.ops.finish(record.operation, response=self.b.copy_job(record))
+                self.backend.ops.finish(record.operation, response=self.backend.copy_job(record))
             else:
                 code = grpc.StatusCode.CANCELLED if state == JobState.CANCELLED else grpc.StatusCode.UNKNOWN
-                self.b.ops.finish(record.operation, error=(code, result.details))
+                self.backend.ops.finish(record.operation, error=(code, result.details))
 
     def _cluster_gone(self, cluster: ClusterRecord, reason: str) -> None:
-        with self.b.lock:
-            doomed = [r for r in self.b.jobs.values()
+        with self.backend.lock:
+            doomed = [r for r in self.backend.jobs.values()
                       if r.cluster_key == (cluster.project, cluster.region, cluster.name) and not r.pb.done]
         for record in doomed:
             record.cancel_reason = f"Job failed: {reason}"
             record.cancel.set()
 
     def _cancel(self, record: JobRecord) -> None:
-        with self.b.lock:
+        with self.backend.lock:
             if record.pb.status.state in _TERMINAL:
                 raise ApiError(grpc.StatusCode.FAILED_PRECONDITION,
                                f"Cannot cancel jobId '{record.job_id}' in project '{record.project}': job is in "
@@ -231,13 +229,13 @@ class JobService:
     # -- read / update / cancel / delete ------------------------------------------------------------
     def get_rpc(self, request: Any) -> Any:
         require(request.job_id, "job_id")
-        return self.b.copy_job(self.b.job(request.project_id, request.region, request.job_id))
+        return self.backend.copy_job(self.backend.job(request.project_id, request.region, request.job_id))
 
     def list_rpc(self, request: Any) -> Any:
         flt = parse_filter(request.filter, ["status.state"])
         matcher = request.job_state_matcher  # 0 ALL, 1 ACTIVE, 2 NON_ACTIVE
-        with self.b.lock:
-            records = [r for (p, reg, _), r in self.b.jobs.items() if p == request.project_id and reg == request.region]
+        with self.backend.lock:
+            records = [r for (p, reg, _), r in self.backend.jobs.items() if p == request.project_id and reg == request.region]
             out = []
             for r in sorted(records, key=lambda r: r.job_id):
                 state = JobState(r.pb.status.state).name
@@ -246,34 +244,32 @@ class JobService:
                 if (matcher == 1 and state not in _ACTIVE) or (matcher == 2 and state in _ACTIVE):
                     continue
                 if flt.matches(state, dict(r.pb.labels), "", _ACTIVE, _INACTIVE):
-                    out.append(self.b.copy_job(r))
+                    out.append(self.backend.copy_job(r))
         chunk, token = page(out, request.page_size, request.page_token)
         return pb.ListJobsResponse(jobs=chunk, next_page_token=token)
 
     def update_rpc(self, request: Any) -> Any:
-        record = self.b.job(request.project_id, request.region, request.job_id)
+        record = self.backend.job(request.project_id, request.region, request.job_id)
         paths = list(request.update_mask.paths)
         if paths != ["labels"]:
             raise ApiError(grpc.StatusCode.INVALID_ARGUMENT,
                            f"Invalid argument: only 'labels' can be updated on a job, got update_mask {paths}")
-        with self.b.lock:
+        with self.backend.lock:
             record.pb.labels.clear()
             record.pb.labels.update(dict(request.job.labels))
-        return self.b.copy_job(record)
+        return self.backend.copy_job(record)
 
     def cancel_rpc(self, request: Any) -> Any:
-        record = self.b.job(request.project_id, request.region, request.job_id)
+        record = self.backend.job(request.project_id, request.region, request.job_id)
         self._cancel(record)
-        return self.b.copy_job(record)
+        return self.backend.copy_job(record)
 
     def delete_rpc(self, request: Any) -> Any:
-        from google.protobuf import empty_pb2  # type: ignore[import-untyped]
-
-        record = self.b.job(request.project_id, request.region, request.job_id)
-        with self.b.lock:
+        record = self.backend.job(request.project_id, request.region, request.job_id)
+        with self.backend.lock:
             if record.pb.status.state not in _TERMINAL:
                 raise ApiError(grpc.StatusCode.FAILED_PRECONDITION,
                                f"Job {record.job_id} is in state {JobState(record.pb.status.state).name} and cannot "
                                "be deleted; cancel it first")
-            self.b.jobs.pop((record.project, record.region, record.job_id), None)
+            self.backend.jobs.pop((record.project, record.region, record.job_id), None)
         return empty_pb2.Empty()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import grpc  # type: ignore[import-untyped]
+from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
 from google.protobuf import empty_pb2, json_format  # type: ignore[import-untyped]
 
+from ..fieldpath import FieldPathError, set_field
 from .backend import Backend, JobRecord
 from .clusters import ClusterService
 from .common import ApiError, check_request_id, duration_seconds, page, require, timestamp
@@ -38,14 +41,12 @@ class WorkflowService:
     SERVICE = "google.cloud.dataproc.v1.WorkflowTemplateService"
 
     def __init__(self, backend: Backend, clusters: ClusterService, jobs: JobService) -> None:
-        self.b = backend
+        self.backend = backend
         self.clusters = clusters
         self.jobs = jobs
         self.templates: dict[str, Any] = {}
 
     def methods(self) -> dict[str, tuple[Callable, type, type]]:
-        from google.longrunning import operations_pb2 as o  # type: ignore[import-untyped]
-
         return {
             "CreateWorkflowTemplate": (self.create_rpc, pb.CreateWorkflowTemplateRequest, pb.WorkflowTemplate),
             "GetWorkflowTemplate": (self.get_rpc, pb.GetWorkflowTemplateRequest, pb.WorkflowTemplate),
@@ -67,19 +68,19 @@ class WorkflowService:
                            f"Invalid argument: template id '{template.id}' must be 1-50 of [A-Za-z0-9_-]")
         _validate(template)
         name = f"projects/{project}/regions/{region}/workflowTemplates/{template.id}"
-        with self.b.lock:
+        with self.backend.lock:
             if name in self.templates:
                 raise ApiError(grpc.StatusCode.ALREADY_EXISTS, f"Already exists: Workflow template {name}")
             stored = pb.WorkflowTemplate()
             stored.CopyFrom(template)
             stored.name, stored.version = name, 1
-            stored.create_time.CopyFrom(timestamp(self.b.clock.now()))
+            stored.create_time.CopyFrom(timestamp(self.backend.clock.now()))
             stored.update_time.CopyFrom(stored.create_time)
             self.templates[name] = stored
             return _copy(stored)
 
     def _stored(self, name: str, version: int = 0) -> Any:
-        with self.b.lock:
+        with self.backend.lock:
             stored = self.templates.get(name)
         if stored is None or (version and stored.version != version):
             raise ApiError(grpc.StatusCode.NOT_FOUND, f"Not found: Workflow template {name}"
@@ -93,20 +94,20 @@ class WorkflowService:
         template = request.template
         stored = self._stored(template.name)
         _validate(template)
-        with self.b.lock:
+        with self.backend.lock:
             if template.version != stored.version:
                 raise ApiError(grpc.StatusCode.FAILED_PRECONDITION,
                                f"Template version {template.version} does not match current version {stored.version}")
             updated = _copy(template)
             updated.version = stored.version + 1
             updated.create_time.CopyFrom(stored.create_time)
-            updated.update_time.CopyFrom(timestamp(self.b.clock.now()))
+            updated.update_time.CopyFrom(timestamp(self.backend.clock.now()))
             self.templates[stored.name] = updated
             return _copy(updated)
 
     def list_rpc(self, request: Any) -> Any:
         project, region = _parent(request.parent)
-        with self.b.lock:
+        with self.backend.lock:
             items = [_copy(t) for n, t in sorted(self.templates.items())
                      if n.startswith(f"projects/{project}/regions/{region}/")]
         chunk, token = page(items, request.page_size, request.page_token)
@@ -117,7 +118,7 @@ class WorkflowService:
         if request.version and request.version != stored.version:
             raise ApiError(grpc.StatusCode.FAILED_PRECONDITION,
                            f"Template version {request.version} does not match current version {stored.version}")
-        with self.b.lock:
+        with self.backend.lock:
             self.templates.pop(request.name, None)
         return empty_pb2.Empty()
 
@@ -138,46 +139,46 @@ class WorkflowService:
 
     def _instantiate(self, project: str, region: str, template: Any, request_id: str, params: dict) -> Any:
         check_request_id(request_id)
-        replay = self.b.replay("InstantiateWorkflow", project, region, request_id)
+        replay = self.backend.replay("InstantiateWorkflow", project, region, request_id)
         if replay is not None:
-            return self.b.ops.snapshot(replay)
+            return self.backend.ops.snapshot(replay)
         meta = pb.WorkflowMetadata(template=template.name or template.id, version=template.version,
                                    state=WorkflowState.PENDING, parameters=params)
-        meta.start_time.CopyFrom(timestamp(self.b.clock.now()))
+        meta.start_time.CopyFrom(timestamp(self.backend.clock.now()))
         if template.HasField("dag_timeout"):
             meta.dag_timeout.CopyFrom(template.dag_timeout)
         for job in template.jobs:
             node = meta.graph.nodes.add(step_id=job.step_id, prerequisite_step_ids=list(job.prerequisite_step_ids))
             node.state = NodeState.BLOCKED if job.prerequisite_step_ids else NodeState.RUNNABLE
         run = _Run(project, region, _copy(template), meta)
-        op = self.b.ops.create(project, region, meta, cancel=run.cancelled.set)
+        op = self.backend.ops.create(project, region, meta, cancel=run.cancelled.set)
         run.op = op
-        self.b.remember("InstantiateWorkflow", project, region, request_id, op)
-        self.b.spawn(self._run, run, name=f"workflow-{template.id or 'inline'}")
-        return self.b.ops.snapshot(op)
+        self.backend.remember("InstantiateWorkflow", project, region, request_id, op)
+        self.backend.spawn(self._run, run, name=f"workflow-{template.id or 'inline'}")
+        return self.backend.ops.snapshot(op)
 
     def _publish(self, run: _Run) -> None:
         assert run.op is not None
-        self.b.ops.set_metadata(run.op, run.meta)
+        self.backend.ops.set_metadata(run.op, run.meta)
 
     def _run(self, run: _Run) -> None:
         run.meta.state = WorkflowState.RUNNING
         self._publish(run)
         error = self._acquire_cluster(run)
         if error is None:
-            run.meta.dag_start_time.CopyFrom(timestamp(self.b.clock.now()))
+            run.meta.dag_start_time.CopyFrom(timestamp(self.backend.clock.now()))
             self._publish(run)
             error = self._run_jobs(run)
-            run.meta.dag_end_time.CopyFrom(timestamp(self.b.clock.now()))
+            run.meta.dag_end_time.CopyFrom(timestamp(self.backend.clock.now()))
         if run.managed and run.meta.cluster_name:
             self._delete_cluster(run)
         run.meta.state = WorkflowState.DONE
-        run.meta.end_time.CopyFrom(timestamp(self.b.clock.now()))
+        run.meta.end_time.CopyFrom(timestamp(self.backend.clock.now()))
         assert run.op is not None
         if error:
-            self.b.ops.finish(run.op, error=error, metadata=run.meta)
+            self.backend.ops.finish(run.op, error=error, metadata=run.meta)
         else:
-            self.b.ops.finish(run.op, response=empty_pb2.Empty(), metadata=run.meta)
+            self.backend.ops.finish(run.op, response=empty_pb2.Empty(), metadata=run.meta)
 
     def _acquire_cluster(self, run: _Run) -> tuple[grpc.StatusCode, str] | None:
         placement = run.template.placement
@@ -197,17 +198,17 @@ class WorkflowService:
             run.meta.cluster_name = cluster.cluster_name
             run.meta.create_cluster.operation_id = op.pb.name
             self._publish(run)
-            if not self.b.wait_done(op):
+            if not self.backend.wait_done(op):
                 return grpc.StatusCode.UNAVAILABLE, "Emulator is shutting down"
             run.meta.create_cluster.done = True
             if op.pb.HasField("error"):
                 run.meta.create_cluster.error = op.pb.error.message
                 return grpc.StatusCode.UNKNOWN, f"Managed cluster creation failed: {op.pb.error.message}"
-            run.meta.cluster_uuid = self.b.cluster(run.project, run.region, cluster.cluster_name).pb.cluster_uuid
+            run.meta.cluster_uuid = self.backend.cluster(run.project, run.region, cluster.cluster_name).pb.cluster_uuid
             return None
         wanted = dict(placement.cluster_selector.cluster_labels)
-        with self.b.lock:
-            matches = [r for (p, reg, _), r in sorted(self.b.clusters.items())
+        with self.backend.lock:
+            matches = [r for (p, reg, _), r in sorted(self.backend.clusters.items())
                        if p == run.project and reg == run.region and r.pb.status.state == ClusterState.RUNNING
                        and all(r.pb.labels.get(k) == v for k, v in wanted.items())]
         if not matches:
@@ -221,7 +222,7 @@ class WorkflowService:
         running: dict[str, JobRecord] = {}
         failure: tuple[grpc.StatusCode, str] | None = None
         timeout = duration_seconds(run.template.dag_timeout) if run.template.HasField("dag_timeout") else None
-        started = self.b.clock.now()
+        started = self.backend.clock.now()
         while True:
             if failure is None:
                 for step_id, node in nodes.items():
@@ -245,7 +246,7 @@ class WorkflowService:
                         failure = failure or (grpc.StatusCode.UNKNOWN, f"Job {record.job_id} of step {step_id} "
                                               f"failed: {record.pb.status.details}")
                     self._publish(run)
-            if failure is None and timeout is not None and self.b.clock.now() - started >= timeout:
+            if failure is None and timeout is not None and self.backend.clock.now() - started >= timeout:
                 failure = (grpc.StatusCode.DEADLINE_EXCEEDED, f"Workflow exceeded its dag_timeout of {timeout:g} s")
             if failure is None and run.cancelled.is_set():
                 failure = (grpc.StatusCode.CANCELLED, "Workflow was cancelled")
@@ -256,7 +257,7 @@ class WorkflowService:
                     n.state == NodeState.COMPLETED for n in nodes.values())):
                 self._publish(run)
                 return failure
-            if not self.b.sleep(0.05):
+            if not self.backend.sleep(0.05):
                 return grpc.StatusCode.UNAVAILABLE, "Emulator is shutting down"
 
     def _submit_step(self, run: _Run, step: Any, node: Any) -> JobRecord:
@@ -281,15 +282,13 @@ class WorkflowService:
             return
         run.meta.delete_cluster.operation_id = op.pb.name
         self._publish(run)
-        run.meta.delete_cluster.done = self.b.wait_done(op, 60)
+        run.meta.delete_cluster.done = self.backend.wait_done(op, 60)
 
 
 class _Run:
     """One workflow instance in flight."""
 
     def __init__(self, project: str, region: str, template: Any, meta: Any) -> None:
-        import threading
-
         self.project, self.region, self.template, self.meta = project, region, template, meta
         self.instance_id = str(uuid.uuid4())
         self.managed = False
@@ -336,9 +335,6 @@ def _validate(template: Any) -> None:
             raise ApiError(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid argument: step {job.step_id} has no job")
 
 
-_TOKEN = re.compile(r"\.?([A-Za-z_]\w*)|\['([^']*)'\]|\[(\d+)\]")
-
-
 def _apply_parameters(template: Any, values: dict[str, str]) -> Any:
     """Substitute parameter values into the fields each template parameter names (camelCase paths)."""
     declared = {p.name: list(p.fields) for p in template.parameters}
@@ -350,27 +346,10 @@ def _apply_parameters(template: Any, values: dict[str, str]) -> Any:
     data = json_format.MessageToDict(template)
     for name, value in values.items():
         for path in declared[name]:
-            _set_path(data, path, value)
+            try:
+                set_field(data, path, value)
+            except FieldPathError as exc:
+                raise ApiError(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid argument: parameter {name}: {exc}") from None
     out = pb.WorkflowTemplate()
     json_format.ParseDict(data, out)
     return out
-
-
-def _set_path(data: Any, path: str, value: str) -> None:
-    """Set ``value`` at a field path such as ``jobs['step'].pysparkJob.args[0]`` in a template dict."""
-    tokens: list[str | int] = [
-        int(m.group(3)) if m.group(3) is not None else (m.group(1) or m.group(2)) for m in _TOKEN.finditer(path)
-    ]
-    node: Any = data
-    for token, following in zip(tokens[:-1], tokens[1:], strict=True):
-        if isinstance(node, list) and isinstance(token, str):
-            node = next(item for item in node if item.get("stepId") == token)
-        elif isinstance(node, list):
-            node = node[int(token)]
-        else:
-            node = node.setdefault(token, [] if isinstance(following, int) else {})
-    last = tokens[-1]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        node[last] = value

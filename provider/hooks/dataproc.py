@@ -10,6 +10,7 @@ requests (every mutating request carries a request_id), and maps every Google ex
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import time
@@ -19,6 +20,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from .. import errors
 from ..lifecycle import ObservedCluster, ObservedJob, batch_phase, job_phase
@@ -66,9 +68,10 @@ class DataprocHook(BaseHook):
         extras: dict[str, Any] | None
         try:
             extras = dict(self.get_connection(self.gcp_conn_id).extra_dejson)
-        except Exception as exc:  # AirflowNotFoundException, or no secrets backend reachable
-            if type(exc).__name__ != "AirflowNotFoundException":
-                self.log.debug("connection %s unavailable: %s", self.gcp_conn_id, exc)
+        except AirflowNotFoundException:  # no such connection: settings come from the environment
+            extras = None
+        except Exception as exc:  # no secrets backend reachable
+            self.log.debug("connection %s unavailable: %s", self.gcp_conn_id, exc)
             extras = None
         return resolve_settings(extras, env, conn_id=self.gcp_conn_id, project_id=self._project_id, region=self._region)
 
@@ -84,6 +87,7 @@ class DataprocHook(BaseHook):
         """Credentials for real Google APIs: key file / key JSON / ADC, optionally impersonating."""
         s = self.settings
         with self._mapped():
+            # lazy: keeps Google clients off the parse path
             import google.auth
             from google.oauth2 import service_account
 
@@ -95,6 +99,7 @@ class DataprocHook(BaseHook):
             else:
                 creds, _ = google.auth.default(scopes=list(s.scopes))
             if s.impersonation_chain:
+                # lazy: keeps Google clients off the parse path
                 from google.auth import impersonated_credentials
 
                 *delegates, target = s.impersonation_chain
@@ -106,8 +111,7 @@ class DataprocHook(BaseHook):
 
     def _client(self, module: str, name: str) -> Any:
         """A Dataproc controller client: insecure gRPC for the emulator, else the regional endpoint."""
-        import importlib
-
+        # lazy: keeps Google clients off the parse path
         import grpc  # type: ignore[import-untyped]
 
         s = self.settings
@@ -137,11 +141,13 @@ class DataprocHook(BaseHook):
     @cached_property
     def storage(self) -> Any:
         """A google-cloud-storage client (anonymous against an emulator)."""
+        # lazy: keeps Google clients off the parse path
         from google.cloud import storage  # type: ignore[import-untyped]
 
         s = self.settings
         options = {"api_endpoint": s.storage_endpoint} if s.storage_endpoint else None
         if s.storage_emulated:
+            # lazy: keeps Google clients off the parse path
             from google.auth.credentials import AnonymousCredentials
 
             return storage.Client(project=s.project, credentials=AnonymousCredentials(), client_options=options)
@@ -311,3 +317,17 @@ class DataprocHook(BaseHook):
             self.call(self.batches.cancel_operation, request={"name": batch.operation}, timeout=_CALL_TIMEOUT)
         except (errors.NotFound, errors.PreconditionFailed, errors.InvalidRequest) as exc:
             self.log.info("batch %s not cancelled: %s", batch_id, exc)
+
+    # -- buckets -----------------------------------------------------------------------------------
+    def ensure_bucket(self, name: str, *, create: bool) -> Any:
+        """The bucket ``name`` (a ``storage.Bucket``); when it does not exist, create it if ``create``,
+        else raise ``NotFound``."""
+        storage = self.storage
+        try:
+            self.call(storage.get_bucket, name)
+        except errors.NotFound:
+            if not create:
+                raise
+            self.log.info("creating bucket gs://%s", name)
+            self.call(storage.create_bucket, name, location=None)
+        return storage.bucket(name)

@@ -38,6 +38,7 @@ class _XComLink(BaseOperatorLink):
         context["ti"].xcom_push(key=cls.key, value=url)
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        # lazy: only the webserver resolving a link needs XCom storage
         from airflow.sdk.bases.xcom import BaseXCom
 
         value = BaseXCom.get_value(ti_key=ti_key, key=self.xcom_key)

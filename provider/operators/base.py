@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow.sdk import BaseOperator
+from airflow.sdk.configuration import conf
 
+from ..hooks.dataproc import DataprocHook
 from ..hooks.settings import DEFAULT_CONN_ID
 
 __all__ = ["RunIdentity", "DataprocBaseOperator", "default_deferrable"]
@@ -15,8 +17,6 @@ __all__ = ["RunIdentity", "DataprocBaseOperator", "default_deferrable"]
 
 def default_deferrable() -> bool:
     """``[dagspec] default_deferrable`` (True unless configured otherwise)."""
-    from airflow.sdk.configuration import conf
-
     return conf.getboolean("dagspec", "default_deferrable", fallback=True)
 
 
@@ -58,8 +58,6 @@ class DataprocBaseOperator(BaseOperator):
     def hook(self) -> Any:
         hook = self._hook
         if hook is None:
-            from ..hooks.dataproc import DataprocHook
-
             hook = self._hook = DataprocHook(self.gcp_conn_id, project_id=self.project_id, region=self.region)
         return hook
 

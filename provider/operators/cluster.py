@@ -14,6 +14,7 @@ from ..errors import ClusterFailed, InvalidRequest, PreconditionFailed
 from ..lifecycle import ClusterAction, ClusterPolicy, ObservedCluster, decide_cluster, decide_cluster_delete
 from ..links.dataproc import DataprocClusterLink, cluster_url
 from ..naming import cluster_name, label_key, label_value, ownership_labels, request_id
+from ..triggers.dataproc import DataprocClusterTrigger
 from .base import DataprocBaseOperator, RunIdentity
 
 __all__ = ["DataprocCreateClusterOperator", "DataprocDeleteClusterOperator", "XCOM_CLUSTER_NAME", "XCOM_CLUSTER_UUID"]
@@ -123,8 +124,6 @@ class DataprocCreateClusterOperator(DataprocBaseOperator):
             self.close_hook()
 
     def _defer_wait(self, name: str, generation: int) -> None:
-        from ..triggers.dataproc import DataprocClusterTrigger
-
         trigger = DataprocClusterTrigger(cluster_name=name, **self.trigger_args(), echo={"generation": generation})
         self.defer(trigger=trigger, method_name="execute_complete", kwargs={"generation": generation})
 
@@ -206,8 +205,6 @@ class DataprocDeleteClusterOperator(DataprocBaseOperator):
                         self.sleep()
                     continue
                 if self.should_defer():
-                    from ..triggers.dataproc import DataprocClusterTrigger
-
                     self.defer(trigger=DataprocClusterTrigger(cluster_name=name, **self.trigger_args()),
                                method_name="execute_complete")
                 self.sleep()

@@ -9,6 +9,9 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from ..errors import ConfigurationError
+from ..files import FileRefused, allowed_roots, built_from_spec, local_path, parse_gs_uri
+from ..hooks.dataproc import DataprocHook
 from ..hooks.settings import DEFAULT_CONN_ID
 
 __all__ = ["GcsUploadOperator"]
@@ -39,9 +42,6 @@ class GcsUploadOperator(BaseOperator):
     def _files(self) -> list[tuple[str, str]]:
         """The local files to upload: each pattern's matches, every one a regular file inside the allowed
         folders (``files_root``, the DAG file's folder, its template folders); anything else is refused."""
-        from ..errors import ConfigurationError
-        from ..files import FileRefused, allowed_roots, built_from_spec, local_path
-
         base = self.files_root or os.getcwd()
         dag = self.get_dag()
         roots = allowed_roots(self.files_root, getattr(dag, "fileloc", None), from_spec=built_from_spec(dag))
@@ -61,23 +61,11 @@ class GcsUploadOperator(BaseOperator):
         return files
 
     def execute(self, context: Any) -> list[str]:
-        from ..errors import NotFound
-        from ..files import parse_gs_uri
-        from ..hooks.dataproc import DataprocHook
-
         hook = DataprocHook(self.gcp_conn_id, project_id=self.project_id)
         files = self._files()
         bucket_name, name = parse_gs_uri(self.destination)
         as_folder = self.destination.endswith("/") or len(files) > 1
-        storage = hook.storage
-        try:
-            hook.call(storage.get_bucket, bucket_name)
-        except NotFound:
-            if not self.create_bucket:
-                raise
-            self.log.info("creating bucket gs://%s", bucket_name)
-            hook.call(storage.create_bucket, bucket_name)
-        bucket = storage.bucket(bucket_name)
+        bucket = hook.ensure_bucket(bucket_name, create=self.create_bucket)
         written = []
         for i, (matched, path) in enumerate(files, 1):
             target = f"{name}/{os.path.basename(matched)}".lstrip("/") if as_folder else name

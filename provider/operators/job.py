@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from airflow.sdk.exceptions import TaskDeferralError, TaskDeferralTimeout
+
 from ..errors import ClusterFailed, ConfigurationError, JobFailed
-from ..lifecycle import JobAction, decide_job
+from ..files import allowed_roots, built_from_spec, rewrite_files
+from ..lifecycle import JobAction, batch_phase, decide_job, job_phase
 from ..lineage import inject_into_batch, inject_into_job
 from ..lineage_runtime import batch_section, inject, job_section, operator_lineage
 from ..links.dataproc import DataprocBatchLink, DataprocJobLink, batch_url, job_url
@@ -27,6 +30,8 @@ from ..naming import (
     label_value,
     request_id,
 )
+from ..storage import DriverOutput, Stager, staging_for
+from ..triggers.dataproc import DataprocBatchTrigger, DataprocJobTrigger
 from .base import DataprocBaseOperator, RunIdentity
 
 __all__ = ["DataprocSubmitJobOperator", "DataprocSubmitBatchOperator", "JOB_TYPES", "XCOM_JOB_ID", "XCOM_BATCH_ID"]
@@ -41,6 +46,7 @@ class _WorkOperator(DataprocBaseOperator):
     """The get-or-submit / follow / finish loop shared by jobs and batches."""
 
     kind = "job"
+    xcom_key = XCOM_JOB_ID
     link: Any = DataprocJobLink
 
     def __init__(self, *, files_root: str | None = None, staging_bucket: str | None = None,
@@ -86,6 +92,14 @@ class _WorkOperator(DataprocBaseOperator):
         """(phase of the attempt, or "missing"; its message)."""
         raise NotImplementedError
 
+    def _detail_of(self, raw: Any) -> str:
+        """What Dataproc says about the attempt's end ("" when nothing)."""
+        raise NotImplementedError
+
+    def _cluster_of(self, raw: Any) -> str | None:
+        """The cluster the attempt ran on (None for a serverless batch)."""
+        return None
+
 
     def _labels(self, ident: RunIdentity) -> dict[str, str]:
         user = {label_key(k): label_value(v) for k, v in (self.labels or {}).items()}
@@ -104,8 +118,6 @@ class _WorkOperator(DataprocBaseOperator):
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
         """Cancel the running attempt when the deferral times out or fails, then fail as Airflow would."""
-        from airflow.sdk.exceptions import TaskDeferralError, TaskDeferralTimeout
-
         try:
             return super().resume_execution(next_method, next_kwargs, context)
         except (TaskDeferralTimeout, TaskDeferralError):
@@ -155,8 +167,6 @@ class _WorkOperator(DataprocBaseOperator):
         if self.should_defer():
             self.defer(trigger=self._trigger(work_id, {"attached": attached}), method_name="execute_complete",
                        kwargs={"attached": attached})
-        from ..hooks.gcs import DriverOutput
-
         self._active_id = work_id if attached else None
         output: DriverOutput | None = None
         while True:
@@ -177,10 +187,9 @@ class _WorkOperator(DataprocBaseOperator):
         url = self._url(work_id)
         self._lineage_facts = {"resource": self.kind, "resource_id": work_id, "project_id": self.hook().project_id,
                                "region": self.hook().region, "url": url,
-                               "cluster_name": raw.placement.cluster_name if self.kind == "job" and raw is not None
-                               else None}
+                               "cluster_name": self._cluster_of(raw) if raw is not None else None}
         self.link.persist(context, url)
-        context["ti"].xcom_push(key=XCOM_JOB_ID if self.kind == "job" else XCOM_BATCH_ID, value=work_id)
+        context["ti"].xcom_push(key=self.xcom_key, value=work_id)
         self.log.info("%s %s succeeded", self.kind, work_id)
         return work_id
 
@@ -196,8 +205,6 @@ class _WorkOperator(DataprocBaseOperator):
         return operator_lineage(**facts, sections=[section], job_type=kind)
 
     def _fail(self, work_id: str, raw: Any) -> None:
-        from ..hooks.gcs import DriverOutput
-
         tail = ""
         uri = self._output_uri(raw) if raw is not None else ""
         if uri:
@@ -208,18 +215,12 @@ class _WorkOperator(DataprocBaseOperator):
             except Exception as exc:  # the failure matters more than its output
                 self.log.warning("could not read the driver output: %s", exc)
         state = self._state_of(raw) if raw is not None else "UNKNOWN"
-        detail = ""
-        if raw is not None and self.kind == "job" and raw.status.details:
-            detail = f": {raw.status.details}"
-        elif raw is not None and self.kind == "batch" and raw.state_message:
-            detail = f": {raw.state_message}"
+        detail = self._detail_of(raw) if raw is not None else ""
+        detail = f": {detail}" if detail else ""
         raise JobFailed(f"Dataproc {self.kind} {work_id} ended in {state}{detail}", state=state, output_tail=tail,
                         link=self._url(work_id))
 
     def _stage(self, body: dict[str, Any], cluster: Any | None) -> dict[str, Any]:
-        from ..files import allowed_roots, built_from_spec, rewrite_files
-        from ..hooks.gcs import Stager, staging_for
-
         local: list[str] = []
 
         def note(uri: str) -> str:
@@ -273,13 +274,17 @@ class DataprocSubmitJobOperator(_WorkOperator):
         return self.hook().latest_job_attempt(base)
 
     def _latest_one(self, work_id: str) -> tuple[str, Any]:
-        from ..lifecycle import job_phase
-
         raw = self.hook().get_job(work_id)
         return (job_phase(raw.status.state.name) if raw is not None else "missing"), raw
 
     def _state_of(self, raw: Any) -> str:
         return raw.status.state.name
+
+    def _detail_of(self, raw: Any) -> str:
+        return str(raw.status.details or "")
+
+    def _cluster_of(self, raw: Any) -> str | None:
+        return str(raw.placement.cluster_name)
 
     def _output_uri(self, raw: Any) -> str:
         return raw.driver_output_resource_uri or ""
@@ -291,8 +296,6 @@ class DataprocSubmitJobOperator(_WorkOperator):
         self.hook().cancel_job(work_id)
 
     def _trigger(self, work_id: str, echo: dict[str, Any]) -> Any:
-        from ..triggers.dataproc import DataprocJobTrigger
-
         return DataprocJobTrigger(id=work_id, **self.trigger_args(), echo=echo)
 
     def _resolve_cluster(self, ident: RunIdentity) -> tuple[str, Any]:
@@ -345,6 +348,7 @@ class DataprocSubmitBatchOperator(_WorkOperator):
                                       "region", "gcp_conn_id")
     operator_extra_links = (DataprocBatchLink(),)
     kind = "batch"
+    xcom_key = XCOM_BATCH_ID
     link = DataprocBatchLink
 
     def __init__(self, *, batch: dict, batch_key: str | None = None, **kwargs: Any) -> None:
@@ -365,13 +369,14 @@ class DataprocSubmitBatchOperator(_WorkOperator):
         return self.hook().latest_batch_attempt(base)
 
     def _latest_one(self, work_id: str) -> tuple[str, Any]:
-        from ..lifecycle import batch_phase
-
         raw = self.hook().get_batch(work_id)
         return (batch_phase(raw.state.name) if raw is not None else "missing"), raw
 
     def _state_of(self, raw: Any) -> str:
         return raw.state.name
+
+    def _detail_of(self, raw: Any) -> str:
+        return str(raw.state_message or "")
 
     def _output_uri(self, raw: Any) -> str:
         uri = raw.runtime_info.output_uri if raw.runtime_info else ""
@@ -384,8 +389,6 @@ class DataprocSubmitBatchOperator(_WorkOperator):
         self.hook().cancel_batch(work_id)
 
     def _trigger(self, work_id: str, echo: dict[str, Any]) -> Any:
-        from ..triggers.dataproc import DataprocBatchTrigger
-
         return DataprocBatchTrigger(id=work_id, **self.trigger_args(), echo=echo)
 
     def _submit(self, context: Any, ident: RunIdentity, work_id: str, attempt: int, base: str) -> None:

@@ -3,110 +3,37 @@
 The request id is derived from (dag_id, run_id, task_id, map_index) and an attempt number, without
 the try number: a retry while the workflow still runs gets the same operation back (it reattaches);
 when the earlier attempt's operation is already done with an error, the next attempt number starts
-a new workflow. The operator defers to ``DataprocWorkflowTrigger`` (or polls, when not deferrable)
-until the workflow's operation is done; killing the task or timing out cancels the operation, and
-Dataproc then cancels the jobs and deletes the workflow's managed cluster.
+a new workflow (``decide_workflow`` in ``lifecycle.py`` decides). The operator defers to
+``DataprocWorkflowTrigger`` (or polls, when not deferrable) until the workflow's operation is done;
+killing the task or timing out cancels the operation, and Dataproc then cancels the jobs and deletes
+the workflow's managed cluster.
 
 Parameters: for a stored template they go with the request (Dataproc checks and applies them); an
 inline template has no parameters in the API, so the operator checks them against the template's
-``parameters`` (regex/values) and writes them into the named fields before sending it.
+``parameters`` (regex/values) and writes them into the named fields before sending it
+(``inline_template`` in ``hooks/workflow.py``).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from airflow.sdk.exceptions import TaskDeferralError, TaskDeferralTimeout
+
 from ..errors import ConfigurationError, JobFailed
+from ..hooks.workflow import WorkflowHook, inline_template, observed_workflow
+from ..lifecycle import ObservedWorkflow, WorkflowAction, decide_workflow
 from ..lineage import inject_into_template
 from ..lineage_runtime import inject, job_section, operator_lineage
 from ..naming import request_id
+from ..triggers.workflow import DataprocWorkflowTrigger
 from .base import DataprocBaseOperator, RunIdentity
 
-__all__ = ["DataprocInstantiateWorkflowTemplateOperator", "apply_parameters", "check_parameters", "XCOM_OPERATION"]
+__all__ = ["DataprocInstantiateWorkflowTemplateOperator", "XCOM_OPERATION"]
 
 XCOM_OPERATION = "workflow_operation"
 _MAX_ATTEMPTS = 50
-_TOKEN = re.compile(r"""\.?([A-Za-z_][A-Za-z0-9_]*)|\['([^']*)'\]|\["([^"]*)"\]|\[(\d+)\]""")
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p[:1].upper() + p[1:] for p in rest)
-
-
-def _set_field(data: dict[str, Any], path: str, value: str) -> None:
-    """Write ``value`` at a parameter field path (``jobs['step'].pysparkJob.args[0]``) of a camelCase template."""
-    tokens: list[tuple[str, Any]] = []
-    for m in _TOKEN.finditer(path):
-        if m.group(1):
-            tokens.append(("name", _camel(m.group(1))))
-        elif m.group(4) is not None:
-            tokens.append(("index", int(m.group(4))))
-        else:
-            tokens.append(("key", m.group(2) if m.group(2) is not None else m.group(3)))
-    node: Any = data
-    for i, (kind, part) in enumerate(tokens):
-        last = i == len(tokens) - 1
-        if kind == "key" and isinstance(node, list):  # jobs['step-id']
-            matches = [s for s in node if s.get("stepId") == part]
-            if not matches:
-                raise ConfigurationError(f"parameter field {path}: there is no step {part}")
-            node = matches[0]
-        elif last:
-            if (kind == "index" and not (isinstance(node, list) and part < len(node))) or \
-                    (kind != "index" and not isinstance(node, dict)):
-                raise ConfigurationError(f"parameter field {path} names nothing in the template")
-            node[part] = value
-        else:
-            try:
-                node = node[part]
-            except (KeyError, IndexError, TypeError):
-                raise ConfigurationError(f"parameter field {path} names nothing in the template") from None
-
-
-def check_parameters(template: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """The template's declared parameters by name; raises when ``values`` has unknown or invalid ones."""
-    declared = {p["name"]: p for p in template.get("parameters", [])}
-    unknown = sorted(set(values) - set(declared))
-    if unknown:
-        raise ConfigurationError(f"unknown template parameters {unknown}; the template declares {sorted(declared)}")
-    for name, raw in values.items():
-        value = str(raw)
-        validation = declared[name].get("validation") or {}
-        regexes = (validation.get("regex") or {}).get("regexes")
-        allowed = (validation.get("values") or {}).get("values")
-        if regexes and not any(re.fullmatch(r, value) for r in regexes):
-            raise ConfigurationError(f"parameter {name}={value!r} does not match {regexes}")
-        if allowed and value not in allowed:
-            raise ConfigurationError(f"parameter {name}={value!r} is not one of {allowed}")
-    return declared
-
-
-def apply_parameters(template: Mapping[str, Any], values: Mapping[str, Any]) -> Any:
-    """The inline template (camelCase or snake_case dict) as a ``WorkflowTemplate`` with ``values`` applied."""
-    from google.cloud import dataproc_v1
-    from google.protobuf import json_format  # type: ignore[import-untyped]
-
-    message = dataproc_v1.WorkflowTemplate.pb()()
-    try:
-        json_format.ParseDict(dict(template), message)
-    except json_format.ParseError as exc:
-        raise ConfigurationError(f"the inline workflow template is not valid: {exc}") from exc
-    if not values:
-        return dataproc_v1.WorkflowTemplate.wrap(message)
-    data = json_format.MessageToDict(message)
-    declared = check_parameters(data, values)
-    for name, raw in values.items():
-        for path in declared[name].get("fields", []):
-            _set_field(data, path, str(raw))
-    out = dataproc_v1.WorkflowTemplate.pb()()
-    try:
-        json_format.ParseDict(data, out)
-    except json_format.ParseError as exc:
-        raise ConfigurationError(f"the parameter values do not fit the template: {exc}") from exc
-    return dataproc_v1.WorkflowTemplate.wrap(out)
 
 
 class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
@@ -132,11 +59,9 @@ class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
         self.openlineage_inject_parent_job_info = openlineage_inject_parent_job_info
         self.openlineage_inject_transport_info = openlineage_inject_transport_info
 
-    def hook(self) -> Any:
+    def hook(self) -> WorkflowHook:
         hook = getattr(self, "_hook", None)
         if hook is None:
-            from ..triggers.workflow import WorkflowHook
-
             hook = self._hook = WorkflowHook(self.gcp_conn_id, project_id=self.project_id, region=self.region)
         return hook
 
@@ -149,32 +74,27 @@ class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
         if template:
             template = inject(inject_into_template, dict(template), context, self.openlineage_inject_parent_job_info,
                               self.openlineage_inject_transport_info)
-        inline = apply_parameters(template, values) if template else None
+        inline = inline_template(template, values) if template else None
         ident = RunIdentity.of(context)
         hook = self.hook()
         if inline is None and values:  # check the values here too: a clear error before anything starts
-            from google.protobuf import json_format  # type: ignore[import-untyped]
-
-            stored = hook.get_template(str(self.template_name))
-            check_parameters(json_format.MessageToDict(type(stored).pb(stored)), values)
-        operation = None
-        for attempt in range(1, _MAX_ATTEMPTS + 1):
-            rid = request_id("wf", ident.dag_id, ident.run_id, ident.task_id, ident.map_index, attempt)
+            hook.check_stored_parameters(str(self.template_name), values)
+        observed: ObservedWorkflow | None = None
+        decision = decide_workflow(observed, max_attempts=_MAX_ATTEMPTS)
+        while decision.action is WorkflowAction.INSTANTIATE:
+            rid = request_id("wf", ident.dag_id, ident.run_id, ident.task_id, ident.map_index, decision.attempt)
             if inline is not None:
                 operation = hook.instantiate_inline(inline, rid)
             else:
                 operation = hook.instantiate(str(self.template_name), values, rid)
-            if operation.done and operation.HasField("error"):
-                self.log.info("workflow attempt %d (%s) already ended: %s; starting attempt %d", attempt,
-                              operation.name, operation.error.message, attempt + 1)
-                continue
-            self.log.info("workflow %s (attempt %d, request %s)%s", operation.name, attempt, rid,
-                          " already done: attaching" if operation.done else "")
-            break
-        else:
-            raise JobFailed(f"the workflow failed {_MAX_ATTEMPTS} times", state="ERROR")
-        context["ti"].xcom_push(key=XCOM_OPERATION, value=operation.name)
-        return self._follow(operation.name)
+            observed = observed_workflow(decision.attempt, operation)
+            decision = decide_workflow(observed, max_attempts=_MAX_ATTEMPTS)
+            self.log.info("workflow %s (attempt %d, request %s): %s", observed.name, observed.attempt, rid,
+                          decision.reason)
+        if decision.action is WorkflowAction.FAIL or observed is None:
+            raise JobFailed(decision.reason, state="ERROR")
+        context["ti"].xcom_push(key=XCOM_OPERATION, value=observed.name)
+        return self._follow(observed.name)
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
         event = event or {}
@@ -186,13 +106,11 @@ class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
         return self._follow(str(name))
 
     def _follow(self, name: str) -> dict[str, Any]:
-        from ..triggers.workflow import DataprocWorkflowTrigger, workflow_progress
-
         self._active: str | None = name
         seen: dict[str, str] = {}
         try:
             while True:
-                progress = workflow_progress(self.hook().get_operation(name))
+                progress = self.hook().progress(name)
                 for step, facts in progress["steps"].items():
                     if seen.get(step) != facts["state"]:
                         seen[step] = facts["state"]
@@ -232,8 +150,6 @@ class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
     # -- cancellation ------------------------------------------------------------------------------
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
         """Cancel the workflow when the deferral times out or fails, then fail as Airflow would."""
-        from airflow.sdk.exceptions import TaskDeferralError, TaskDeferralTimeout
-
         try:
             return super().resume_execution(next_method, next_kwargs, context)
         except (TaskDeferralTimeout, TaskDeferralError):

@@ -17,7 +17,10 @@ from typing import Any, TypedDict
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from ..errors import DataprocError
+from ..hooks.dataproc import DataprocHook
 from ..lifecycle import CLUSTER_WAIT_STATES, batch_phase, job_phase
+from ..storage import DriverOutput
 
 __all__ = ["ClusterEvent", "JobEvent", "DataprocClusterTrigger", "DataprocJobTrigger", "DataprocBatchTrigger"]
 
@@ -58,8 +61,6 @@ class _Base(BaseTrigger):
                 "poll_interval": self.poll_interval, "echo": self.echo}
 
     def _hook(self) -> Any:
-        from ..hooks.dataproc import DataprocHook
-
         return DataprocHook(self.gcp_conn_id, project_id=self.project_id, region=self.region)
 
 
@@ -79,8 +80,6 @@ class DataprocClusterTrigger(_Base):
         return TriggerEvent(dict(payload))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from ..errors import DataprocError
-
         hook = self._hook()
         try:
             while True:
@@ -121,9 +120,6 @@ class _WorkTrigger(_Base):
         raise NotImplementedError
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from ..errors import DataprocError
-        from ..hooks.gcs import DriverOutput
-
         hook = self._hook()
         output: DriverOutput | None = None
         try:

@@ -11,8 +11,10 @@ from airflow.sdk.definitions.mappedoperator import MappedOperator
 from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 from airflow.sdk.definitions.xcom_arg import XComArg
 from airflow.serialization.serialized_objects import DagSerialization
-from dagspec.dag_factory.airflow.build import GUARD_SUFFIX, BuildError, build_dag, import_object
+from dagspec.dag_factory.airflow.build import BuildError, build_dag, import_object
+from dagspec.dag_factory.compile.api import compile_paths
 from dagspec.dag_factory.compile.plan import (
+    GUARD_SUFFIX,
     AssetCondition,
     AssetRef,
     CallbackRef,
@@ -141,15 +143,18 @@ def test_setup_and_teardown():
     assert back.task_dict["delete"].is_teardown and back.task_dict["create"].is_setup
 
 
-def test_compensation_runs_on_failure_and_a_guard_keeps_the_run_failed():
-    p = plan(
-        "saga",
-        task("charge"),
-        task("pay.ship", group="pay", upstream=("charge",)),
-        task("pay.refund", group="pay", compensates=("charge", "pay.ship"), args={"trigger_rule": "all_done"}),
-        groups=(GroupPlan("pay"),),
-        dag_kwargs={"default_args": {"retries": 3}},
-    )
+def test_compensation_runs_on_failure_and_a_guard_keeps_the_run_failed(tmp_path):
+    (tmp_path / "saga.yaml").write_text(
+        "default_args: {retries: 3}\n"
+        "tasks:\n"
+        "  charge: {bash: echo charge}\n"
+        "  pay:\n"
+        "    tasks:\n"
+        "      ship: {bash: echo ship, depends_on: charge}\n"
+        "      refund: {bash: echo refund, compensates: [charge, ship], trigger_rule: all_done}\n")
+    [p] = compile_paths([tmp_path / "saga.yaml"], root=tmp_path, env={}, check_imports=False).plans
+    guard_plan = next(t for t in p.tasks if t.task_id == "pay.refund" + GUARD_SUFFIX)
+    assert guard_plan.kind == "saga_guard" and guard_plan.upstream == ("pay.refund",)  # the plan shows it
     dag = build_dag(p)
     refund = dag.task_dict["pay.refund"]
     assert refund.trigger_rule == "one_failed"

@@ -10,8 +10,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from dagspec.dag_factory.airflow.build import GUARD_SUFFIX, build_dag
-from dagspec.dag_factory.compile.plan import GroupArg, GroupPlan, ImportRef, ParamSpec, TaskOutput
+from dagspec.dag_factory.airflow.build import build_dag
+from dagspec.dag_factory.compile.plan import GUARD_SUFFIX, GroupArg, GroupPlan, ImportRef, ParamSpec, TaskOutput
 from plan_kit import BASH, PYTHON, plan, task, write_loader
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]

@@ -1,39 +1,18 @@
-"""Helpers for the provider tests: a stand-in task-instance context, trigger runs, job scripts (no Google fakes)."""
+"""Helpers for the provider tests: trigger runs, job scripts (no Google fakes; task contexts: task_kit)."""
 
 from __future__ import annotations
 
 import asyncio
 import textwrap
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from airflow.sdk.exceptions import TaskDeferred
 from airflow.sdk.module_loading import import_string
 
-__all__ = ["FakeTI", "context_for", "run_trigger", "drive", "write_scripts", "FAST"]
+__all__ = ["run_trigger", "drive", "write_scripts", "FAST"]
 
 FAST = {"poll_interval": 0.1}
-
-
-@dataclass
-class FakeTI:
-    """The few task-instance attributes the operators read, and an XCom dict (this is not a Google fake)."""
-
-    dag_id: str
-    run_id: str
-    task_id: str
-    map_index: int = -1
-    try_number: int = 1
-    xcom: dict[str, Any] = field(default_factory=dict)
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
-
-
-def context_for(dag_id: str, run_id: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
-    ti = FakeTI(dag_id, run_id, task_id, **kwargs)
-    return {"ti": ti, "run_id": run_id}
 
 
 async def _first(trigger: Any) -> Any:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from dagspec.provider import errors
 from dagspec.provider.hooks.dataproc import DataprocHook
-from dagspec.provider.hooks.gcs import DriverOutput, Stager
 from dagspec.provider.hooks.settings import resolve_settings
+from dagspec.provider.storage import DriverOutput, Stager
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -10,14 +10,19 @@ from dagspec.provider.lifecycle import (
     ClusterPolicy,
     ObservedCluster,
     ObservedJob,
+    ObservedWorkflow,
     batch_phase,
     decide_cluster,
     decide_cluster_delete,
     decide_job,
+    decide_workflow,
     job_phase,
 )
 from dagspec.provider.lifecycle import (
     JobAction as J,
+)
+from dagspec.provider.lifecycle import (
+    WorkflowAction as W,
 )
 
 RECREATE = ClusterPolicy(on_error="recreate")
@@ -34,33 +39,33 @@ def foreign(state: str) -> ObservedCluster:
 
 
 CLUSTER_CASES = [
-    # observed, policy, action, recreate, cleanup
-    (ObservedCluster.absent(), RECREATE, C.CREATE, False, False),
-    (ObservedCluster.absent(), FAIL, C.CREATE, False, False),
-    (ours("RUNNING"), RECREATE, C.REUSE, False, False),
-    (ours("CREATING"), RECREATE, C.WAIT, False, False),
-    (ours("UPDATING"), RECREATE, C.WAIT, False, False),
-    (ours("STARTING"), RECREATE, C.WAIT, False, False),
-    (ours("STOPPING"), RECREATE, C.WAIT, False, False),
-    (ours("REPAIRING"), RECREATE, C.WAIT, False, False),
-    (ours("UNKNOWN"), RECREATE, C.WAIT, False, False),
-    (ours("DELETING"), RECREATE, C.WAIT, False, False),
-    (ours("DELETING"), FAIL, C.WAIT, False, False),
-    (ours("STOPPED"), RECREATE, C.START, False, False),
-    (ours("ERROR"), RECREATE, C.DELETE, True, False),
-    (ours("ERROR_DUE_TO_UPDATE"), RECREATE, C.DELETE, True, False),
-    (ours("ERROR"), RECREATED, C.FAIL, False, True),
-    (ours("ERROR"), FAIL, C.FAIL, False, True),
-    (foreign("RUNNING"), RECREATE, C.FAIL, False, False),
-    (foreign("ERROR"), RECREATE, C.FAIL, False, False),
-    (ours("SOMETHING_NEW"), RECREATE, C.WAIT, False, False),
+    # observed, policy, action, cleanup
+    (ObservedCluster.absent(), RECREATE, C.CREATE, False),
+    (ObservedCluster.absent(), FAIL, C.CREATE, False),
+    (ours("RUNNING"), RECREATE, C.REUSE, False),
+    (ours("CREATING"), RECREATE, C.WAIT, False),
+    (ours("UPDATING"), RECREATE, C.WAIT, False),
+    (ours("STARTING"), RECREATE, C.WAIT, False),
+    (ours("STOPPING"), RECREATE, C.WAIT, False),
+    (ours("REPAIRING"), RECREATE, C.WAIT, False),
+    (ours("UNKNOWN"), RECREATE, C.WAIT, False),
+    (ours("DELETING"), RECREATE, C.WAIT, False),
+    (ours("DELETING"), FAIL, C.WAIT, False),
+    (ours("STOPPED"), RECREATE, C.START, False),
+    (ours("ERROR"), RECREATE, C.DELETE, False),
+    (ours("ERROR_DUE_TO_UPDATE"), RECREATE, C.DELETE, False),
+    (ours("ERROR"), RECREATED, C.FAIL, True),
+    (ours("ERROR"), FAIL, C.FAIL, True),
+    (foreign("RUNNING"), RECREATE, C.FAIL, False),
+    (foreign("ERROR"), RECREATE, C.FAIL, False),
+    (ours("SOMETHING_NEW"), RECREATE, C.WAIT, False),
 ]
 
 
-@pytest.mark.parametrize(("observed", "policy", "action", "recreate", "cleanup"), CLUSTER_CASES)
-def test_decide_cluster(observed, policy, action, recreate, cleanup) -> None:
+@pytest.mark.parametrize(("observed", "policy", "action", "cleanup"), CLUSTER_CASES)
+def test_decide_cluster(observed, policy, action, cleanup) -> None:
     decision = decide_cluster(observed, policy)
-    assert (decision.action, decision.recreate, decision.cleanup) == (action, recreate, cleanup)
+    assert (decision.action, decision.cleanup) == (action, cleanup)
     assert decision.reason
 
 
@@ -130,3 +135,31 @@ def test_batch_phases(state: str, phase: str) -> None:
     batch = ObservedJob(attempt=1, phase=phase, state=state)
     expected = {"active": J.REATTACH, "cancelling": J.WAIT, "succeeded": J.DONE, "failed": J.RESUBMIT}[phase]
     assert decide_job(batch, attached=False).action is expected
+
+
+def wf(attempt: int, done: bool, error: str | None = None) -> ObservedWorkflow:
+    return ObservedWorkflow(attempt, done=done, error=error)
+
+
+WORKFLOW_CASES = [
+    # observed, max_attempts, action, attempt
+    (None, 50, W.INSTANTIATE, 1),
+    (wf(1, done=False), 50, W.ATTACH, 1),  # a retry while the workflow runs reattaches
+    (wf(1, done=True), 50, W.ATTACH, 1),  # already succeeded: attach to read its result
+    (wf(1, done=True, error="boom"), 50, W.INSTANTIATE, 2),  # an earlier try's failure: a new workflow
+    (wf(7, done=True, error="boom"), 50, W.INSTANTIATE, 8),
+    (wf(3, done=False), 3, W.ATTACH, 3),
+    (wf(3, done=True, error="boom"), 3, W.FAIL, 3),  # the limit of attempts is reached
+    (wf(1, done=True, error=""), 50, W.INSTANTIATE, 2),  # an error without a message is still an error
+]
+
+
+@pytest.mark.parametrize(("observed", "max_attempts", "action", "attempt"), WORKFLOW_CASES)
+def test_decide_workflow(observed, max_attempts, action, attempt) -> None:
+    decision = decide_workflow(observed, max_attempts=max_attempts)
+    assert (decision.action, decision.attempt) == (action, attempt)
+    assert decision.reason
+
+
+def test_a_failed_workflow_names_its_last_error() -> None:
+    assert "boom" in decide_workflow(wf(2, done=True, error="boom"), max_attempts=2).reason

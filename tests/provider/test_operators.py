@@ -12,7 +12,8 @@ from dagspec.provider.hooks.dataproc import DataprocHook
 from dagspec.provider.naming import cluster_name, job_attempt_id, job_id
 from dagspec.provider.operators.cluster import DataprocCreateClusterOperator, DataprocDeleteClusterOperator
 from dagspec.provider.operators.job import DataprocSubmitBatchOperator, DataprocSubmitJobOperator
-from provider_kit import FAST, context_for, drive, write_scripts
+from provider_kit import FAST, drive, write_scripts
+from task_kit import context_for
 
 pytestmark = pytest.mark.timeout(120)
 CONFIG = {"software_config": {"image_version": "2.2-debian12"}}

@@ -1,10 +1,12 @@
-"""Imports flow one way: the spec and compile layers never import Airflow or Google libraries."""
+"""Imports flow one way: spec and compile import no Airflow or Google library; provider operators and triggers no Google types."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +62,29 @@ def test_checking_dataproc_configuration_imports_no_google_client(tmp_path) -> N
 def test_a_spec_without_dataproc_never_loads_the_dataproc_table(tmp_path) -> None:
     loaded = _compile_in_fresh_interpreter(tmp_path, "tasks:\n  hi: {bash: echo hi}\n")
     assert "dagspec.dag_factory.spec.dataproc_table" not in loaded
+
+
+# The provider: Google types stay inside the hooks (and the emulator, a separate program). Operators and
+# triggers are read as source, so a function-level import would be caught as well as a module-level one.
+PROVIDER = Path(__file__).resolve().parents[2] / "provider"
+_GOOGLE_TYPES = re.compile(r"^\s*(?:from|import)\s+(?:google\.protobuf|google\.cloud\.dataproc_v1|google\.cloud "
+                           r"import dataproc_v1|google\.cloud import .*\bdataproc_v1\b)", re.MULTILINE)
+
+
+@pytest.mark.parametrize("module", sorted(p.relative_to(PROVIDER).as_posix() for folder in ("operators", "triggers")
+                                          for p in (PROVIDER / folder).glob("*.py")))
+def test_provider_operators_and_triggers_import_no_protobuf_or_dataproc_v1(module: str) -> None:
+    text = (PROVIDER / module).read_text()
+    assert not _GOOGLE_TYPES.findall(text), f"{module} imports Google types; ask a hook instead"
+    assert "dataproc_v1" not in text and "protobuf" not in text
+
+
+@pytest.mark.parametrize("module", ["dagspec.provider.operators.workflow", "dagspec.provider.triggers.workflow"])
+def test_importing_provider_operators_and_triggers_loads_no_google_client(module: str) -> None:
+    loaded = _loaded_after(module)
+    assert not [m for m in loaded if m.startswith("google.protobuf") or m.startswith("google.cloud")]
+
+
+def test_the_workflow_field_path_module_is_pure() -> None:
+    loaded = _loaded_after("dagspec.provider.fieldpath")
+    assert not [m for m in loaded if m == "airflow" or m.startswith(("airflow.", "google"))]

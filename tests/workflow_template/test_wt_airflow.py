@@ -10,10 +10,11 @@ import pytest
 from dagspec.dag_factory.compile.api import compile_paths
 from dagspec.dag_factory.workflow_template import export_plan
 from dagspec.dag_factory.workflow_template.cli import dump_yaml
+from dagspec.provider.hooks.workflow import WorkflowHook, workflow_progress
 from dagspec.provider.naming import job_id
 from dagspec.provider.operators.workflow import DataprocInstantiateWorkflowTemplateOperator
-from dagspec.provider.triggers.workflow import WorkflowHook, workflow_progress
-from wt_kit import context_for, seed_bucket
+from task_kit import context_for
+from wt_kit import seed_bucket
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(300)]
 

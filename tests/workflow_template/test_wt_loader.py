@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from dagspec.dag_factory.compile.api import compile_paths
+from dagspec.dag_factory.compile.api import compile_paths, expand_workflow_template
 from dagspec.dag_factory.compile.plan import Duration
 from dagspec.dag_factory.errors import has_errors
 from dagspec.dag_factory.spec.load import SpecLoader
@@ -102,7 +102,7 @@ def test_workflow_template_key_includes_the_steps(tmp_path: Path) -> None:
     assert plan.params["ZONE"].schema["enum"] == ["europe-west1-b", "europe-west1-c"]
     assert tasks["clean"].args["poll_interval"] == 1
     # the template is an input of the spec: changing it invalidates the plan cache
-    loaded, _ = SpecLoader(tmp_path).load(tmp_path / "sales.yaml")
+    loaded, _ = SpecLoader(tmp_path, expand=expand_workflow_template).load(tmp_path / "sales.yaml")
     assert str(tmp_path / "_etl.wft.yaml") in loaded[0].input_files
 
 

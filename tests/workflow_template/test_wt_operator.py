@@ -10,9 +10,10 @@ import pytest
 from airflow.sdk.exceptions import TaskDeferralTimeout, TaskDeferred
 from airflow.sdk.module_loading import import_string
 from dagspec.provider.errors import ConfigurationError, JobFailed
+from dagspec.provider.hooks.workflow import WorkflowHook, workflow_progress
 from dagspec.provider.operators.workflow import DataprocInstantiateWorkflowTemplateOperator
-from dagspec.provider.triggers.workflow import WorkflowHook, workflow_progress
-from wt_kit import LIGHT_JOB, context_for
+from task_kit import context_for
+from wt_kit import LIGHT_JOB
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 

@@ -1,19 +1,18 @@
-"""Helpers for the workflow-template tests: the fixture corpus, a canonical form of templates, a task context."""
+"""Helpers for the workflow-template tests: the fixture corpus, a canonical form of templates (task contexts: task_kit)."""
 
 from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 from dagspec.dag_factory.workflow_template.export import DEFAULT_AUTO_TTL, DEFAULT_IDLE_TTL
-from dagspec.dag_factory.workflow_template.fieldpath import format_path, resolve_path
 from dagspec.dag_factory.workflow_template.names import convert_keys
+from dagspec.provider.fieldpath import format_path, resolve_path
 
-__all__ = ["FIXTURES", "GOOD", "BAD", "canonical", "expected", "FakeTI", "context_for", "LIGHT_JOB"]
+__all__ = ["FIXTURES", "GOOD", "BAD", "canonical", "expected", "LIGHT_JOB"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOOD = sorted((FIXTURES / "good").glob("*.yaml"))
@@ -72,29 +71,6 @@ def _drop_none(value: Any) -> Any:
 
 def load(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text())
-
-
-@dataclass
-class FakeTI:
-    """The task-instance attributes the operators read, with an XCom dict (not a Google fake)."""
-
-    dag_id: str
-    run_id: str
-    task_id: str
-    map_index: int = -1
-    try_number: int = 1
-    xcom: dict[str, Any] = field(default_factory=dict)
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
-
-    def xcom_pull(self, task_ids: str | None = None, key: str = "return_value", **_: Any) -> Any:
-        return self.xcom.get(key)
-
-
-def context_for(dag_id: str, run_id: str, task_id: str, **kwargs: Any) -> dict[str, Any]:
-    ti = FakeTI(dag_id, run_id, task_id, **kwargs)
-    return {"ti": ti, "run_id": run_id}
 
 
 def seed_bucket(hook: Any, bucket: str) -> None:

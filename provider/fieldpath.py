@@ -1,27 +1,49 @@
-"""Parameter field paths of workflow templates (``jobs['clean'].pysparkJob.args[0]``): parse, resolve, write.
+"""Field paths of Dataproc workflow-template parameters (``jobs['clean'].pysparkJob.args[0]``): parse, locate, set, write.
 
-A path is resolved against the *normalized* template (snake_case keys, see ``names``) and becomes a
-tuple path into it (``("jobs", 0, "pyspark_job", "args", 0)``); ``format_path`` writes such a tuple
-back in Dataproc's camelCase syntax.
+The one reader of this syntax: the workflow operator and the emulator write parameter values
+through it (into camelCase templates, as ``MessageToDict`` gives them), and dagspec's template
+importer/exporter resolve and format paths with it (against snake_case templates). Pure: no
+Google or Airflow imports. A path becomes a tuple path into the template
+(``("jobs", 0, "pyspark_job", "args", 0)``); ``jobs['id']`` picks a step by its id, ``x['k']`` a
+key of a map field, ``x[0]`` a list item.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
-from .names import MAP_FIELDS, camel, snake
-
-__all__ = ["parse_path", "resolve_path", "format_path", "FieldPathError"]
+__all__ = ["parse_path", "locate", "resolve_path", "set_field", "format_path", "FieldPathError", "snake", "camel",
+           "MAP_FIELDS"]
 
 _TOKEN = re.compile(r"""\s*(?:(?P<name>[A-Za-z_][A-Za-z0-9_]*)|\[(?P<index>\d+)\]"""
                     r"""|\['(?P<sq>[^']*)'\]|\["(?P<dq>[^"]*)"\]|(?P<dot>\.))""")
+_CAMEL_RE = re.compile(r"(?<=[A-Za-z0-9])([A-Z])")
+
+# proto map<string, ...> fields met in templates, cluster configs and jobs: their keys are data
+MAP_FIELDS = frozenset({
+    "labels", "properties", "metadata", "script_variables", "driver_log_levels", "cluster_labels",
+    "resource_manager_tags", "user_service_account_mapping", "parameters_map",
+})
 
 Token = tuple[str, Any]  # ("name", str) | ("index", int) | ("key", str)
+Style = Literal["snake", "camel"]
 
 
 class FieldPathError(ValueError):
     """A field path that cannot be parsed, or that names nothing in the template."""
+
+
+def snake(name: str) -> str:
+    """``pysparkJob`` -> ``pyspark_job``; ``sparkRJob`` -> ``spark_r_job``; snake_case stays."""
+    return _CAMEL_RE.sub(r"_\1", name).lower().replace("__", "_")
+
+
+def camel(name: str) -> str:
+    """``pyspark_job`` -> ``pysparkJob``; ``spark_r_job`` -> ``sparkRJob``."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def parse_path(text: str) -> list[Token]:
@@ -56,27 +78,34 @@ def parse_path(text: str) -> list[Token]:
     return tokens
 
 
-def resolve_path(text: str, template: dict[str, Any]) -> tuple[str | int, ...]:
-    """The tuple path in the normalized ``template`` that ``text`` names; it must hold a plain value."""
+def locate(text: str, template: dict[str, Any], style: Style = "snake", *,
+           last_may_be_new: bool = False) -> tuple[str | int, ...]:
+    """The tuple path in ``template`` (keys in ``style``) that ``text`` names.
+
+    ``last_may_be_new``: the last field name may be absent from its mapping (a value to be set).
+    """
     tokens = parse_path(text)
+    name_of: Callable[[str], str] = snake if style == "snake" else camel
+    step_key = name_of("step_id")
     node: Any = template
     path: list[str | int] = []
     for i, (kind, value) in enumerate(tokens):
-        shown = text if i == len(tokens) - 1 else _prefix(tokens[: i + 1])
+        last = i == len(tokens) - 1
+        shown = text if last else _prefix(tokens[: i + 1])
         if kind == "name":
-            key = snake(value)
-            if not isinstance(node, dict) or key not in node:
+            key = name_of(value)
+            if not isinstance(node, dict) or (key not in node and not (last and last_may_be_new)):
                 raise FieldPathError(f"`{shown}` names nothing in the template")
-            node, path = node[key], [*path, key]
+            node, path = node.get(key), [*path, key]
         elif kind == "key" and path == ["jobs"] and isinstance(node, list):
-            found = [j for j, step in enumerate(node) if isinstance(step, dict) and step.get("step_id") == value]
+            found = [j for j, step in enumerate(node) if isinstance(step, dict) and step.get(step_key) == value]
             if not found:
                 raise FieldPathError(f"`{shown}`: there is no step `{value}`")
             node, path = node[found[0]], [*path, found[0]]
         elif kind == "key":
-            if not isinstance(node, dict) or value not in node:
+            if not isinstance(node, dict) or (value not in node and not (last and last_may_be_new)):
                 raise FieldPathError(f"`{shown}` names nothing in the template")
-            node, path = node[value], [*path, value]
+            node, path = node.get(value), [*path, value]
         else:
             if not isinstance(node, list) or not 0 <= value < len(node):
                 size = len(node) if isinstance(node, list) else 0
@@ -85,6 +114,20 @@ def resolve_path(text: str, template: dict[str, Any]) -> tuple[str | int, ...]:
     if isinstance(node, (dict, list)):
         raise FieldPathError(f"`{text}` names a {'mapping' if isinstance(node, dict) else 'list'}, not a value")
     return tuple(path)
+
+
+def resolve_path(text: str, template: dict[str, Any]) -> tuple[str | int, ...]:
+    """The tuple path in the normalized (snake_case) ``template`` that ``text`` names; it must hold a plain value."""
+    return locate(text, template, "snake")
+
+
+def set_field(template: dict[str, Any], text: str, value: Any, style: Style = "camel") -> None:
+    """Write ``value`` at field path ``text`` of ``template``; raises ``FieldPathError`` when it names nothing."""
+    *parents, last = locate(text, template, style, last_may_be_new=True)
+    node: Any = template
+    for part in parents:
+        node = node[part]
+    node[last] = value
 
 
 def _prefix(tokens: list[Token]) -> str:

@@ -1,4 +1,4 @@
-"""Cloud Storage work of the provider: content-hashed staging of local job files, and reading driver output."""
+"""Cloud Storage work done through the hook: content-hashed staging of local job files, and reading driver output."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError, NotFound
-from ..files import FileRefused, file_digest, local_path, parse_gs_uri, rewrite_files, split_fragment, staged_object
-from .dataproc import DataprocHook
+from .errors import ConfigurationError, NotFound
+from .files import FileRefused, file_digest, local_path, parse_gs_uri, rewrite_files, split_fragment, staged_object
+from .hooks.dataproc import DataprocHook
 
 __all__ = ["Stager", "DriverOutput", "default_staging_bucket", "staging_for", "files_exist"]
 
@@ -35,17 +35,9 @@ class Stager:
         self.reused: list[str] = []
 
     def _ensure_bucket(self, name: str) -> Any:
-        storage = self.hook.storage
-        bucket = storage.bucket(name)
         if self._bucket_checked:
-            return bucket
-        try:
-            self.hook.call(storage.get_bucket, name)
-        except NotFound:
-            if not self.create_bucket:
-                raise
-            log.info("creating staging bucket gs://%s", name)
-            self.hook.call(storage.create_bucket, name, location=None)
+            return self.hook.storage.bucket(name)
+        bucket = self.hook.ensure_bucket(name, create=self.create_bucket)
         self._bucket_checked = True
         return bucket
 
