@@ -88,7 +88,7 @@ BUILD_TIME_CODE = "DSP066"  # a spec whose build overran its time budget (or fou
 
 
 def _conf_get(section: str, key: str, fallback: str) -> str:
-    from airflow.sdk import conf
+    from airflow.sdk import conf  # lazy: the CLI lists specs through this module without Airflow's cost
 
     value = conf.get(section, key, fallback=fallback)
     return fallback if value is None else str(value)
@@ -102,7 +102,7 @@ def list_spec_files(root: str | Path) -> list[Path]:
 
 def _list_folder(root: str | Path) -> tuple[list[Path], list[Path]]:
     """The spec candidates and the Python files below ``root``, in one walk."""
-    from airflow.sdk._shared.module_loading.file_discovery import find_path_from_directory
+    from airflow.sdk._shared.module_loading.file_discovery import find_path_from_directory  # lazy: full parse only
 
     syntax = _conf_get("core", "dag_ignore_file_syntax", "glob")
     specs: list[Path] = []
@@ -110,7 +110,7 @@ def _list_folder(root: str | Path) -> tuple[list[Path], list[Path]]:
     try:
         found_all = list(find_path_from_directory(root, ".airflowignore", syntax))
     except RuntimeError:  # Airflow's walker gives up on a symlink loop: list once per folder instead
-        from ..spec.discover import walk_dag_folder
+        from ..spec.discover import walk_dag_folder  # lazy: only on a symlink loop
 
         real = Path(root).resolve()
         found_all = [str(Path(root) / p.relative_to(real))
@@ -127,7 +127,7 @@ def _taken_ids(root: Path, python: list[Path], loader_file: str | None, bag: Any
     """DAG ids defined outside the loader: by the Python files of the folder, or of the whole bundle
     when the loader sits in a subfolder of it (static scan, no import), and by DAGs that the
     ``DagBag`` running the loader has already bagged from other files."""
-    from ..compile.pydags import python_dag_ids
+    from ..compile.pydags import python_dag_ids  # lazy: full parse only, never a worker's cache hit
 
     bundle = Path(bag.bundle_path).resolve() if bag is not None and bag.bundle_path else None
     if bundle is not None and bundle != root.resolve() and root.resolve().is_relative_to(bundle):
@@ -143,14 +143,14 @@ def _taken_ids(root: Path, python: list[Path], loader_file: str | None, bag: Any
 
 def _policy() -> Any:
     """The administrator's ``[dagspec]`` policy (cheap: the worker's fast path calls it too)."""
-    from ..compile.resolve import POLICY_OPTIONS, Policy
+    from ..compile.resolve import POLICY_OPTIONS, Policy  # lazy: stdlib-only module, kept off the import of this file
 
     return Policy.from_env({f"AIRFLOW__DAGSPEC__{name.upper()}": _conf_get("dagspec", name, "")
                             for name in POLICY_OPTIONS})
 
 
 def _budget() -> Any:
-    from ..spec.limits import Budget
+    from ..spec.limits import Budget  # lazy: full parse only
 
     try:
         return Budget.from_env({f"AIRFLOW__DAGSPEC__{key.upper()}": _conf_get("dagspec", key, "")
@@ -206,7 +206,7 @@ class _Report:
 
     def add(self, key: str, diagnostics: list[Diagnostic]) -> None:
         if self.secrets:
-            from ..spec.secrets import redact_diagnostics
+            from ..spec.secrets import redact_diagnostics  # lazy: only when there is something to redact
 
             diagnostics = redact_diagnostics(diagnostics, self.secrets)
         errors = [d for d in diagnostics if d.severity == "error"]
@@ -217,7 +217,7 @@ class _Report:
             self.errors.setdefault(self.spec_path(key), []).extend(errors)
 
     def crash(self, key: str, message: str, line: int = 0, column: int = 0) -> None:
-        from ..errors import Diagnostic
+        from ..errors import Diagnostic  # lazy: diagnostics, not needed on a worker's cache hit
 
         self.add(key, [Diagnostic(BUILD_ERROR_CODE, message, key, line, column)])
 
@@ -225,7 +225,7 @@ class _Report:
 def _compile(paths: list[Path], root: Path, only: str | None, report: _Report,
              taken: dict[str, str] | None = None, unit: tuple[int, int] | None = None,
              merge_index: bool = False) -> list[Any]:
-    from ..compile.api import compile_paths
+    from ..compile.api import compile_paths  # lazy: the compiler and pydantic, never on a worker's cache hit
 
     policy, budget = _policy(), _budget()
     try:
@@ -270,7 +270,7 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
     ``dagspec init-dag-folder``) and builds only the specs whose path relative to ``root`` hashes to ``i``."""
     from airflow.sdk import get_parsing_context
 
-    from .build import BuildError, build_dag
+    from .build import BuildError, build_dag  # lazy: the CLI imports this module without Airflow
 
     loader_file = namespace.get("__file__")
     if root is None:
@@ -321,7 +321,7 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
         if unbuilt:
             break
 
-    from ..errors import has_errors, render_text
+    from ..errors import has_errors, render_text  # lazy: diagnostics, not needed on a worker's cache hit
 
     if bag is None:
         for path, diagnostics in report.errors.items():
@@ -344,7 +344,7 @@ _CHUNK = 100  # specs compiled and built between two looks at the clock, in a fo
 
 def _unbuilt_text(path: Path, root: Path, count: int, clock: _Clock) -> str:
     """The import error of a spec the parse never reached (made without reading or resolving anything)."""
-    from ..errors import Diagnostic
+    from ..errors import Diagnostic  # lazy: diagnostics, not needed on a worker's cache hit
 
     return Diagnostic(
         BUILD_TIME_CODE, f"not built: this parse unit ({count} specs) ran out of `[core] dagbag_import_timeout` "
@@ -366,7 +366,7 @@ def _checked_unit(unit: Any) -> tuple[int, int] | None:
 
 def _unit_share(paths: list[Path], root: Path, unit: tuple[int, int]) -> list[Path]:
     """The specs this parse unit owns: by a hash of each path relative to the dag folder."""
-    from ..spec.units import unit_of
+    from ..spec.units import unit_of  # lazy: parse units only
 
     index, count = unit
     return [p for p in paths if unit_of(p.relative_to(root).as_posix(), count) == index]
@@ -435,7 +435,7 @@ class _Clock:
 
     def left(self) -> float | None:
         """Seconds left before Airflow's import timeout fires (its timer when armed, else an estimate)."""
-        from .deadline import outer_time_left
+        from .deadline import outer_time_left  # lazy: full parse only
 
         left = outer_time_left()
         if left is None and self.import_timeout > 0:
@@ -457,7 +457,7 @@ def _usable_timer() -> bool:
 def _build_file(plans: list[Any], loader_file: str | None, report: _Report, clock: _Clock, build_dag: Any,
                 build_error: type[Exception]) -> list[tuple[Any, Any]]:
     """Build one spec file's DAGs within its time budget; report what Airflow rejects or what overran."""
-    from ..errors import Diagnostic
+    from ..errors import Diagnostic  # lazy: diagnostics and the alarm, full parse only
     from .deadline import OverBudget, time_limit
 
     first = plans[0]
@@ -505,7 +505,7 @@ def _build_file(plans: list[Any], loader_file: str | None, report: _Report, cloc
 def _yaml_owner(bag: Any) -> str | None:
     """On Airflow 3.4, the importer that owns ``.yaml`` in this bundle (see ``importer.yaml_importer_kind``)."""
     try:
-        from .importer import yaml_importer_kind
+        from .importer import yaml_importer_kind  # lazy: Airflow 3.4's importer registry, read only when needed
 
         return yaml_importer_kind(getattr(bag, "bundle_name", None))
     except Exception:  # a broken importer configuration is Airflow's to report
@@ -514,7 +514,7 @@ def _yaml_owner(bag: Any) -> str | None:
 
 
 def _airflow_format(path: Path) -> bool:
-    from ..compile.airflow_yaml import is_airflow_yaml
+    from ..compile.airflow_yaml import is_airflow_yaml  # lazy: only beside Airflow's own YAML importer
     from ..spec.files import YAML_MAX, FileRefused, read_bytes
 
     try:  # never blocks on a FIFO, never reads past the cap
@@ -527,7 +527,7 @@ def _bind_from_cache(namespace: MutableMapping[str, Any], root: Path, dag_id: st
                      build_dag: Any, unit: tuple[int, int] | None = None) -> bool:
     """The worker's fast path: build ``dag_id`` from the plan cache without listing the folder or
     loading the compiler."""
-    from ..compile.cache import indexed_plans
+    from ..compile.cache import indexed_plans  # lazy: the cache module, without the compiler
 
     try:
         plans = indexed_plans(root, dag_id, _policy().key(), unit=unit)

@@ -136,7 +136,7 @@ def render_plan_text(plan: DagPlan) -> str:
 
 def schema(args: argparse.Namespace) -> int:
     if args.markdown:
-        from ..spec.reference import render_reference
+        from ..spec.reference import render_reference  # lazy: only `schema` pays for the reference
 
         text = render_reference().rstrip("\n")
     elif args.dir:

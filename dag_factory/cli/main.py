@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                    formatter_class=argparse.RawDescriptionHelpFormatter)
     migrate.add_arguments(sub.choices["import-dag-factory"])
 
+    # lazy, like deploy's above: `dagspec emulator` never pays for the stack package
     from ..stack.up import DESCRIPTION as UP_DESCRIPTION
     from ..stack.up import add_arguments as up_arguments
 
