@@ -6,6 +6,9 @@ UV       := .tools/bin/uv
 VENV     := .venv
 STAMP    := $(VENV)/.synced
 CHROMIUM := /usr/bin/chromium
+# EXECUTOR=celery: the distributed local stack (Postgres, Redis, CeleryExecutor) for `make demo` / `make airflow`
+EXECUTOR ?= local
+SERVERS  := /usr/bin/redis-server
 
 .PHONY: help venv test test-min min-lock test-fast demo airflow bench lint clean
 
@@ -26,7 +29,7 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 
 venv: $(STAMP)
 
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(SERVERS)
 	$(VENV)/bin/python -m pytest
 	$(MAKE) --no-print-directory test-min
 
@@ -51,12 +54,12 @@ test-min: $(MIN_VENV)/.synced
 test-fast: $(STAMP)
 	$(VENV)/bin/python -m pytest -m "not slow"
 
-demo: $(STAMP)
-	$(VENV)/bin/python -m dagspec.dag_factory.stack.demo
+demo: $(STAMP) $(if $(filter celery,$(EXECUTOR)),$(SERVERS))
+	$(VENV)/bin/python -m dagspec.dag_factory.stack.demo --executor $(EXECUTOR)
 
 # The same local stack kept running to browse the UI (http://127.0.0.1:8080, admin / admin).
-airflow: $(STAMP)
-	$(VENV)/bin/dagspec up
+airflow: $(STAMP) $(if $(filter celery,$(EXECUTOR)),$(SERVERS))
+	$(VENV)/bin/dagspec up --executor $(EXECUTOR)
 
 # Debian's chromium for the browser test of the local stack (tests/stack); installed once when
 # running as root with apt-get, else that test is skipped and says why.
@@ -67,6 +70,17 @@ $(CHROMIUM):
 	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "could not install chromium: the browser test will be skipped"; \
 	else echo "no $(CHROMIUM) and no root apt-get: the browser test will be skipped"; fi
+
+# Debian's postgresql and redis-server for the distributed stack (EXECUTOR=celery) and its chaos tests
+# (tests/chaos); installed once when running as root with apt-get, else those tests are skipped and say why.
+$(SERVERS):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's postgresql and redis-server for the distributed stack"; \
+	  (DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null) || \
+	  echo "could not install postgresql and redis-server: the chaos tests will be skipped"; \
+	else echo "no redis-server/postgresql and no root apt-get: install them (apt-get install postgresql" \
+	  "redis-server) for EXECUTOR=celery; the chaos tests will be skipped"; fi
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/run.py
