@@ -40,7 +40,7 @@ def _spec(deferrable: bool, seconds: tuple[int, ...]) -> str:
             cluster: work
         """)
         if previous:
-            jobs += f"    depends_on: {previous}\n"
+            jobs += f"  depends_on: {previous}\n"
         previous = f"job_{i}"
     return textwrap.dedent(f"""\
         description: A chaos test's pipeline of simulated Dataproc jobs on an ephemeral cluster.
