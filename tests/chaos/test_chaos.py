@@ -54,6 +54,8 @@ def test_a_worker_killed_mid_job_is_retried_on_the_other_worker_which_reattaches
           f"{final['hostname']}; run {result.state} {time.monotonic() - killed_at:.0f}s after the kill")
     _assert_clean(chaos, dag_id, result)
     assert final["try_number"] >= 2 and final["hostname"] != ti["hostname"]
+    log = chaos.stack.client.log_text(dag_id, run_id, "job_1", final["try_number"])
+    assert "is RUNNING -> reattach" in log  # the retry found the job its killed try had submitted
     chaos.stack.restart(victim)
 
 
