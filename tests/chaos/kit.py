@@ -24,6 +24,7 @@ CHAOS_DAGS: dict[str, tuple[bool, tuple[int, ...]]] = {
     "chaos_worker_kill": (False, (45,)),          # the worker itself polls the job: kill it mid-job
     "chaos_scheduler_kill": (True, (8, 8, 8)),    # three jobs in a row: a scheduler dies between them
     "chaos_triggerer_restart": (True, (10,)),     # the triggerer waits on the cluster and the job
+    "chaos_emulator_faults": (True, (3, 3)),      # lost replies, UNAVAILABLE bursts, a cluster in ERROR
 }
 
 

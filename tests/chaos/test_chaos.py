@@ -1,6 +1,7 @@
 """Faults a distributed Airflow inflicts on a run, on the real distributed stack (CeleryExecutor, Postgres, Redis,
 two workers, two schedulers): a worker killed mid-job, a scheduler killed mid-run, the triggerer restarted while a
-cluster is being created and a job runs. Each run must still succeed, and the emulator's own records must show
+cluster is being created and a job runs; and the emulator's own faults (lost replies, UNAVAILABLE bursts, a cluster
+that lands in ERROR) during a run. Each run must still succeed, and the emulator's own records must show
 every cluster it created deleted and every Dataproc job started exactly once."""
 
 from __future__ import annotations
@@ -91,3 +92,26 @@ def test_the_triggerer_restarted_while_a_cluster_is_created_and_a_job_runs_resum
     print(f"\ntriggerer restart: killed and restarted during create and job; run {result.state}, tries "
           f"{[(t['task_id'], t['try_number']) for t in result.tasks]}")
     _assert_clean(chaos, dag_id, result)
+
+
+def test_lost_replies_unavailable_bursts_and_a_cluster_in_error_end_in_one_recreated_cluster_and_jobs_run_once(
+        chaos: Chaos) -> None:
+    """CreateCluster and SubmitJob do their work but their replies are lost (the retries must find it, by request id
+    and job id), reads answer UNAVAILABLE in bursts, and the first cluster lands in ERROR (the spec's default
+    ``on_error: recreate``): the run succeeds on a recreated cluster and every job runs once."""
+    dag_id = "chaos_emulator_faults"
+    chaos.admin("/reset", {})
+    chaos.admin("/faults/fail-method", {"method": "CreateCluster", "after": True, "times": 1})
+    chaos.admin("/faults/fail-method", {"method": "SubmitJob", "after": True, "times": 1})
+    chaos.admin("/faults/fail-method", {"method": "GetCluster", "code": "UNAVAILABLE", "times": 2})
+    chaos.admin("/faults/fail-method", {"method": "GetJob", "code": "UNAVAILABLE", "times": 3})
+    chaos.admin("/faults/cluster-error", {"times": 1})
+    run_id = chaos.trigger(dag_id)
+    result = follow_run(chaos.stack, dag_id, run_id, timeout=300)
+    records = chaos.records()
+    print(f"\nemulator faults: run {result.state}; clusters created {records.stats['clusters_created']}, deleted "
+          f"{records.stats['clusters_deleted']}; jobs {records.stats['jobs_started']}; calls "
+          f"{ {k: v for k, v in records.stats['calls'].items() if k in ('CreateCluster', 'SubmitJob', 'DeleteCluster')} }")
+    _assert_clean(chaos, dag_id, result)
+    assert list(records.stats["clusters_created"].values()) == [2]  # the one in ERROR, then its replacement
+    assert chaos.admin("/faults") == {"methods": [], "jobs": [], "clusters": [], "slow_create": []}  # all fired
