@@ -10,13 +10,13 @@ CHROMIUM := /usr/bin/chromium
 EXECUTOR ?= local
 SERVERS  := /usr/bin/redis-server
 
-.PHONY: help venv test test-min min-lock test-fast demo airflow bench lint clean
+.PHONY: help venv test test-min min-lock test-fast demo airflow bench bench-load lint clean
 
 help:
 	@echo "make demo   run the flagship example end to end on the local stack"
 	@echo "make airflow  the local stack kept running: UI on http://127.0.0.1:8080 (admin / admin)"
 	@echo "make test   build the environment (first time) and run every test"
-	@echo "make bench  run the benchmarks"
+	@echo "make bench  run the benchmarks (make bench-load: 20 concurrent runs on the celery stack)"
 	@echo "make lint   ruff and mypy"
 
 $(UV):
@@ -84,6 +84,10 @@ $(SERVERS):
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/run.py
+
+# Load scenario on the distributed stack: 20 concurrent runs of a three-job pipeline, a cluster each.
+bench-load: $(STAMP) $(SERVERS)
+	$(VENV)/bin/python bench/celery_load.py --runs 20
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check dag_factory provider tests bench

@@ -128,7 +128,7 @@ class Postgres(BackingServer):
         return child
 
     def _create_database(self) -> None:
-        import psycopg2  # the celery extra; only the distributed stack needs it
+        import psycopg2  # type: ignore[import-untyped]  # the celery extra; only the distributed stack needs it
 
         deadline = time.monotonic() + 30
         while True:

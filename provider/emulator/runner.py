@@ -304,6 +304,11 @@ SIMULATE_SECONDS = "dataproc-emulator.simulate.seconds"
 SIMULATE_OUTCOME = "dataproc-emulator.simulate.outcome"
 
 
+def simulated(spec: JobSpec) -> bool:
+    """Whether ``spec`` asks for the load-test mode (no Spark work, see :data:`SIMULATE_SECONDS`)."""
+    return SIMULATE_SECONDS in spec.properties
+
+
 def _simulation(properties: dict[str, str]) -> tuple[float, str] | None:
     """The load-test mode asked for by a job's properties: (seconds, "DONE" or "ERROR"), or None to run it."""
     if SIMULATE_SECONDS not in properties:
