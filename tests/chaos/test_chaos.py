@@ -71,6 +71,8 @@ def test_a_scheduler_killed_mid_run_leaves_the_other_to_finish_the_run(chaos: Ch
     print(f"\nscheduler kill: scheduler-1 killed while job_1 ran; run {result.state} "
           f"{time.monotonic() - killed_at:.0f}s later, tries {[(t['task_id'], t['try_number']) for t in result.tasks]}")
     _assert_clean(chaos, dag_id, result)
+    assert {t["task_id"]: t["try_number"] for t in result.tasks} == dict.fromkeys(
+        ["create_cluster_work", "job_1", "job_2", "job_3", "delete_cluster_work"], 1)  # nothing had to be retried
     chaos.stack.restart("scheduler-1")
 
 
@@ -92,6 +94,8 @@ def test_the_triggerer_restarted_while_a_cluster_is_created_and_a_job_runs_resum
     print(f"\ntriggerer restart: killed and restarted during create and job; run {result.state}, tries "
           f"{[(t['task_id'], t['try_number']) for t in result.tasks]}")
     _assert_clean(chaos, dag_id, result)
+    tries = {t["task_id"]: t["try_number"] for t in result.tasks}
+    assert tries["create_cluster_work"] == 1 and tries["job_1"] == 1  # resumed by the new triggerer, not retried
 
 
 def test_lost_replies_unavailable_bursts_and_a_cluster_in_error_end_in_one_recreated_cluster_and_jobs_run_once(
