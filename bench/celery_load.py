@@ -34,7 +34,7 @@ def _spec(seconds: int, runs: int) -> str:
               properties:
                 dataproc-emulator.simulate.seconds: "{seconds}"
             cluster: work
-        """) + (f"    depends_on: job_{i - 1}\n" if i > 1 else "") for i in (1, 2, 3))
+        """) + (f"  depends_on: job_{i - 1}\n" if i > 1 else "") for i in (1, 2, 3))
     return textwrap.dedent(f"""\
         description: Load scenario - three simulated jobs in a row on an ephemeral cluster per run.
         schedule: null
