@@ -8,7 +8,7 @@ STAMP    := $(VENV)/.synced
 CHROMIUM := /usr/bin/chromium
 # EXECUTOR=celery: the distributed local stack (Postgres, Redis, CeleryExecutor) for `make demo` / `make airflow`
 EXECUTOR ?= local
-SERVERS  := /usr/bin/redis-server
+SERVERS  := /usr/bin/redis-server /usr/bin/pg_conftool
 
 .PHONY: help venv test test-min min-lock test-fast demo airflow bench bench-load lint clean
 
