@@ -8,14 +8,17 @@ STAMP    := $(VENV)/.synced
 CHROMIUM := /usr/bin/chromium
 DF_VENV  := .venv-dagfactory
 DF_REQS  := tests/envs/dag-factory.txt
+# EXECUTOR=celery: the distributed local stack (Postgres, Redis, CeleryExecutor) for `make demo` / `make airflow`
+EXECUTOR ?= local
+SERVERS  := /usr/bin/redis-server /usr/bin/pg_conftool
 
-.PHONY: help venv test test-min min-lock dagfactory-lock test-34 lock-34 test-fast demo airflow bench lint clean
+.PHONY: help venv test test-min min-lock dagfactory-lock test-34 lock-34 test-fast demo airflow bench bench-load lint clean
 
 help:
 	@echo "make demo   run the flagship example end to end on the local stack"
 	@echo "make airflow  the local stack kept running: UI on http://127.0.0.1:8080 (admin / admin)"
 	@echo "make test   build the environment (first time) and run every test"
-	@echo "make bench  run the benchmarks (make bench ARGS=--large: add the 5,000-spec dag-processor run)"
+	@echo "make bench  run the benchmarks (ARGS=--large: add the 5,000-spec run; make bench-load: 20 runs on the celery stack)"
 	@echo "make lint   ruff and mypy"
 
 $(UV):
@@ -28,7 +31,13 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 
 venv: $(STAMP)
 
-test: $(STAMP) $(CHROMIUM) $(DF_VENV)/.synced
+DF_VENV  := .venv-dagfactory
+DF_REQS  := tests/envs/dag-factory.txt
+# EXECUTOR=celery: the distributed local stack (Postgres, Redis, CeleryExecutor) for `make demo` / `make airflow`
+EXECUTOR ?= local
+SERVERS  := /usr/bin/redis-server /usr/bin/pg_conftool
+
+.PHONY: help venv test test-min min-lock dagfactory-lock test-34 lock-34 test-fast demo airflow bench bench-load lint clean
 	$(VENV)/bin/python -m pytest
 	$(MAKE) --no-print-directory test-min
 	$(MAKE) --no-print-directory test-34
@@ -87,12 +96,12 @@ test-34: $(V34_VENV)/.synced
 test-fast: $(STAMP)
 	$(VENV)/bin/python -m pytest -m "not slow"
 
-demo: $(STAMP)
-	$(VENV)/bin/python -m dagspec.dag_factory.stack.demo
+demo: $(STAMP) $(if $(filter celery,$(EXECUTOR)),$(SERVERS))
+	$(VENV)/bin/python -m dagspec.dag_factory.stack.demo --executor $(EXECUTOR)
 
 # The same local stack kept running to browse the UI (http://127.0.0.1:8080, admin / admin).
-airflow: $(STAMP)
-	$(VENV)/bin/dagspec up
+airflow: $(STAMP) $(if $(filter celery,$(EXECUTOR)),$(SERVERS))
+	$(VENV)/bin/dagspec up --executor $(EXECUTOR)
 
 # Debian's chromium for the browser test of the local stack (tests/stack); installed once when
 # running as root with apt-get, else that test is skipped and says why.
@@ -104,8 +113,23 @@ $(CHROMIUM):
 	  echo "could not install chromium: the browser test will be skipped"; \
 	else echo "no $(CHROMIUM) and no root apt-get: the browser test will be skipped"; fi
 
+# Debian's postgresql and redis-server for the distributed stack (EXECUTOR=celery) and its chaos tests
+# (tests/chaos); installed once when running as root with apt-get, else those tests are skipped and say why.
+$(SERVERS):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's postgresql and redis-server for the distributed stack"; \
+	  (DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null) || \
+	  echo "could not install postgresql and redis-server: the chaos tests will be skipped"; \
+	else echo "no redis-server/postgresql and no root apt-get: install them (apt-get install postgresql" \
+	  "redis-server) for EXECUTOR=celery; the chaos tests will be skipped"; fi
+
 bench: $(STAMP)
 	$(VENV)/bin/python bench/run.py $(ARGS)
+
+# Load scenario on the distributed stack: 20 concurrent runs of a three-job pipeline, a cluster each.
+bench-load: $(STAMP) $(SERVERS)
+	$(VENV)/bin/python bench/celery_load.py --runs 20
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check dag_factory provider tests bench

@@ -9,8 +9,12 @@ import shutil
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["USERNAME", "PASSWORD", "DEMO_BUCKET", "StackConfig", "free_port", "prepare_home"]
+if TYPE_CHECKING:
+    from .topology import Topology
+
+__all__ = ["USERNAME", "PASSWORD", "DEMO_BUCKET", "StackConfig", "free_port", "prepare_home", "secret"]
 
 USERNAME = "admin"
 PASSWORD = "admin"
@@ -38,6 +42,14 @@ class StackConfig:
     deferrable: bool = True
     parse_interval: int = 10
     extra_env: dict[str, str] = field(default_factory=dict)
+    executor: str = "local"  # "local" (LocalExecutor, SQLite) or "celery" (see topology.py)
+
+    @property
+    def topology(self) -> Topology:
+        """The processes of this stack (one machine, or the distributed celery stack)."""
+        from .topology import topology  # topology imports this module's helpers
+
+        return topology(self.executor)
 
     @property
     def logs(self) -> Path:
@@ -48,8 +60,10 @@ class StackConfig:
     def passwords_file(self) -> Path:
         return self.home / "passwords.json"
 
-    def airflow_env(self, api_port: int, emulator_env: dict[str, str], base: dict[str, str] | None = None) -> dict[str, str]:
-        """The environment of every Airflow process: the caller's, minus its Airflow settings, plus the stack's."""
+    def airflow_env(self, api_port: int, emulator_env: dict[str, str], base: dict[str, str] | None = None,
+                    servers_env: dict[str, str] | None = None) -> dict[str, str]:
+        """The environment of every Airflow process: the caller's, minus its Airflow settings, plus the stack's
+        (``servers_env``: what the backing servers tell Airflow, e.g. the Postgres URL and the Celery broker)."""
         inherited = dict(os.environ if base is None else base)
         env = {k: v for k, v in inherited.items() if not k.startswith("AIRFLOW")}
         url = f"http://{HOST}:{api_port}"
@@ -57,7 +71,6 @@ class StackConfig:
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
             "AIRFLOW__CORE__AUTH_MANAGER":
                 "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
@@ -69,8 +82,8 @@ class StackConfig:
             "AIRFLOW__API__PORT": str(api_port),
             "AIRFLOW__API__BASE_URL": url,
             "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API__SECRET_KEY": _secret(self.home, "api_secret_key"),
-            "AIRFLOW__API_AUTH__JWT_SECRET": _secret(self.home, "jwt_secret"),
+            "AIRFLOW__API__SECRET_KEY": secret(self.home, "api_secret_key"),
+            "AIRFLOW__API_AUTH__JWT_SECRET": secret(self.home, "jwt_secret"),
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             # The loader file is re-parsed every parse_interval seconds and lists the specs itself, so
             # new and changed specs show up then. A bundle refresh also sweeps import errors of files
@@ -84,12 +97,14 @@ class StackConfig:
             "SPARK_LOCAL_IP": HOST,
             "NO_PROXY": "127.0.0.1,localhost",
             **emulator_env,
+            **self.topology.env,
+            **(servers_env or {}),
             **self.extra_env,
         })
         return env
 
 
-def _secret(home: Path, name: str) -> str:
+def secret(home: Path, name: str) -> str:
     """A random secret kept in the stack's home, shared by all its processes (made on first use)."""
     path = home / ".secrets" / name
     if not path.exists():
@@ -107,5 +122,7 @@ def prepare_home(config: StackConfig, fresh: bool) -> None:
             (home / name).unlink(missing_ok=True)
 
         shutil.rmtree(home / "logs", ignore_errors=True)
+        shutil.rmtree(home / "postgres", ignore_errors=True)
+        shutil.rmtree(home / "redis", ignore_errors=True)
     config.logs.mkdir(parents=True, exist_ok=True)
     config.passwords_file.write_text(json.dumps({USERNAME: PASSWORD}) + "\n")

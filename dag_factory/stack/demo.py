@@ -19,6 +19,7 @@ from .report import fmt_seconds, format_report, gather
 from .rest import ApiError
 from .runs import run_dag
 from .stack import StackError, local_stack
+from .topology import EXECUTORS
 
 __all__ = ["main", "build_parser", "FLAGSHIP"]
 
@@ -35,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="AIRFLOW_HOME of the demo; emptied first (default: %(default)s)")
     p.add_argument("--port", type=int, default=0, help="api-server port on 127.0.0.1 (default: a free port)")
     p.add_argument("--dag-id", default=FLAGSHIP, help="the DAG to run (default: %(default)s)")
+    p.add_argument("--executor", choices=EXECUTORS, default="local",
+                   help="local (LocalExecutor, SQLite) or celery (CeleryExecutor, Postgres, Redis, two workers, "
+                        "two schedulers) (default: %(default)s)")
     p.add_argument("--timeout", type=float, default=900, help="seconds the run may take (default: %(default)s)")
     return p
 
@@ -58,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"demo: {dags} is not a dagspec dag_folder (no dagspec_loader.py); run from the repository root "
               "or pass --dags", file=sys.stderr)
         return 2
-    config = StackConfig(home=args.home.resolve(), dags_folder=dags, api_port=args.port)
+    config = StackConfig(home=args.home.resolve(), dags_folder=dags, api_port=args.port, executor=args.executor)
     clock = _Clock()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     print(f"dagspec demo: {args.dag_id} on a local Airflow 3 + Dataproc/GCS emulators, all on 127.0.0.1\n"

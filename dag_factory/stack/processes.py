@@ -73,6 +73,24 @@ class Child:
         if self.proc.poll() is None:
             self.proc.wait(5)
 
+    def signal(self, sig: int) -> None:
+        """Send ``sig`` to the whole process group (SIGKILL: a crash of the machine's process tree)."""
+        if self.proc is not None:
+            _signal_group(self.proc.pid, sig)
+
+    def wait_gone(self, timeout: float) -> bool:
+        """Wait until the leader has exited and no process of its group is left; True if so."""
+        if self.proc is None:
+            return True
+        deadline = time.monotonic() + timeout
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        while _group_alive(self.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return not _group_alive(self.proc.pid)
+
     def tail(self, lines: int = 30) -> str:
         return tail(self.log, lines)
 

@@ -1,5 +1,6 @@
 """Start and stop the local stack: the Dataproc/GCS emulators and Airflow 3 (api-server, scheduler,
-dag-processor, triggerer) on 127.0.0.1, with a private AIRFLOW_HOME and SQLite; reusable by tests."""
+dag-processor, triggerer; with ``executor="celery"`` also Postgres, Redis and Celery workers, see topology.py) on
+127.0.0.1, with a private AIRFLOW_HOME; reusable by tests."""
 
 from __future__ import annotations
 
@@ -20,12 +21,12 @@ from typing import Any
 from .config import HOST, PASSWORD, USERNAME, StackConfig, free_port, prepare_home
 from .processes import Child, tail
 from .rest import AirflowClient
+from .servers import ServerMissing
+from .topology import topology
 
 __all__ = ["AIRFLOW_COMPONENTS", "LocalStack", "StackError", "local_stack"]
 
-AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-_ARGS = {"scheduler": ["--skip-serve-logs"], "triggerer": ["--skip-serve-logs"]}  # serve_logs binds 0.0.0.0
-_HEALTH = ("metadatabase", "scheduler", "triggerer", "dag_processor")
+AIRFLOW_COMPONENTS = topology("local").names  # the default stack's Airflow processes
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -57,8 +58,11 @@ class LocalStack:
     username: str = USERNAME
     password: str = PASSWORD
 
+    stopped: list[Child] = field(default_factory=list)
+
     def check(self) -> None:
-        """Raise :class:`StackError` (naming the log) if any process of the stack has exited."""
+        """Raise :class:`StackError` (naming the log) if any process of the stack has exited (unless killed on
+        purpose with :meth:`kill`)."""
         for name, child in self.children.items():
             code = child.exit_code()
             if code is not None:
@@ -94,16 +98,33 @@ class LocalStack:
         """The log file of one process of the stack (``emulator``, ``db-migrate`` or an Airflow component)."""
         return self.config.logs / f"{name}.log"
 
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> Child:
+        """Kill one process of the stack (and its children) as a crash would; :meth:`check` then ignores it."""
+        child = self.children.pop(name)
+        child.signal(sig)
+        child.wait_gone(30)
+        self.stopped.append(child)
+        return child
+
+    def restart(self, name: str) -> Child:
+        """Start again a process that :meth:`kill` stopped (same command, same log)."""
+        child = next(c for c in reversed(self.stopped) if c.name == name)
+        self.children[name] = child.start()
+        return child
+
+    def all_children(self) -> list[Child]:
+        """Every process the stack started, running or killed (to check that none outlives it)."""
+        return [*self.children.values(), *self.stopped]
+
     def stop(self) -> None:
-        """Stop Airflow first (its tasks may still talk to the emulators), then the emulators; a second
-        Ctrl-C while stopping is ignored so that nothing is left behind."""
+        """Stop Airflow first (its tasks may still talk to the emulators), then the emulators, then the backing
+        servers (the reverse of the start order); a second Ctrl-C while stopping is ignored so that nothing is
+        left behind."""
         in_main = threading.current_thread() is threading.main_thread()
         saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)} if in_main else {}
         try:
-            for name in [*reversed(AIRFLOW_COMPONENTS), "emulator"]:
-                child = self.children.get(name)
-                if child is not None:
-                    child.stop()
+            for child in [*reversed(list(self.children.values())), *self.stopped]:
+                child.stop()
         finally:
             for sig, handler in saved.items():
                 signal.signal(sig, handler)
@@ -150,24 +171,38 @@ def local_stack(config: StackConfig, *, fresh: bool = True, start_timeout: float
     emulator_env = {"DATAPROC_EMULATOR_HOST": f"{HOST}:{ports['dataproc']}",
                     "STORAGE_EMULATOR_HOST": f"http://{HOST}:{ports['gcs']}"}
     admin_url = f"http://{HOST}:{ports['admin']}"
-    env = config.airflow_env(api_port, emulator_env)
+    shape = config.topology
     api_url = f"http://{HOST}:{api_port}"
-    stack = LocalStack(config, api_url, env, emulator_env, admin_url, AirflowClient(api_url, USERNAME, PASSWORD))
+    stack = LocalStack(config, api_url, {}, emulator_env, admin_url, AirflowClient(api_url, USERNAME, PASSWORD))
     try:
+        servers_env: dict[str, str] = {}
+        for server in shape.servers(config.home, config.logs):
+            note(f"starting {server.name} on {HOST} (data under {config.home}/{server.name})")
+            try:
+                stack.children[server.name] = server.start(config.airflow_env(api_port, emulator_env))
+            except ServerMissing as exc:
+                raise StackError(str(exc)) from None
+            except RuntimeError as exc:
+                raise StackError(str(exc), stack.log(server.name)) from None
+            servers_env.update(server.airflow_env())
+        env = stack.env = config.airflow_env(api_port, emulator_env, servers_env=servers_env)
         note(f"starting the Dataproc + GCS emulators (logs: {stack.log('emulator')})")
         emulator = Child("emulator", [sys.executable, "-m", "dagspec.provider.emulator", "--port", str(ports["dataproc"]),
                                       "--gcs-port", str(ports["gcs"]), "--admin-port", str(ports["admin"]), "-v"],
                          env, stack.log("emulator"), cwd=config.home)
         stack.children["emulator"] = emulator.start()
         _wait_emulator(emulator, admin_url, 60)
-        note("migrating the Airflow metadata DB (SQLite)")
+        note(f"migrating the Airflow metadata DB ({'Postgres' if shape.server_kinds else 'SQLite'})")
         _migrate(stack)
-        for name in AIRFLOW_COMPONENTS:
-            argv = [sys.executable, "-m", "airflow", name, *_ARGS.get(name, [])]
-            stack.children[name] = Child(name, argv, env, stack.log(name), cwd=config.home).start()
-        note(f"starting Airflow: {', '.join(AIRFLOW_COMPONENTS)} (logs: {config.logs}/)")
+        for component in shape.components:
+            cwd = config.home / component.workdir
+            cwd.mkdir(parents=True, exist_ok=True)
+            argv = [sys.executable, "-m", "airflow", *component.args]
+            stack.children[component.name] = Child(component.name, argv, {**env, **component.env},
+                                                   stack.log(component.name), cwd=cwd).start()
+        note(f"starting Airflow ({shape.executor} executor): {', '.join(shape.names)} (logs: {config.logs}/)")
         try:
-            stack.client.wait_healthy(_HEALTH, start_timeout, check=stack.check)
+            stack.client.wait_healthy(shape.health, start_timeout, check=stack.check)
         except TimeoutError as exc:
             raise StackError(str(exc), stack.log("api-server")) from None
         yield stack

@@ -13,10 +13,12 @@ from types import FrameType
 from .config import PASSWORD, USERNAME, StackConfig
 from .rest import ApiError
 from .stack import LocalStack, StackError, local_stack
+from .topology import EXECUTORS
 
 __all__ = ["add_arguments", "build_parser", "main", "run"]
 
-DESCRIPTION = ("Start Airflow 3 (api-server, scheduler, dag-processor, triggerer; SQLite, LocalExecutor) and the "
+DESCRIPTION = ("Start Airflow 3 (api-server, scheduler, dag-processor, triggerer; SQLite, LocalExecutor; or with "
+               "--executor celery: Postgres, Redis, two Celery workers and two schedulers) and the "
                "Dataproc + GCS emulators on 127.0.0.1 with DAGS as the dag_folder, and keep them running to use the "
                "UI. Dataproc work of any spec goes to the emulators. Ctrl-C stops everything.")
 
@@ -27,6 +29,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="AIRFLOW_HOME: metadata DB, logs (default: %(default)s)")
     p.add_argument("--port", type=int, default=8080, help="UI/API port on 127.0.0.1 (default: %(default)s)")
     p.add_argument("--fresh", action="store_true", help="forget earlier runs: start from an empty metadata DB")
+    p.add_argument("--executor", choices=EXECUTORS, default="local",
+                   help="local: one machine (LocalExecutor, SQLite); celery: a distributed Airflow (CeleryExecutor, "
+                        "Postgres, Redis, two workers, two schedulers; needs the celery extra and Debian's "
+                        "postgresql and redis-server) (default: %(default)s)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if not (dags / "dagspec_loader.py").exists():
         print(f"dagspec up: {dags} is not a dagspec dag_folder (no dagspec_loader.py); pass --dags", file=sys.stderr)
         return 2
-    config = StackConfig(home=args.home.resolve(), dags_folder=dags, api_port=args.port)
+    config = StackConfig(home=args.home.resolve(), dags_folder=dags, api_port=args.port, executor=args.executor)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with local_stack(config, fresh=args.fresh, say=lambda m: print(f"dagspec up: {m}", flush=True)) as stack:
@@ -53,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
                   f"  dag_folder   {dags}\n"
                   f"  emulators    {'  '.join(f'{k}={v}' for k, v in stack.emulator_env.items())}\n"
                   f"  admin stats  {stack.admin_url}/stats\n"
+                  f"  executor     {config.executor}: {', '.join(stack.children)}\n"
                   f"  logs         {config.logs}/\n\n  Ctrl-C stops everything.\n", flush=True)
             _report_first_parse(stack)
             while True:

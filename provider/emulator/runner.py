@@ -158,6 +158,9 @@ class JobRunner:
         """Run ``spec`` to the end (the caller holds a slot); output goes to ``driver_uri`` chunks."""
         out = DriverOutput(self.gcs, driver_uri, self.flush_interval)
         try:
+            simulated = _simulation(spec.properties)
+            if simulated is not None:
+                return _simulate(*simulated, out, cancel)
             if not self.spark:
                 out.write(f"[dataproc-emulator] Spark is disabled (--no-spark): this {spec.kind} was accepted "
                           "and marked DONE without running.\n".encode())
@@ -295,6 +298,32 @@ class JobRunner:
         proc.wait()
         reader.join(10)
         return proc.returncode, tail.decode(errors="replace")
+
+
+SIMULATE_SECONDS = "dataproc-emulator.simulate.seconds"
+SIMULATE_OUTCOME = "dataproc-emulator.simulate.outcome"
+
+
+def simulated(spec: JobSpec) -> bool:
+    """Whether ``spec`` asks for the load-test mode (no Spark work, see :data:`SIMULATE_SECONDS`)."""
+    return SIMULATE_SECONDS in spec.properties
+
+
+def _simulation(properties: dict[str, str]) -> tuple[float, str] | None:
+    """The load-test mode asked for by a job's properties: (seconds, "DONE" or "ERROR"), or None to run it."""
+    if SIMULATE_SECONDS not in properties:
+        return None
+    outcome = properties.get(SIMULATE_OUTCOME, "DONE").upper()
+    return float(properties[SIMULATE_SECONDS]), "ERROR" if outcome == "ERROR" else "DONE"
+
+
+def _simulate(seconds: float, outcome: str, out: DriverOutput, cancel: threading.Event) -> RunResult:
+    """A job that does no Spark work: it waits ``seconds`` (cancellable), writes its driver output, ends ``outcome``."""
+    out.write(f"[dataproc-emulator] simulated job: {seconds:g}s, then {outcome}\n".encode())
+    if cancel.wait(seconds):
+        return RunResult("CANCELLED")
+    out.write(f"[dataproc-emulator] simulated job finished: {outcome}\n".encode())
+    return RunResult(outcome, "" if outcome == "DONE" else "Job failed: simulated failure")
 
 
 def _kill(proc: subprocess.Popen) -> None:

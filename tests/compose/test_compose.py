@@ -144,3 +144,44 @@ def test_dockerfiles_install_dagspec_with_spark_only_in_the_emulator() -> None:
     for ignore in ("Dockerfile.airflow.dockerignore", "Dockerfile.emulator.dockerignore"):
         lines = (ROOT / "docker" / ignore).read_text().splitlines()
         assert lines.count("*") == 1 and {"!pyproject.toml", "!README.md", "!dag_factory/", "!provider/"} <= set(lines)
+
+
+CELERY_SERVICES = ("redis", "scheduler-2", "celery-worker-1", "celery-worker-2")
+
+
+def _celery_config() -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
+    env["AIRFLOW_EXECUTOR"] = "CeleryExecutor"
+    result = subprocess.run([compose_binary(), "--project-directory", str(ROOT), "-f", str(COMPOSE_FILE), "--profile",
+                             "celery", "config", "--format", "json"], capture_output=True, text=True, timeout=60,
+                            env=env, check=False)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_celery_profile_is_valid_and_only_there_when_asked_for(config: dict[str, Any]) -> None:
+    result = compose("--profile", "celery", "config", "-q")
+    assert result.returncode == 0, result.stderr
+    assert not set(CELERY_SERVICES) & set(config["services"])  # plain `up` stays the one-machine stack
+
+
+def test_the_celery_profile_has_the_distributed_topology() -> None:
+    """Redis, a second scheduler and two workers with their own hostnames, all on CeleryExecutor and the same
+    broker and result backend, each with a healthcheck and no port of its own."""
+    services = _celery_config()["services"]
+    assert set(CELERY_SERVICES) <= set(services)
+    assert services["redis"]["image"] == "redis:7" and not services["redis"].get("ports")
+    airflow = [*AIRFLOW_SERVICES, "scheduler-2", "celery-worker-1", "celery-worker-2"]
+    for name in airflow:
+        env = services[name]["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql+psycopg2://")
+    hostnames = {services[w]["environment"]["DAGSPEC_STACK_HOSTNAME"] for w in ("celery-worker-1", "celery-worker-2")}
+    assert hostnames == {"worker-1", "worker-2"}
+    for worker in ("celery-worker-1", "celery-worker-2"):
+        command = services[worker]["command"]
+        assert command[:2] == ["celery", "worker"] and "--skip-serve-logs" in command
+        assert services[worker]["depends_on"]["redis"]["condition"] == "service_healthy"
+    for name in CELERY_SERVICES:
+        assert services[name].get("healthcheck", {}).get("test"), name

@@ -262,3 +262,19 @@ def test_output_to_a_missing_bucket_warns_or_fails_when_strict(emu, emulator_cli
         emu.backend.runner.strict_buckets = False
     assert done.status.state == State.ERROR and f"gs://{strict_bucket}" in done.status.details
     assert emulator_clients.storage.lookup_bucket(strict_bucket) is None
+
+
+def test_a_simulated_load_test_job_runs_its_time_without_spark_and_ends_as_asked(emu, emulator_clients, cluster):
+    job = {"placement": {"cluster_name": cluster.cluster_name},
+           "pyspark_job": {"main_python_file_uri": "gs://nowhere/never-read.py",
+                           "properties": {"dataproc-emulator.simulate.seconds": "0.5"}}}
+    failing = {"placement": job["placement"],
+               "pyspark_job": {"main_python_file_uri": "gs://nowhere/never-read.py",
+                               "properties": {"dataproc-emulator.simulate.seconds": "0.1",
+                                              "dataproc-emulator.simulate.outcome": "ERROR"}}}
+    ok, bad = _submit(emulator_clients, job), _submit(emulator_clients, failing)
+    ok, bad = wait_job(emulator_clients, ok.reference.job_id), wait_job(emulator_clients, bad.reference.job_id)
+    assert ok.status.state == State.DONE and bad.status.state == State.ERROR
+    assert "simulated job finished: DONE" in driver_output(emulator_clients, ok)[1]
+    assert "simulated failure" in bad.status.details
+    assert emu.stats.snapshot()["jobs_started"] == {ok.reference.job_id: 1, bad.reference.job_id: 1}

@@ -119,3 +119,58 @@ def test_dagspec_up_refuses_a_busy_port_before_starting_anything(tmp_path: Path,
     assert code == 1
     assert f"port 127.0.0.1:{port} is in use" in capsys.readouterr().err
     assert not (tmp_path / "logs" / "processes" / "emulator.log").exists()
+
+
+def test_the_default_topology_is_one_machine_and_celery_is_the_distributed_stack(tmp_path: Path) -> None:
+    from dagspec.dag_factory.stack.servers import Postgres, Redis
+    from dagspec.dag_factory.stack.topology import topology
+
+    local = topology("local")
+    assert local.names == ("api-server", "scheduler", "dag-processor", "triggerer") and local.server_kinds == ()
+    celery = topology("celery")
+    assert [c.kind for c in celery.components].count("scheduler") == 2
+    workers = celery.of_kind("celery-worker")
+    assert [w.name for w in workers] == ["celery-worker-1", "celery-worker-2"]
+    assert [w.env["DAGSPEC_STACK_HOSTNAME"] for w in workers] == ["worker-1", "worker-2"]
+    assert len({w.workdir for w in workers}) == 2
+    assert all("--skip-serve-logs" in c.args for c in celery.components if c.kind != "api-server" and
+               c.kind != "dag-processor")  # serve_logs would bind every interface
+    assert celery.server_kinds == (Postgres, Redis)
+    with pytest.raises(ValueError, match="unknown executor"):
+        topology("kubernetes")
+
+
+def test_the_celery_env_names_postgres_redis_and_the_psycopg2_result_backend(tmp_path: Path) -> None:
+    from dagspec.dag_factory.stack.servers import Postgres, Redis
+
+    config = StackConfig(home=tmp_path / "home", dags_folder=ROOT / "dags", executor="celery")
+    pg, redis = Postgres(config.home, config.logs, port=15432), Redis(config.home, config.logs, port=16379)
+    env = config.airflow_env(18080, {}, {}, servers_env={**pg.airflow_env(), **redis.airflow_env()})
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://airflow:")
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@127.0.0.1:15432/airflow")
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+" + env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert re.fullmatch(r"redis://:[^@]+@127\.0\.0\.1:16379/0", env["AIRFLOW__CELERY__BROKER_URL"])
+    assert pg.password != redis.password and len(pg.password) >= 32
+    local = StackConfig(home=tmp_path / "home", dags_folder=ROOT / "dags").airflow_env(18080, {}, {})
+    assert local["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor" and local["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith(
+        "sqlite:///")
+
+
+def test_a_killed_child_can_be_restarted_and_the_stack_check_ignores_it_meanwhile(tmp_path: Path) -> None:
+    import signal
+    import sys
+
+    from dagspec.dag_factory.stack.stack import LocalStack
+
+    config = StackConfig(home=tmp_path, dags_folder=tmp_path)
+    stack = LocalStack(config, "http://127.0.0.1:1", {}, {}, "http://127.0.0.1:1", None)  # type: ignore[arg-type]
+    argv = [sys.executable, "-c", "import time; time.sleep(60)"]
+    stack.children["worker"] = Child("worker", argv, dict(os.environ), tmp_path / "worker.log").start()
+    killed = stack.kill("worker", signal.SIGKILL)
+    assert killed.exit_code() == -signal.SIGKILL
+    stack.check()  # a process killed on purpose is not a crash
+    stack.restart("worker")
+    assert stack.children["worker"].running()
+    stack.stop()
+    assert not any(c.running() for c in stack.all_children())
