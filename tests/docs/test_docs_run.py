@@ -32,6 +32,7 @@ SKIP = {  # (page, how the block starts): why it is not run here
                                                                      "against the emulator in the rehearsal block",
     ("docs/deploy.md", "gcloud composer environments run"): "needs a Google Cloud account",
     ("docs/docker.md", "docker compose"): "needs a Docker engine",
+    ("docs/docker.md", "AIRFLOW_EXECUTOR=CeleryExecutor docker compose"): "needs a Docker engine",
 }
 
 
