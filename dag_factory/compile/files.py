@@ -64,16 +64,8 @@ def check_task_files(ctx: CompileContext, operator: str, user_args: dict[str, An
         return
     if operator not in _WORK_OPERATORS or not ({"files_root", "job", "batch"} & set(user_args)):
         return
-    root = args.get("files_root")
+    root = _files_root(ctx, args, path)
     if root is None:
-        args["files_root"] = root = str(ctx.loaded.path.parent)
-    elif isinstance(root, str) and not _templated(root):
-        try:
-            root = str(resolve(root, ctx.loaded.path.parent, ctx.roots))
-        except FileRefused as refused:
-            _error(ctx, refused, path + ("args", "files_root"), "files_root")
-            return
-    else:
         return
     for key in ("job", "batch"):
         where = path + (("args", key) if key in user_args else ())
@@ -82,6 +74,23 @@ def check_task_files(ctx: CompileContext, operator: str, user_args: dict[str, An
                 confined_file(split_fragment(uri)[0], root, ctx.roots, JOB_MAX)
             except FileRefused as refused:
                 _error(ctx, refused, where + sub if key in user_args else path, str(sub[-1]) if sub else key)
+
+
+def _files_root(ctx: CompileContext, args: dict[str, Any], path: YamlPath) -> str | None:
+    """The folder local files are relative to: ``files_root`` resolved inside the allowed folders (the
+    spec's folder when unset, written back into ``args``); None when it is refused (an error is reported)
+    or templated (checked at run time)."""
+    root = args.get("files_root")
+    if root is None:
+        args["files_root"] = str(ctx.loaded.path.parent)
+        return args["files_root"]
+    if not isinstance(root, str) or _templated(root):
+        return None
+    try:
+        return str(resolve(root, ctx.loaded.path.parent, ctx.roots))
+    except FileRefused as refused:
+        _error(ctx, refused, path + ("args", "files_root"), "files_root")
+        return None
 
 
 def _body_files(body: Any, at: YamlPath) -> Iterable[tuple[YamlPath, str]]:
@@ -103,16 +112,8 @@ def check_upload(ctx: CompileContext, args: dict[str, Any], path: YamlPath) -> N
     destination = args.get("destination")
     if isinstance(destination, str):
         check_bucket(ctx, destination, path + ("args", "destination"), "upload destination")
-    root = args.get("files_root")
+    root = _files_root(ctx, args, path)
     if root is None:
-        args["files_root"] = root = str(ctx.loaded.path.parent)
-    elif isinstance(root, str) and not _templated(root):
-        try:
-            root = str(resolve(root, ctx.loaded.path.parent, ctx.roots))
-        except FileRefused as refused:
-            _error(ctx, refused, path + ("args", "files_root"), "files_root")
-            return
-    else:
         return
     source = args.get("source")
     items = ([((), source)] if isinstance(source, str)
