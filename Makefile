@@ -31,13 +31,7 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 
 venv: $(STAMP)
 
-DF_VENV  := .venv-dagfactory
-DF_REQS  := tests/envs/dag-factory.txt
-# EXECUTOR=celery: the distributed local stack (Postgres, Redis, CeleryExecutor) for `make demo` / `make airflow`
-EXECUTOR ?= local
-SERVERS  := /usr/bin/redis-server /usr/bin/pg_conftool
-
-.PHONY: help venv test test-min min-lock dagfactory-lock test-34 lock-34 test-fast demo airflow bench bench-load lint clean
+test: $(STAMP) $(CHROMIUM) $(SERVERS) $(DF_VENV)/.synced
 	$(VENV)/bin/python -m pytest
 	$(MAKE) --no-print-directory test-min
 	$(MAKE) --no-print-directory test-34
