@@ -91,6 +91,10 @@ class Child:
             time.sleep(0.1)
         return not _group_alive(self.proc.pid)
 
+    def group_alive(self) -> bool:
+        """Whether any process of the child's group is still alive (the leader or what it spawned)."""
+        return self.proc is not None and _group_alive(self.proc.pid)
+
     def tail(self, lines: int = 30) -> str:
         return tail(self.log, lines)
 

@@ -116,6 +116,10 @@ class LocalStack:
         """Every process the stack started, running or killed (to check that none outlives it)."""
         return [*self.children.values(), *self.stopped]
 
+    def outlived(self) -> list[str]:
+        """Names of the processes whose group is still alive: after ``stop``, none should be."""
+        return [child.name for child in self.all_children() if child.group_alive()]
+
     def stop(self) -> None:
         """Stop Airflow first (its tasks may still talk to the emulators), then the emulators, then the backing
         servers (the reverse of the start order); a second Ctrl-C while stopping is ignored so that nothing is

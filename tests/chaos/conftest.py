@@ -52,17 +52,10 @@ def chaos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chaos]:
             yield Chaos(stack)
     except StackError as exc:
         pytest.fail(exc.details(60))
-    left = [child.name for child in stack.all_children() if child.pid and _group_alive(child.pid)]
+    left = stack.outlived()
     if left:
         pytest.fail(f"processes of {left} outlived the stack's stop")
 
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.fixture

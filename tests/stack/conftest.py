@@ -4,7 +4,6 @@ that run; the stack stops after the package's last test."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,14 +50,7 @@ def flagship(stack_dags: Path) -> Iterator[Flagship]:
             yield Flagship(stack, stack_dags, expected, result)
     except StackError as exc:  # a process died or did not start: show the tail of its log
         pytest.fail(exc.details(60))
-    left = [name for name, child in stack.children.items() if child.pid and _group_alive(child.pid)]
+    left = stack.outlived()
     if left:
         pytest.fail(f"processes of {left} outlived the stack's stop")
 
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True

@@ -48,13 +48,6 @@ def test_prepare_home_writes_the_login_and_fresh_forgets_the_db(tmp_path: Path) 
     assert not (tmp_path / "airflow.db").exists()
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
 
 def test_a_child_is_stopped_with_its_whole_process_group(tmp_path: Path) -> None:
     log = tmp_path / "child.log"
@@ -62,10 +55,10 @@ def test_a_child_is_stopped_with_its_whole_process_group(tmp_path: Path) -> None
     deadline = time.monotonic() + 10
     while "started" not in log.read_text() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert child.running() and child.pid is not None and _group_alive(child.pid)
+    assert child.running() and child.group_alive()
     child.stop(timeout=5)
     assert child.exit_code() is not None
-    assert not _group_alive(child.pid)  # the background sleeps are gone too
+    assert not child.group_alive()  # the background sleeps are gone too
     assert "started" in child.tail()
 
 
