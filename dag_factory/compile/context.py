@@ -69,7 +69,8 @@ class CompileContext:
         obj, why = self.resolver.resolve(dotted)
         if obj is None:
             self.error("DSP040", f"{what or kind} `{dotted}` does not resolve: {why}", path,
-                       "check the spelling and that the package is installed where Airflow runs")
+                       self.resolver.suggest(dotted) or "check the spelling and that the package is installed "
+                       "where Airflow runs")
             return None
         if kind == "operator" and not _is_operator_class(obj):
             self.error("DSP043", f"`{dotted}` is {_describe(obj)}, not an operator class", path,

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..errors import did_you_mean
+from ..errors import Diagnostic, did_you_mean
 from ..spec import models
 from ..spec.files import TEXT_MAX, FileRefused, read_text, resolve
 from ..spec.load import LoadedSpec
 from ..spec.secrets import redact
 from ..spec.values import parse_duration
 from .context import CompileContext
+from .cron import FIELDS_HINT, cron_problem
 from .gitref import git_commit, git_inputs
 from .params import check_param
 from .passthrough import check_airflow_key
@@ -30,14 +31,20 @@ _DURATION_LIKE = re.compile(r"^\s*\d+(\.\d+)?\s*(ms|s|sec|m|min|h|d|w)(\s*\d+(\.
 _RESERVED_DAG_ARGS = {"dag_id", "schedule", "params", "doc_md", "default_args", "task_group"}
 
 
-def _cron_ok(expr: str) -> str:
-    """Empty when ``expr`` is a valid cron expression, else why not."""
-    from croniter import croniter  # pure Python, no Airflow
-
-    fields = expr.split()
-    if len(fields) not in (5, 6):
-        return f"a cron expression has 5 fields (minute hour day month weekday), this one has {len(fields)}"
-    return "" if croniter.is_valid(expr) else "a field is out of range or malformed"
+def _bad_cron(ctx: CompileContext, expr: str, path: tuple[str, ...], hint: str = "") -> None:
+    """A DSP030 for an invalid cron expression, its caret under the bad field when the value is on one line."""
+    problem = cron_problem(expr)
+    if problem is None:
+        return
+    why, offset = problem
+    loc = ctx.loaded.source.find(path)
+    line = ctx.loaded.source.lines[loc.line - 1] if loc.file == ctx.loaded.source.file and \
+        0 < loc.line <= len(ctx.loaded.source.lines) else ""
+    written = line[loc.column - 1:]
+    start = written.find(expr) if written.startswith(("'", '"', expr[:1])) else -1
+    column = loc.column + start + offset if 0 <= start <= 1 else loc.column
+    ctx.diagnostics.append(Diagnostic("DSP030", f"bad cron expression `{expr}`: {why}", loc.file, loc.line, column,
+                                      f"{FIELDS_HINT}; {hint}" if hint else FIELDS_HINT))
 
 
 def schedule(ctx: CompileContext, value: Any) -> Schedule:
@@ -53,17 +60,12 @@ def schedule(ctx: CompileContext, value: Any) -> Schedule:
             return Schedule("preset", text)
         if _DURATION_LIKE.match(text):
             return Schedule("every", Duration(parse_duration(text)))
-        why = _cron_ok(text)
-        if why:
-            ctx.error("DSP030", f"bad cron expression `{text}`: {why}", path,
-                      "e.g. `0 6 * * *` (06:00 daily), a preset like `@daily`, or a duration like `6h`")
+        _bad_cron(ctx, text, path, "e.g. `0 6 * * *` (06:00 daily), a preset like `@daily`, or a duration like `6h`")
         return Schedule("cron", text)
     if isinstance(value, models.Every):
         return Schedule("every", Duration(value.every))
     if isinstance(value, models.CronSchedule):
-        why = _cron_ok(value.cron)
-        if why:
-            ctx.error("DSP030", f"bad cron expression `{value.cron}`: {why}", path + ("cron",))
+        _bad_cron(ctx, value.cron, path + ("cron",))
         if value.timezone:
             _zone(ctx, value.timezone, path + ("timezone",))
         return Schedule("timetable", CallbackRef("airflow.timetables.trigger.CronTriggerTimetable",

@@ -8,8 +8,11 @@ cached, so a dag_folder of many specs pays for each operator class once.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
+import pkgutil
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +48,23 @@ class Resolver:
         if not hasattr(module, attr):
             return None, f"module `{module_name}` has no attribute `{attr}`"
         return getattr(module, attr), ""
+
+    def suggest(self, path: str) -> str:
+        """For a path that does not resolve: ``did you mean `a.b.c`?`` with the first misspelt part replaced
+        by the closest name its parent has, or an empty string. Looks only at the modules the failed import
+        already loaded, and lists a package's modules without importing them."""
+        parts = path.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            parent = sys.modules.get(".".join(parts[:i]))  # never imports again (a failing module would rerun)
+            if parent is None:
+                continue
+            names = {n for n in dir(parent) if not n.startswith("_")}
+            names |= {m.name for m in pkgutil.iter_modules(getattr(parent, "__path__", None) or [])}
+            if parts[i] in names:  # the part exists; what fails is further on (or the import itself)
+                return ""
+            close = difflib.get_close_matches(parts[i], sorted(names), n=1, cutoff=0.6)
+            return f"did you mean `{'.'.join([*parts[:i], close[0], *parts[i + 1:]])}`?" if close else ""
+        return ""
 
     def accepted_args(self, path: str) -> frozenset[str] | None:
         """Keyword arguments a class's constructor chain accepts (None: accepts anything)."""

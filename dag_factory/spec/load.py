@@ -155,6 +155,12 @@ class SpecLoader:
             candidates += [base / f"{name}.yaml", base / f"{name}.yml", base / name]
         return next((c for c in candidates if c.is_file()), None)
 
+    def template_names(self, subdir: str = "") -> list[str]:
+        """The names ``find_template`` knows in ``subdir`` of the template dirs (for did-you-mean)."""
+        folders = [folder / subdir if subdir else folder for folder in self.template_dirs]
+        return sorted({p.stem for folder in folders if folder.is_dir() for p in folder.iterdir()
+                       if p.suffix in (".yaml", ".yml") and p.is_file()})
+
     # --- one spec --------------------------------------------------------------------------------
 
     def __post_init__(self) -> None:
@@ -230,8 +236,9 @@ class SpecLoader:
             found = self.find_template(str(name), path)
             if found is None:
                 dirs = ", ".join(self.display(d) for d in self.template_dirs) or "(none configured)"
+                close = did_you_mean(str(name), self.template_names())
                 diagnostics.append(Diagnostic("DSP051", f"template `{name}` not found", loc.file, loc.line, loc.column,
-                                              f"templates are looked up in: {dirs}"))
+                                              f"{close} " * bool(close) + f"templates are looked up in: {dirs}"))
                 continue
             found = Path(os.path.abspath(found))
             outside = self.refused(str(name), found, loc)
@@ -265,8 +272,10 @@ class SpecLoader:
             found = self.find_template(name, path, subdir="clusters")
             loc = source.find(("clusters", key, "extends"))
             if found is None:
+                close = did_you_mean(name, self.template_names("clusters"))
                 diagnostics.append(Diagnostic("DSP051", f"cluster profile `{name}` not found", loc.file, loc.line,
-                                              loc.column, "profiles live in templates/clusters/NAME.yaml"))
+                                              loc.column, f"{close} " * bool(close) +
+                                              "profiles live in templates/clusters/NAME.yaml"))
                 continue
             outside = self.refused(name, found, loc)
             if outside is not None:

@@ -16,9 +16,10 @@ from pydantic import BaseModel, ValidationError
 from ..errors import Diagnostic, did_you_mean
 from . import models
 from .models import ACTION_KEYS, Spec, TaskCommon, task_kind
+from .placement import move_hint
 from .yaml_source import SourceMap, YamlPath
 
-__all__ = ["validation_diagnostics", "pruned"]
+__all__ = ["validation_diagnostics", "pruned", "operator_hint", "KNOWN_OPERATORS"]
 
 
 def _is_tasks(path: tuple[Any, ...]) -> bool:
@@ -105,6 +106,7 @@ def validation_diagnostics(exc: ValidationError, data: Any, source: SourceMap) -
     """One diagnostic per pydantic error, placed at the offending key or value."""
     out: list[Diagnostic] = []
     seen: set[tuple[YamlPath, str]] = set()
+    valued: set[YamlPath] = set()
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
         kind = err["type"]
@@ -116,7 +118,8 @@ def validation_diagnostics(exc: ValidationError, data: Any, source: SourceMap) -
         if kind == "extra_forbidden":
             place = source.find(path, key=True)
             allowed = _allowed_keys(loc, data)
-            hint = did_you_mean(str(key), allowed) or (f"allowed keys: {', '.join(sorted(allowed))}" if allowed else "")
+            hint = (move_hint(path, data) or did_you_mean(str(key), allowed)
+                    or (f"allowed keys: {', '.join(sorted(allowed))}" if allowed else ""))
             out.append(Diagnostic("DSP010", f"unknown key `{key}`", place.file, place.line, place.column, hint))
         elif kind == "task_action":
             place = source.find(path, key=True)
@@ -127,6 +130,9 @@ def validation_diagnostics(exc: ValidationError, data: Any, source: SourceMap) -
             if found:
                 msg = f"task `{key}` has several actions: {', '.join(found)}"
                 hint = "a task does one thing; split it into tasks joined by `depends_on`"
+            elif not (isinstance(node, dict) and node) and move_hint(path, data):  # a task key among the tasks
+                msg = f"`{key}` is written among the tasks but is not a task"
+                hint = move_hint(path, data)
             else:
                 msg = f"task `{key}` has no action"
                 hint = f"add one of: {', '.join(ACTION_KEYS)} (e.g. `bash: echo hi`, `empty: true`)"
@@ -142,15 +148,58 @@ def validation_diagnostics(exc: ValidationError, data: Any, source: SourceMap) -
             place = source.find(path[:-1])
             out.append(Diagnostic("DSP012", f"missing required key `{key}`", place.file, place.line, place.column,
                                   f"add `{key}:` here"))
-        else:
+        elif path not in valued:  # one per value: a union (date | datetime) fails once per member
+            valued.add(path)
             place = source.find(path)
             where = ".".join(str(p) for p in path) or "spec"
-            message = err["msg"]
-            if message.startswith("Value error, "):
-                message = message[len("Value error, "):]
-            out.append(Diagnostic("DSP011", f"`{where}`: {message}", place.file, place.line, place.column,
-                                  _type_hint(err)))
+            message, hint = _value_problem(err, path, data)
+            out.append(Diagnostic("DSP011", f"`{where}`: {message}", place.file, place.line, place.column, hint))
     return out
+
+
+def _value_problem(err: Mapping[str, Any], path: YamlPath, data: Any) -> tuple[str, str]:
+    """The message and hint for a value the model refuses (wrong type, not an allowed value ...)."""
+    kind, message, ctx = str(err["type"]), str(err["msg"]), err.get("ctx") or {}
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    value = err.get("input")
+    if kind == "literal_error":  # one of a fixed set: name the closest, list them once
+        choices = [c.strip().strip("'") for c in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")]
+        close = did_you_mean(str(value), choices)
+        return (f"`{value}` is not one of the allowed values",
+                f"{close} The values are: {', '.join(choices)}" if close else f"one of: {', '.join(choices)}")
+    if kind.startswith(("date_", "datetime_")) and ctx.get("error"):
+        return (f"`{value}` is not a valid date: {ctx['error']}",
+                "write a date `2024-06-01` or a date and time `2024-06-01T06:00:00` (ISO 8601)")
+    if kind == "string_pattern_mismatch" and path and path[-1] in ("operator", "notifier") and "." not in str(value):
+        return (f"`{value}` is not an import path",
+                operator_hint(str(value)) if path[-1] == "operator" else "write the dotted import path of the class")
+    return message, _type_hint(err)
+
+
+# operators a spec often names by their class alone; the hint gives their import path
+KNOWN_OPERATORS = tuple(f"airflow.providers.standard.{path}" for path in (
+    "operators.bash.BashOperator", "operators.python.PythonOperator", "operators.python.BranchPythonOperator",
+    "operators.python.ShortCircuitOperator", "operators.python.PythonVirtualenvOperator",
+    "operators.empty.EmptyOperator", "operators.trigger_dagrun.TriggerDagRunOperator",
+    "operators.datetime.BranchDateTimeOperator", "operators.latest_only.LatestOnlyOperator",
+    "sensors.external_task.ExternalTaskSensor", "sensors.python.PythonSensor", "sensors.bash.BashSensor",
+    "sensors.filesystem.FileSensor", "sensors.time_delta.TimeDeltaSensor",
+)) + tuple(f"dagspec.provider.operators.{path}" for path in (
+    "job.DataprocSubmitJobOperator", "job.DataprocSubmitBatchOperator", "cluster.DataprocCreateClusterOperator",
+    "cluster.DataprocDeleteClusterOperator", "gcs.GcsUploadOperator",
+    "workflow.DataprocInstantiateWorkflowTemplateOperator",
+))
+
+
+def operator_hint(name: str) -> str:
+    """For an operator written by its class name alone: the import path of the closest known one."""
+    by_class = {path.rpartition(".")[2]: path for path in KNOWN_OPERATORS}
+    close = did_you_mean(name, by_class)
+    if close:
+        cls = close.split("`")[1]
+        return f"an operator is named by its import path: did you mean `{by_class[cls]}`?"
+    return "an operator is named by its import path, e.g. `airflow.providers.standard.operators.bash.BashOperator`"
 
 
 def _type_hint(err: Mapping[str, Any]) -> str:

@@ -43,6 +43,7 @@ _SAFE_TAGS = {
     "tag:yaml.org,2002:seq",
 }
 _STR = "tag:yaml.org,2002:str"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 YamlPath = tuple[str | int, ...]
 
@@ -187,6 +188,8 @@ class _Builder:
             try:
                 return self.scalars.construct_object(node)
             except (ConstructorError, ValueError) as exc:
+                if node.tag == _TIMESTAMP:  # `2024-13-01` looks like a date but is none: keep the text, so the
+                    return node.value  # model reports it where a date is due and the file's other errors too
                 raise self.fail(node, "DSP001", f"bad value: {exc}") from None
         if isinstance(node, SequenceNode):
             return [self.build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
@@ -233,6 +236,14 @@ def _syntax_diagnostic(file: str, exc: yaml.YAMLError, lines: list[str]) -> Diag
     line = mark.line + 1 if mark else 0
     if 0 < line <= len(lines) and "\t" in lines[line - 1]:
         hint = "YAML does not allow tabs for indentation; use spaces"
+    elif context == "while scanning an alias" and 0 < line <= len(lines):
+        key, _, value = lines[line - 1].partition(":")
+        example = f'{key.strip()}: "{value.strip()}"' if value.strip().startswith("*") else '"* * * * *"'
+        hint = (f"a value starting with `*` is a YAML alias; quote it, e.g. `{example}` "
+                "(cron expressions with `*` need quotes)")
+        start = getattr(exc, "context_mark", None)
+        if start is not None and mark is not None and start.line == mark.line:  # the caret under the `*`, not after it
+            mark = start
     column = mark.column + 1 if mark else 0
     return Diagnostic("DSP001", message, file, line, column, hint)
 

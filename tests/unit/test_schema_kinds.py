@@ -24,6 +24,7 @@ EXPRESSIBLE_BAD = [
     "bad_duration.yaml", "dataproc_unknown_field.yaml", "dataproc_workflow_template.yaml",
     "dataproc_wrong_value.yaml", "limits_extends_number.yaml", "limits_instance_vars_list.yaml",
     "limits_vars_not_mapping.yaml", "no_action.yaml", "unknown_key.yaml", "wrong_type.yaml",
+    "value_errors_together.yaml", "misplaced_cluster.yaml", "misplaced_depends_on.yaml", "operator_typo.yaml",
 ]
 
 
