@@ -163,9 +163,10 @@ def _value_problem(err: Mapping[str, Any], path: YamlPath, data: Any) -> tuple[s
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
     value = err.get("input")
-    if kind == "literal_error":  # one of a fixed set: name the closest, list them once
-        choices = [c.strip().strip("'") for c in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")]
-        close = did_you_mean(str(value), choices)
+    choices = [c.strip().strip("'") for c in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")]
+    if kind == "literal_error" and isinstance(value, str) and not {"True", "False"} & set(choices):
+        # one of a fixed set of names: the closest one, and the set listed once
+        close = did_you_mean(value, choices)
         return (f"`{value}` is not one of the allowed values",
                 f"{close} The values are: {', '.join(choices)}" if close else f"one of: {', '.join(choices)}")
     if kind.startswith(("date_", "datetime_")) and ctx.get("error"):

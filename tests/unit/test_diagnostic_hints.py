@@ -126,3 +126,18 @@ def test_a_date_that_is_no_date_stays_text_where_text_is_due() -> None:
     doc, diags = load_yaml("description: 2024-13-01\nwhen: 2024-06-01\n", "x.yaml")
     assert diags == [] and doc is not None
     assert doc.data["description"] == "2024-13-01" and str(doc.data["when"]) == "2024-06-01"
+
+
+def test_a_spec_key_indented_among_the_tasks_says_to_move_it_one_level_up(tmp_path: Path) -> None:
+    spec = tmp_path / "indented.yaml"
+    spec.write_text("tasks:\n  a: {bash: echo a}\n  schedule: '@daily'\n")
+    (diag,) = compile_paths([spec], root=tmp_path, env=ENV).all_diagnostics
+    assert (diag.code, diag.line, diag.column) == ("DSP013", 3, 3)
+    assert diag.hint == "`schedule` is a key of the spec's top level, not of `tasks`: move it one level up, in line with `tasks:`"
+
+
+def test_a_boolean_literal_keeps_its_plain_message(tmp_path: Path) -> None:
+    spec = tmp_path / "empty.yaml"
+    spec.write_text("tasks:\n  a: {empty: false}\n")
+    (diag,) = compile_paths([spec], root=tmp_path, env=ENV).all_diagnostics
+    assert diag.message == "`tasks.a.empty`: Input should be True"
