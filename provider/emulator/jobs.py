@@ -220,7 +220,9 @@ class JobService:
 
     def _cancel(self, record: JobRecord) -> None:
         with self.backend.lock:
-            if record.pb.status.state in _TERMINAL:
+            # Dataproc cancels PENDING and RUNNING jobs only ("Starts a job cancellation request" on an
+            # active job): SETUP_DONE, including a job queued for a slot, refuses like a finished job.
+            if record.pb.status.state in _TERMINAL or record.pb.status.state == JobState.SETUP_DONE:
                 raise ApiError(grpc.StatusCode.FAILED_PRECONDITION,
                                f"Cannot cancel jobId '{record.job_id}' in project '{record.project}': job is in "
                                f"state {JobState(record.pb.status.state).name}")
