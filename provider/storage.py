@@ -13,7 +13,7 @@ from .errors import ConfigurationError, NotFound
 from .files import FileRefused, file_digest, local_path, parse_gs_uri, rewrite_files, split_fragment, staged_object
 from .hooks.dataproc import DataprocHook
 
-__all__ = ["Stager", "DriverOutput", "default_staging_bucket", "staging_for", "files_exist"]
+__all__ = ["Stager", "DriverOutput", "follow_output", "default_staging_bucket", "staging_for", "files_exist"]
 
 log = logging.getLogger(__name__)
 
@@ -152,13 +152,35 @@ class DriverOutput:
         while not self.ended and self._clock() < deadline:
             self._sleep(min(interval, max(0.0, deadline - self._clock())))
             lines += self.read_new(final=True)
-        if not self.ended:
+        if not self.ended and timeout > 0:
             log.warning("driver output %s: no end marker after %.0f s; the log may miss its last lines",
                         self.uri, timeout)
         return lines + self.flush()
 
     def tail_text(self) -> str:
         return "\n".join(self.tail)
+
+
+def follow_output(hook: DataprocHook, current: DriverOutput | None, uri: str, ended: bool,
+                  marker_timeout: float) -> tuple[DriverOutput | None, list[str]]:
+    """One look at a job's driver output: the reader to keep and the new lines to log.
+
+    ``uri`` is the job's current ``driver_output_resource_uri``: when a restartable job's driver
+    failed and started again (ATTEMPT_FAILURE), it names the new attempt's output, so the old
+    attempt's reader is finished (without waiting: a failed driver may write no end marker) and a
+    new one follows. Once the job ``ended``, the rest is read, waiting up to ``marker_timeout``
+    seconds for the end marker.
+    """
+    lines: list[str] = []
+    if uri and current is not None and current.uri != uri:
+        lines += current.flush()
+        lines.append(f"--- the driver was restarted; its output continues in {uri} ---")
+        current = None
+    if uri and current is None:
+        current = DriverOutput(hook, uri)
+    if current is not None:
+        lines += current.finish(marker_timeout) if ended else current.read_new()
+    return current, lines
 
 
 def staging_for(hook: DataprocHook, staging_bucket: str | None, cluster: Any | None) -> tuple[str, bool]:
