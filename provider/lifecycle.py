@@ -33,7 +33,10 @@ __all__ = [
 
 # Dataproc ClusterStatus.State names
 CLUSTER_WAIT_STATES = frozenset({"CREATING", "UPDATING", "STARTING", "STOPPING", "REPAIRING", "UNKNOWN", "DELETING"})
-_CLUSTER_ERROR = frozenset({"ERROR", "ERROR_DUE_TO_UPDATE"})
+_CLUSTER_ERROR = frozenset({"ERROR"})
+# "The cluster has encountered an error while being updated. Jobs can be submitted to the cluster,
+# but the cluster cannot be updated." (ClusterStatus.State): usable, and deleting it kills running jobs
+_CLUSTER_USABLE_AFTER_FAILED_UPDATE = "ERROR_DUE_TO_UPDATE"
 
 
 class ClusterAction(StrEnum):
@@ -68,6 +71,10 @@ class ClusterPolicy:
     on_error: str = "recreate"
     max_recreates: int = 1
     recreates_done: int = 0
+    # CreateCluster requests sent in this generation without the cluster staying: a cluster that
+    # vanishes after its create (e.g. deleted by hand while CREATING) is created again, a few times
+    creates_sent: int = 0
+    max_creates: int = 3
 
     def __post_init__(self) -> None:
         if self.on_error not in ("recreate", "fail"):
@@ -85,12 +92,22 @@ def decide_cluster(observed: ObservedCluster, policy: ClusterPolicy) -> ClusterD
     """The next step towards "this run's cluster exists and is RUNNING"."""
     A = ClusterAction
     if not observed.exists:
+        if policy.creates_sent >= policy.max_creates:
+            return ClusterDecision(A.FAIL, f"the cluster vanished after each of {policy.creates_sent} creates")
+        if policy.creates_sent:
+            return ClusterDecision(A.CREATE, f"the cluster vanished after create {policy.creates_sent}; "
+                                             "creating it again")
         return ClusterDecision(A.CREATE, "the cluster does not exist")
     state = observed.state or "UNKNOWN"
     if not observed.ours:
         return ClusterDecision(A.FAIL, f"a cluster with this name exists but was not created by this run (state {state})")
     if state == "RUNNING":
         return ClusterDecision(A.REUSE, "the cluster is ours and RUNNING")
+    if state == _CLUSTER_USABLE_AFTER_FAILED_UPDATE:
+        # never delete it: jobs may be running on it, and new ones can still be submitted
+        detail = f": {observed.detail}" if observed.detail else ""
+        return ClusterDecision(A.REUSE, f"the cluster is in ERROR_DUE_TO_UPDATE{detail}; jobs can still run on it "
+                                        "(it cannot be updated)")
     if state == "STOPPED":
         return ClusterDecision(A.START, "the cluster is ours and STOPPED")
     if state == "DELETING":
@@ -207,18 +224,26 @@ def decide_job(observed: ObservedJob | None, *, attached: bool, max_attempts: in
 
 
 class WorkflowAction(StrEnum):
-    INSTANTIATE = "instantiate"  # send Instantiate with attempt ``attempt``'s request id (an existing one comes back)
+    INSTANTIATE = "instantiate"  # send Instantiate for attempt ``attempt`` (labelled with that attempt's tag)
     ATTACH = "attach"  # follow the operation of attempt ``attempt`` (running, or already done without error)
+    WAIT = "wait"  # attempt ``attempt`` has work running but its operation is not seen yet: observe again
+    DONE = "done"  # attempt ``attempt`` succeeded and only its jobs are left to tell (the operation is gone)
     FAIL = "fail"  # give up
 
 
 @dataclass(frozen=True)
 class ObservedWorkflow:
-    """The operation an attempt's Instantiate returned: its 1-based attempt number, done or not, its error."""
+    """The latest attempt found of a task's workflow (1-based), done or not, its error and its operation.
+
+    Found through the labels the provider puts on the template (Dataproc propagates them to the
+    workflow's jobs and managed cluster) and the operation whose ``WorkflowMetadata`` names those
+    jobs or that cluster; or the operation Instantiate returned. ``name`` is "" when the instance's
+    jobs or cluster were found but not its operation.
+    """
 
     attempt: int
     done: bool
-    error: str | None = None  # operation.error.message; None when the operation has no error
+    error: str | None = None  # operation.error.message (or a failed job's); None when nothing failed
     name: str = ""
 
 
@@ -230,21 +255,26 @@ class WorkflowDecision:
 
 
 def decide_workflow(observed: ObservedWorkflow | None, *, max_attempts: int = 50) -> WorkflowDecision:
-    """Get-or-instantiate for one task's workflow.
+    """Get-or-instantiate for one task's workflow, without relying on request_id replay.
 
-    Instantiating with an attempt's request id returns that attempt's operation when it exists, so
-    a retry while the workflow still runs reattaches. An attempt whose operation already ended with
-    an error belongs to an earlier try: the next attempt number starts a new workflow.
+    Dataproc documents a workflow's request_id only as preventing *concurrent* instances: once an
+    instance has finished, the same id may start a second one. So earlier instances are found by
+    their labels first; a running one is followed, a successful one is the result, and one that
+    failed belongs to an earlier try: the next attempt (a new tag) starts a new workflow.
     """
     A = WorkflowAction
     if observed is None:
-        return WorkflowDecision(A.INSTANTIATE, 1, "no attempt instantiated yet")
+        return WorkflowDecision(A.INSTANTIATE, 1, "no instance of this workflow exists yet")
     n = observed.attempt
+    if observed.error is not None and observed.done:
+        if n >= max_attempts:
+            return WorkflowDecision(A.FAIL, n, f"the workflow failed {n} times (last: {observed.error})")
+        return WorkflowDecision(A.INSTANTIATE, n + 1, f"attempt {n} already ended: {observed.error}; "
+                                                      f"starting attempt {n + 1}")
+    if not observed.name:
+        if observed.done:
+            return WorkflowDecision(A.DONE, n, f"attempt {n} finished well (its operation is no longer listed)")
+        return WorkflowDecision(A.WAIT, n, f"attempt {n} is running but its operation is not listed yet")
     if not observed.done:
         return WorkflowDecision(A.ATTACH, n, f"attempt {n} is running")
-    if observed.error is None:
-        return WorkflowDecision(A.ATTACH, n, f"attempt {n} is already done: attaching")
-    if n >= max_attempts:
-        return WorkflowDecision(A.FAIL, n, f"the workflow failed {n} times (last: {observed.error})")
-    return WorkflowDecision(A.INSTANTIATE, n + 1, f"attempt {n} already ended: {observed.error}; "
-                                                  f"starting attempt {n + 1}")
+    return WorkflowDecision(A.ATTACH, n, f"attempt {n} is already done: attaching")

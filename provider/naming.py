@@ -40,7 +40,16 @@ __all__ = [
     "ownership_labels",
     "job_labels",
     "owned_by",
+    "WORKFLOW_LABEL",
+    "WORKFLOW_ATTEMPT_LABEL",
+    "workflow_key",
+    "workflow_labels",
 ]
+
+# labels the workflow operator puts on the templates it instantiates; Dataproc propagates a template's
+# labels to the workflow's jobs and managed cluster, which is how a retry finds the earlier instances
+WORKFLOW_LABEL = "dagspec-workflow"
+WORKFLOW_ATTEMPT_LABEL = "dagspec-workflow-attempt"
 
 CLUSTER_NAME_MAX = 51
 JOB_ID_MAX = 100
@@ -157,3 +166,15 @@ def owned_by(labels: dict[str, str] | None, expected: dict[str, str]) -> bool:
     """Whether ``labels`` carry the identity labels in ``expected`` (``dagspec-task`` is informative only)."""
     labels = labels or {}
     return all(labels.get(k) == v for k, v in expected.items() if k != "dagspec-task")
+
+
+def workflow_key(dag_id: str, run_id: str, task_id: str, map_index: int | None = None) -> str:
+    """The value of the ``dagspec-workflow`` label of a task's workflow instances (every attempt)."""
+    index = -1 if map_index is None else int(map_index)
+    return f"wf-{_digest('workflow', dag_id, run_id, task_id, index, size=32)}"
+
+
+def workflow_labels(dag_id: str, run_id: str, task_id: str, map_index: int | None, attempt: int) -> dict[str, str]:
+    """Labels of attempt ``attempt`` of a task's workflow: its key and attempt, and the job labels."""
+    return {**job_labels(dag_id, run_id, task_id), WORKFLOW_LABEL: workflow_key(dag_id, run_id, task_id, map_index),
+            WORKFLOW_ATTEMPT_LABEL: str(int(attempt))}

@@ -5,6 +5,10 @@
 - ``emu`` (function): the same handle with faults cleared and counters zeroed before the test.
 - ``emulator_clients`` (session): real Dataproc/GCS clients on the emulator (``.clusters``,
   ``.jobs``, ``.workflows``, ``.batches``, ``.storage``).
+- ``emu_modes`` (function, parametrized): ``emu`` once per request_id replay mode of workflows:
+  "retained" (a finished workflow's request_id still replays, the emulator's default) and
+  "concurrent" (it replays only while that workflow runs: all Dataproc documents). Tests of the
+  provider's retries use it, so they hold whichever way Dataproc behaves.
 - ``fast_polling``: a polling policy for ``operation.result(polling=...)`` that checks every 50 ms
   (the client's default waits 1 s, then longer).
 """
@@ -19,7 +23,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["emu", "emulator", "emulator_clients", "fast_polling", "pytest_runtest_setup"]
+__all__ = ["emu", "emu_modes", "emulator", "emulator_clients", "fast_polling", "pytest_runtest_setup"]
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -55,6 +59,16 @@ def emu(emulator: Any) -> Any:
     """The session emulator with faults cleared and counters zeroed for this test."""
     emulator.reset()
     yield emulator
+    emulator.faults.clear()
+
+
+@pytest.fixture(params=["retained", "concurrent"])
+def emu_modes(emulator: Any, request: pytest.FixtureRequest) -> Any:
+    """``emu`` with workflow request_id replay set to the parameter's mode (restored afterwards)."""
+    emulator.reset()
+    emulator.backend.set_replay(workflow=request.param)
+    yield emulator
+    emulator.backend.set_replay(workflow="retained")
     emulator.faults.clear()
 
 

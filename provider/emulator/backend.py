@@ -20,7 +20,12 @@ from .operations import OperationRecord, OperationStore
 if TYPE_CHECKING:
     from .runner import JobRunner
 
-__all__ = ["Backend", "ClusterRecord", "JobRecord"]
+__all__ = ["Backend", "ClusterRecord", "JobRecord", "DEFAULT_REQUEST_ID_RETENTION", "WORKFLOW_REPLAY_MODES"]
+
+# Dataproc documents no retention for request ids; the shortest Google APIs promise is "at least
+# 60 minutes since the first request" (AIP-155 wording, e.g. the NetApp/AlloyDB/Compute request_id).
+DEFAULT_REQUEST_ID_RETENTION = 3600.0
+WORKFLOW_REPLAY_MODES = ("retained", "concurrent")
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +85,12 @@ class Backend:
         self.clusters: dict[tuple[str, str, str], ClusterRecord] = {}
         self.jobs: dict[tuple[str, str, str], JobRecord] = {}
         self.ops = OperationStore()
-        self.replays: dict[tuple[str, ...], Any] = {}
+        # request_id -> (value, virtual time first seen); kept ``request_id_retention`` virtual seconds
+        self.replays: dict[tuple[str, ...], tuple[Any, float]] = {}
+        self.request_id_retention = DEFAULT_REQUEST_ID_RETENTION
+        # "retained": a workflow's request_id replays its operation for the whole retention, even once done;
+        # "concurrent": only while it runs (all Dataproc documents: the tag prevents *concurrent* instances)
+        self.workflow_replay = "retained"
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -122,16 +132,35 @@ class Backend:
 
     # -- request ids --------------------------------------------------------------------------
     def replay(self, kind: str, project: str, region: str, request_id: str) -> Any:
-        """The value stored for this request id, or None (empty ids never replay)."""
+        """The value stored for this request id within the retention, or None (empty ids never replay)."""
         if not request_id:
             return None
+        key = (kind, project, region, request_id)
         with self.lock:
-            return self.replays.get((kind, project, region, request_id))
+            found = self.replays.get(key)
+            if found is None:
+                return None
+            value, since = found
+            if self.clock.now() - since >= self.request_id_retention:
+                del self.replays[key]  # forgotten: the same id now does the work again
+                return None
+            return value
 
     def remember(self, kind: str, project: str, region: str, request_id: str, value: Any) -> None:
         if request_id:
             with self.lock:
-                self.replays[(kind, project, region, request_id)] = value
+                self.replays[(kind, project, region, request_id)] = (value, self.clock.now())
+
+    def set_replay(self, *, retention: float | None = None, workflow: str | None = None) -> None:
+        """Change how request ids replay: ``retention`` virtual seconds, ``workflow`` 'retained' | 'concurrent'."""
+        if retention is not None:
+            if retention <= 0:
+                raise ValueError("the request_id retention must be positive")
+            self.request_id_retention = float(retention)
+        if workflow is not None:
+            if workflow not in WORKFLOW_REPLAY_MODES:
+                raise ValueError(f"workflow replay must be one of {WORKFLOW_REPLAY_MODES}, not {workflow!r}")
+            self.workflow_replay = workflow
 
     # -- lookups --------------------------------------------------------------------------------
     def cluster(self, project: str, region: str, name: str) -> ClusterRecord:

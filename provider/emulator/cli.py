@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: create it and warn in the driver output)")
     parser.add_argument("--job-slots", type=int, default=1, metavar="N",
                         help="local Spark jobs allowed to run at once (default: %(default)s)")
+    parser.add_argument("--request-id-retention", type=float, default=3600.0, metavar="S",
+                        help="virtual seconds a request_id replays its first result (default: %(default)s, the "
+                             "shortest retention Google APIs document)")
+    parser.add_argument("--workflow-replay", choices=("retained", "concurrent"), default="retained",
+                        help="'concurrent': a workflow request_id only replays while that workflow runs, all that "
+                             "Dataproc documents (default: %(default)s, replay for the whole retention)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log emulator activity to stderr")
     return parser
 
@@ -76,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             dataproc_port=args.port, gcs_port=args.gcs_port, project=args.project,
             delays=Delays().scaled(args.delay_scale), spark=not args.no_spark, admin_port=args.admin_port,
             gcs_data_dir=args.gcs_data_dir, time_scale=args.time_scale, job_slots=args.job_slots,
-            strict_buckets=args.strict_buckets,
+            strict_buckets=args.strict_buckets, request_id_retention=args.request_id_retention,
+            workflow_replay=args.workflow_replay,
         )
     except OSError as exc:
         print(f"dagspec emulator: cannot start: {exc}", file=sys.stderr)

@@ -147,6 +147,7 @@ class Faults:
         self._lock = threading.Lock()
         self._methods: list[MethodFault] = []
         self._jobs: list[_JobFault] = []
+        self._restarts: list[_JobFault] = []
         self._clusters: list[_ClusterFault] = []
         self._slow: list[_SlowCreate] = []
 
@@ -155,6 +156,7 @@ class Faults:
         with self._lock:
             self._methods.clear()
             self._jobs.clear()
+            self._restarts.clear()
             self._clusters.clear()
             self._slow.clear()
 
@@ -191,10 +193,28 @@ class Faults:
         with self._lock:
             self._jobs.append(_JobFault(job_id, marker, message, times))
 
+    def restart_driver(self, job_id: str | None = None, marker: str | None = None,
+                       message: str = "injected driver failure", times: int = 1) -> None:
+        """Make a job's first driver attempt fail (matched like ``fail_job``).
+
+        A restartable job (``scheduling.max_failures_per_hour`` or ``max_failures_total`` set) goes
+        through ATTEMPT_FAILURE and runs again with a new ``driver_output_resource_uri``, as Dataproc
+        restarts a driver; any other job ends in ERROR.
+        """
+        with self._lock:
+            self._restarts.append(_JobFault(job_id, marker, message, times))
+
+    def take_driver_restart(self, job_id: str, text: str) -> str | None:
+        """The injected driver failure for this job, if any (consumes one use)."""
+        return self._take(self._restarts, job_id, text)
+
     def take_job_fault(self, job_id: str, text: str) -> str | None:
         """The injected failure message for this job, if any (consumes one use)."""
+        return self._take(self._jobs, job_id, text)
+
+    def _take(self, faults: list[_JobFault], job_id: str, text: str) -> str | None:
         with self._lock:
-            for fault in self._jobs:
+            for fault in faults:
                 if fault.times <= 0:
                     continue
                 if fault.job_id is not None and fault.job_id != job_id:

@@ -115,7 +115,9 @@ class JobService:
             what = f"Cluster projects/{project}/regions/{region}/clusters/{name}" if name else (
                 f"any cluster with labels {labels}")
             raise ApiError(grpc.StatusCode.FAILED_PRECONDITION, f"Not found: {what}")
-        running = [r for r in candidates if r.pb.status.state in (ClusterState.RUNNING, ClusterState.UPDATING)]
+        # ERROR_DUE_TO_UPDATE: "Jobs can be submitted to the cluster, but the cluster cannot be updated."
+        running = [r for r in candidates if r.pb.status.state in (ClusterState.RUNNING, ClusterState.UPDATING,
+                                                                  ClusterState.ERROR_DUE_TO_UPDATE)]
         if not running:
             state = ClusterState(candidates[0].pb.status.state).name
             raise ApiError(grpc.StatusCode.FAILED_PRECONDITION,
@@ -184,7 +186,13 @@ class JobService:
             return self._cancelled(record)
         self._set_state(record, JobState.RUNNING)
         self.backend.stats.bump("jobs_started", record.job_id)
-        injected = self.backend.faults.take_job_fault(record.job_id, json_format.MessageToJson(record.pb))
+        text = json_format.MessageToJson(record.pb)
+        restart = self.backend.faults.take_driver_restart(record.job_id, text)
+        if restart is not None:
+            failed = self._restart_driver(record, restart)
+            if failed is not None:
+                return failed
+        injected = self.backend.faults.take_job_fault(record.job_id, text)
         driver_uri = str(record.pb.driver_output_resource_uri)
         if injected is not None:
             self.backend.runner.write_driver_output(driver_uri, f"Injected failure: {injected}\n")
@@ -193,6 +201,21 @@ class JobService:
         if result.state == "CANCELLED":
             return self._cancelled(record)
         return result
+
+    def _restart_driver(self, record: JobRecord, message: str) -> RunResult | None:
+        """Play a failed first driver attempt; a restartable job then runs again with a new output URI."""
+        first = str(record.pb.driver_output_resource_uri)
+        self.backend.runner.write_driver_output(first, f"driver attempt 1 started\nInjected failure: {message}\n")
+        scheduling = record.pb.scheduling
+        if not (scheduling.max_failures_per_hour or scheduling.max_failures_total):
+            return RunResult("ERROR", f"Job failed: {message}. Driver output: {first}")
+        self._set_state(record, JobState.ATTEMPT_FAILURE, f"Driver attempt 1 failed: {message}")
+        if not self.backend.sleep(self.backend.delays.job_setup) or record.cancel.is_set():
+            return self._cancelled(record)
+        with self.backend.lock:  # Dataproc gives each driver attempt its own output
+            record.pb.driver_output_resource_uri = first.rsplit("/", 1)[0] + "/attempt-2/driveroutput"
+        self._set_state(record, JobState.RUNNING)
+        return None
 
     def _cancelled(self, record: JobRecord) -> RunResult:
         if record.cancel_reason:
@@ -220,7 +243,9 @@ class JobService:
 
     def _cancel(self, record: JobRecord) -> None:
         with self.backend.lock:
-            if record.pb.status.state in _TERMINAL:
+            # Dataproc cancels PENDING and RUNNING jobs only ("Starts a job cancellation request" on an
+            # active job): SETUP_DONE, including a job queued for a slot, refuses like a finished job.
+            if record.pb.status.state in _TERMINAL or record.pb.status.state == JobState.SETUP_DONE:
                 raise ApiError(grpc.StatusCode.FAILED_PRECONDITION,
                                f"Cannot cancel jobId '{record.job_id}' in project '{record.project}': job is in "
                                f"state {JobState(record.pb.status.state).name}")

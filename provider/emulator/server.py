@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import grpc  # type: ignore[import-untyped]
 
 from .admin import AdminServer
-from .backend import Backend
+from .backend import DEFAULT_REQUEST_ID_RETENTION, Backend
 from .batches import BatchService
 from .clusters import ClusterService
 from .common import ApiError
@@ -145,6 +145,8 @@ def start_emulators(
     job_slots: int = 1,
     strict_buckets: bool = False,
     max_workers: int = 32,
+    request_id_retention: float = DEFAULT_REQUEST_ID_RETENTION,
+    workflow_replay: str = "retained",
 ) -> EmulatorHandle:
     """Start the Dataproc (gRPC), GCS and admin servers on 127.0.0.1; port 0 picks a free port.
 
@@ -154,6 +156,9 @@ def start_emulators(
     virtual clock used for lifecycle TTLs. ``job_slots`` caps concurrent local Spark jobs.
     ``strict_buckets``: a job writing to a bucket that does not exist fails, as on Dataproc; by
     default the bucket is created and the driver output carries a warning.
+    ``request_id_retention``: virtual seconds a request_id replays its first result.
+    ``workflow_replay``: "retained" (a workflow request_id replays for the whole retention) or
+    "concurrent" (only while that workflow runs); change both later with ``backend.set_replay``.
     """
     try:
         gcs = GcsEmulator(gcs_port, gcs_data_dir)
@@ -167,6 +172,7 @@ def start_emulators(
                        slots=job_slots, simulated_run=delay_values.job_simulated_run,
                        strict_buckets=strict_buckets)
     backend = Backend(project, Clock(time_scale), delay_values, Faults(), Stats(), store, runner)
+    backend.set_replay(retention=request_id_retention, workflow=workflow_replay)
     clusters = ClusterService(backend)
     jobs = JobService(backend, clusters)
     workflows = WorkflowService(backend, clusters, jobs)

@@ -140,7 +140,7 @@ class WorkflowService:
     def _instantiate(self, project: str, region: str, template: Any, request_id: str, params: dict) -> Any:
         check_request_id(request_id)
         replay = self.backend.replay("InstantiateWorkflow", project, region, request_id)
-        if replay is not None:
+        if replay is not None and (self.backend.workflow_replay == "retained" or not replay.pb.done):
             return self.backend.ops.snapshot(replay)
         meta = pb.WorkflowMetadata(template=template.name or template.id, version=template.version,
                                    state=WorkflowState.PENDING, parameters=params)
@@ -184,8 +184,9 @@ class WorkflowService:
         placement = run.template.placement
         if placement.HasField("managed_cluster"):
             managed = placement.managed_cluster
+            # WorkflowTemplate.labels "will be propagated to all jobs and clusters created by the workflow instance"
             cluster = pb.Cluster(cluster_name=f"{managed.cluster_name[:38]}-{uuid.uuid4().hex[:12]}",
-                                 labels=dict(managed.labels))
+                                 labels={**dict(run.template.labels), **dict(managed.labels)})
             cluster.config.CopyFrom(managed.config)
             labels = {"goog-dataproc-workflow-instance-id": run.instance_id,
                       "goog-dataproc-workflow-template-id": run.template.id or "inline"}
@@ -264,6 +265,7 @@ class WorkflowService:
         job = pb.Job()
         kind = step.WhichOneof("job_type")
         getattr(job, kind).CopyFrom(getattr(step, kind))
+        job.labels.update(dict(run.template.labels))  # propagated from the template, as on Dataproc
         job.labels.update(dict(step.labels))
         job.labels["goog-dataproc-workflow-instance-id"] = run.instance_id
         if step.HasField("scheduling"):

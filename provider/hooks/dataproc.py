@@ -270,12 +270,39 @@ class DataprocHook(BaseHook):
                 raise
             return found
 
-    def cancel_job(self, job_id: str) -> None:
-        """Ask Dataproc to cancel a job; a job that is gone or already finished is fine."""
-        try:
-            self.call(self.jobs.cancel_job, request={**self._where(), "job_id": job_id}, timeout=_CALL_TIMEOUT)
-        except (errors.NotFound, errors.PreconditionFailed) as exc:
-            self.log.info("job %s not cancelled: %s", job_id, exc)
+    def cancel_job(self, job_id: str, *, budget: float = 60.0) -> bool:
+        """Cancel a job; False (after an error in the log) when it is still active once ``budget`` s are spent.
+
+        Dataproc cancels PENDING and RUNNING jobs only: a job in SETUP_DONE (e.g. queued) refuses with
+        FAILED_PRECONDITION. Then the job is read again and, while it is still active, the cancel is
+        retried with a growing pause (0.5 s doubling up to 10 s). A job that is gone, finished or
+        already being cancelled is fine.
+        """
+        delay, waited, tries = 0.5, 0.0, 0
+        while True:
+            tries += 1
+            try:
+                self.call(self.jobs.cancel_job, request={**self._where(), "job_id": job_id}, timeout=_CALL_TIMEOUT)
+                return True
+            except errors.NotFound as exc:
+                self.log.info("job %s not cancelled: %s", job_id, exc)
+                return True
+            except errors.PreconditionFailed as exc:
+                job = self.get_job(job_id)
+                state = job.status.state.name if job is not None else "gone"
+                if job is None or job_phase(state) != "active":
+                    self.log.info("job %s not cancelled (%s): it is %s", job_id, exc, state)
+                    return True
+                if waited >= budget:
+                    self.log.error("job %s is still %s after %d cancel requests over %.0f s: it KEEPS RUNNING on "
+                                   "Dataproc; cancel it by hand (gcloud dataproc jobs kill %s --region %s)",
+                                   job_id, state, tries, waited, job_id, self.region)
+                    return False
+                self.log.warning("job %s is %s and refused the cancel (%s); asking again in %.1f s",
+                                 job_id, state, exc, delay)
+                self._sleep(delay)
+                waited += delay
+                delay = min(delay * 2, 10.0)
 
     # -- batches -----------------------------------------------------------------------------------
 

@@ -20,10 +20,15 @@ from typing import Any
 from .. import errors
 from ..errors import ConfigurationError
 from ..fieldpath import FieldPathError, set_field
-from ..lifecycle import ObservedWorkflow
+from ..lifecycle import ObservedWorkflow, job_phase
+from ..naming import WORKFLOW_ATTEMPT_LABEL, WORKFLOW_LABEL
 from .dataproc import DataprocHook
 
-__all__ = ["WorkflowHook", "check_parameters", "inline_template", "observed_workflow", "workflow_progress"]
+__all__ = ["WorkflowHook", "check_parameters", "inline_template", "observed_workflow", "workflow_progress",
+           "step_of"]
+
+_METADATA_TYPE = "google.cloud.dataproc.v1.WorkflowMetadata"
+_SERVER_FIELDS = ("name", "version", "createTime", "updateTime", "create_time", "update_time")
 
 _CALL_TIMEOUT = 60.0
 
@@ -65,6 +70,71 @@ class WorkflowHook(DataprocHook):
         request = {"parent": self.parent(), "template": template, "request_id": request_id}
         future = self.call(self.workflows.instantiate_inline_workflow_template, request=request, timeout=_CALL_TIMEOUT)
         return future.operation
+
+    def stored_as_dict(self, template_name: str) -> dict[str, Any]:
+        """A stored template as an inline template dict (camelCase), without its server-set fields."""
+        from google.protobuf import json_format  # type: ignore[import-untyped]  # parse-path cost
+
+        stored = self.get_template(template_name)
+        data = json_format.MessageToDict(type(stored).pb(stored))
+        for key in _SERVER_FIELDS:
+            data.pop(key, None)
+        return data
+
+    def list_jobs(self, labels: Mapping[str, str]) -> list[Any]:
+        """Jobs of the project/region carrying all ``labels`` (also filtered here, so any server works)."""
+        flt = " AND ".join(f"labels.{k} = {v}" for k, v in labels.items())
+        found = self.call(lambda: list(self.jobs.list_jobs(request={**self._where(), "filter": flt},
+                                                           timeout=_CALL_TIMEOUT)))
+        return [j for j in found if all(j.labels.get(k) == v for k, v in labels.items())]
+
+    def workflow_operations(self) -> list[Any]:
+        """Every workflow operation of the project/region (``Operation`` whose metadata is ``WorkflowMetadata``)."""
+        out: list[Any] = []
+        token = ""
+        while True:
+            response = self.call(self.workflows.list_operations,
+                                 request={"name": f"{self.parent()}/operations", "page_token": token},
+                                 timeout=_CALL_TIMEOUT)
+            out += [op for op in response.operations if op.metadata.type_url.endswith(_METADATA_TYPE)]
+            token = response.next_page_token
+            if not token:
+                return out
+
+    def find_instance(self, key: str, steps: list[str]) -> tuple[ObservedWorkflow | None, dict[str, Any]]:
+        """The latest attempt of the workflow labelled ``dagspec-workflow=key``, found without any request_id.
+
+        Its jobs and its (managed) cluster carry the template's labels; its operation is the one whose
+        ``WorkflowMetadata`` names one of those jobs or that cluster. When the operation is not listed,
+        the jobs tell: still running, failed, or every step in ``steps`` DONE. Also returns
+        ``{"cluster_name", "jobs": {step: job id}}`` of that attempt.
+        """
+        from google.cloud import dataproc_v1  # parse-path cost
+
+        label = {WORKFLOW_LABEL: key}
+        attempts: dict[int, tuple[list[Any], list[str]]] = {}
+        for job in self.list_jobs(label):
+            attempts.setdefault(_attempt(job.labels), ([], []))[0].append(job)
+        for cluster in self.list_clusters(label):
+            attempts.setdefault(_attempt(cluster.labels), ([], []))[1].append(cluster.cluster_name)
+        if not attempts:
+            return None, {}
+        n = max(attempts)
+        jobs, clusters = attempts[n]
+        ids = {j.reference.job_id for j in jobs}
+        facts = {"cluster_name": jobs[0].placement.cluster_name if jobs else (clusters[0] if clusters else ""),
+                 "jobs": {step_of(j.reference.job_id, steps): j.reference.job_id for j in jobs}}
+        for op in self.workflow_operations():
+            meta = dataproc_v1.WorkflowMetadata.deserialize(op.metadata.value)
+            if meta.cluster_name in clusters or any(node.job_id in ids for node in meta.graph.nodes):
+                return observed_workflow(n, op), facts
+        states = {j.reference.job_id: j.status.state.name for j in jobs}
+        running = bool(clusters) or any(job_phase(s) in ("active", "cancelling") for s in states.values())
+        failed = [f"job {i} ended in {s}" for i, s in sorted(states.items()) if job_phase(s) == "failed"]
+        missing = [s for s in steps if s not in facts["jobs"]]
+        if not running and not failed and missing:
+            failed = [f"steps {missing} have no job"]
+        return ObservedWorkflow(n, done=not running, error=failed[0] if failed else None, name=""), facts
 
     def get_operation(self, name: str) -> Any:
         return self.call(self.workflows.get_operation, request={"name": name}, timeout=_CALL_TIMEOUT)
@@ -129,6 +199,17 @@ def inline_template(template: Mapping[str, Any], values: Mapping[str, Any]) -> A
     except json_format.ParseError as exc:
         raise ConfigurationError(f"the parameter values do not fit the template: {exc}") from exc
     return dataproc_v1.WorkflowTemplate.wrap(out)
+
+
+def _attempt(labels: Mapping[str, str]) -> int:
+    value = labels.get(WORKFLOW_ATTEMPT_LABEL, "1")
+    return int(value) if value.isdigit() else 1
+
+
+def step_of(job_id: str, steps: list[str]) -> str:
+    """The step a workflow job belongs to: Dataproc names them ``<step id>-<suffix>`` (longest match wins)."""
+    matches = [s for s in steps if job_id.startswith(f"{s}-")]
+    return max(matches, key=len) if matches else job_id
 
 
 def observed_workflow(attempt: int, operation: Any) -> ObservedWorkflow:

@@ -87,30 +87,42 @@ class DataprocCreateClusterOperator(DataprocBaseOperator):
         event = event or {}
         if event.get("status") == "error":
             self.log.warning("waiting for the cluster failed: %s", event.get("message"))
-        generation = int((event.get("echo") or {}).get("generation", kwargs.get("generation", 0)))
-        return self._ensure(context, generation=generation)
+        echo = event.get("echo") or {}
+        generation = int(echo.get("generation", kwargs.get("generation", 0)))
+        creates = int(echo.get("creates", kwargs.get("creates", 0)))
+        return self._ensure(context, generation=generation, creates=creates)
 
-    def _ensure(self, context: Any, generation: int) -> dict[str, str]:
+    def _ensure(self, context: Any, generation: int, creates: int = 0) -> dict[str, str]:
+        """Observe, decide, act, and wait before observing again after every action but a reuse."""
         ident, name, owner, labels = self._names(context)
         hook = self.hook()
         config = self._config()
         try:
             while True:
                 observed, raw = hook.observe_cluster(name, owner)
-                decision = decide_cluster(observed, ClusterPolicy(on_error=self.on_error, recreates_done=generation))
+                policy = ClusterPolicy(on_error=self.on_error, recreates_done=generation, creates_sent=creates)
+                decision = decide_cluster(observed, policy)
                 self.log.info("cluster %s: %s -> %s", name, decision.reason, decision.action.value)
                 action = decision.action
                 if action is ClusterAction.REUSE:
+                    if observed.state != "RUNNING":
+                        self.log.warning("cluster %s: %s", name, decision.reason)
                     return self._done(context, name, observed)
                 if action is ClusterAction.CREATE:
-                    rid = request_id("create", ident.dag_id, ident.run_id, self.cluster, ident.try_number, generation)
+                    # a later create of the same generation gets its own request id: a replay of the first
+                    # would return its finished operation without creating anything
+                    again = (creates,) if creates else ()
+                    rid = request_id("create", ident.dag_id, ident.run_id, self.cluster, ident.try_number, generation,
+                                     *again)
                     hook.create_cluster(name, config, labels, rid)
+                    creates += 1
+                    self.sleep()  # let Dataproc show the cluster before observing it again: never spin
                 elif action is ClusterAction.START:
                     hook.start_cluster(name, observed.uuid, request_id("start", name, observed.uuid, ident.try_number))
                 elif action is ClusterAction.DELETE:
                     self._diagnose(raw)
                     hook.delete_cluster(name, observed.uuid, request_id("delete", name, observed.uuid))
-                    generation += 1
+                    generation, creates = generation + 1, 0
                 elif action is ClusterAction.FAIL:
                     if decision.cleanup:
                         self._diagnose(raw)
@@ -118,14 +130,15 @@ class DataprocCreateClusterOperator(DataprocBaseOperator):
                     raise ClusterFailed(f"cluster {name}: {decision.reason}")
                 else:  # WAIT
                     if self.should_defer():
-                        self._defer_wait(name, generation)
+                        self._defer_wait(name, generation, creates)
                     self.sleep()
         finally:
             self.close_hook()
 
-    def _defer_wait(self, name: str, generation: int) -> None:
-        trigger = DataprocClusterTrigger(cluster_name=name, **self.trigger_args(), echo={"generation": generation})
-        self.defer(trigger=trigger, method_name="execute_complete", kwargs={"generation": generation})
+    def _defer_wait(self, name: str, generation: int, creates: int = 0) -> None:
+        state = {"generation": generation, "creates": creates}
+        trigger = DataprocClusterTrigger(cluster_name=name, **self.trigger_args(), echo=state)
+        self.defer(trigger=trigger, method_name="execute_complete", kwargs=state)
 
     def _done(self, context: Any, name: str, observed: ObservedCluster) -> dict[str, str]:
         ti = context["ti"]

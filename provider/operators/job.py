@@ -30,7 +30,7 @@ from ..naming import (
     label_value,
     request_id,
 )
-from ..storage import DriverOutput, Stager, staging_for
+from ..storage import DriverOutput, Stager, follow_output, staging_for
 from ..triggers.dataproc import DataprocBatchTrigger, DataprocJobTrigger
 from .base import DataprocBaseOperator, RunIdentity
 
@@ -48,6 +48,8 @@ class _WorkOperator(DataprocBaseOperator):
     kind = "job"
     xcom_key = XCOM_JOB_ID
     link: Any = DataprocJobLink
+    # seconds to wait, once the job ended, for the zero-byte object that ends its driver output
+    marker_timeout = 60.0
 
     def __init__(self, *, files_root: str | None = None, staging_bucket: str | None = None,
                  labels: dict[str, str] | None = None, openlineage_inject_parent_job_info: bool | None = None,
@@ -172,12 +174,10 @@ class _WorkOperator(DataprocBaseOperator):
         while True:
             observed, raw = self._latest_one(work_id)
             uri = self._output_uri(raw) if raw is not None else ""
-            if uri and output is None:
-                output = DriverOutput(self.hook(), uri)
             ended = observed in ("succeeded", "failed")
-            if output is not None:
-                for line in (output.flush() if ended else output.read_new()):
-                    self.log.info("[driver] %s", line)
+            output, lines = follow_output(self.hook(), output, uri, ended, self.marker_timeout)
+            for line in lines:
+                self.log.info("[driver] %s", line)
             if ended or raw is None:
                 self._active_id = None
                 return
@@ -210,7 +210,7 @@ class _WorkOperator(DataprocBaseOperator):
         if uri:
             try:
                 output = DriverOutput(self.hook(), uri)
-                output.flush()
+                output.finish(self.marker_timeout)
                 tail = output.tail_text()
             except Exception as exc:  # the failure matters more than its output
                 self.log.warning("could not read the driver output: %s", exc)
@@ -350,6 +350,7 @@ class DataprocSubmitBatchOperator(_WorkOperator):
     kind = "batch"
     xcom_key = XCOM_BATCH_ID
     link = DataprocBatchLink
+    marker_timeout = 0.0  # Dataproc Serverless documents no end marker for a batch's output
 
     def __init__(self, *, batch: dict, batch_key: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -1,16 +1,20 @@
 """Run a Dataproc workflow template (inline, or stored by name) as one Airflow task, and cancel it on kill.
 
-The request id is derived from (dag_id, run_id, task_id, map_index) and an attempt number, without
-the try number: a retry while the workflow still runs gets the same operation back (it reattaches);
-when the earlier attempt's operation is already done with an error, the next attempt number starts
-a new workflow (``decide_workflow`` in ``lifecycle.py`` decides). The operator defers to
+A task's workflow has attempts 1, 2, ...; attempt ``n`` is instantiated with labels
+``dagspec-workflow=<key of (dag_id, run_id, task_id, map_index)>`` and ``dagspec-workflow-attempt=n``,
+which Dataproc propagates to the workflow's jobs and managed cluster. Before instantiating, the
+operator looks for earlier instances by those labels (and their operation by its
+``WorkflowMetadata``): a running one is followed, a successful one is the result, a failed one
+belongs to an earlier try and the next attempt starts (``decide_workflow`` in ``lifecycle.py``).
+The request id (one per attempt) only guards against *concurrent* instances, all that Dataproc
+promises; nothing relies on it replaying a finished workflow. The operator defers to
 ``DataprocWorkflowTrigger`` (or polls, when not deferrable) until the workflow's operation is done;
 killing the task or timing out cancels the operation, and Dataproc then cancels the jobs and deletes
 the workflow's managed cluster.
 
-Parameters: for a stored template they go with the request (Dataproc checks and applies them); an
-inline template has no parameters in the API, so the operator checks them against the template's
-``parameters`` (regex/values) and writes them into the named fields before sending it
+A stored template is read (GetWorkflowTemplate) and instantiated inline with those labels, since
+InstantiateWorkflowTemplate cannot add labels. Parameters are checked against the template's
+``parameters`` (regex/values) and written into the named fields before sending it
 (``inline_template`` in ``hooks/workflow.py``).
 """
 
@@ -21,12 +25,12 @@ from typing import Any
 
 from airflow.sdk.exceptions import TaskDeferralError, TaskDeferralTimeout
 
-from ..errors import ConfigurationError, JobFailed
+from ..errors import AlreadyExists, ConfigurationError, JobFailed
 from ..hooks.workflow import WorkflowHook, inline_template, observed_workflow
 from ..lifecycle import ObservedWorkflow, WorkflowAction, decide_workflow
 from ..lineage import inject_into_template
 from ..lineage_runtime import inject, job_section, operator_lineage
-from ..naming import request_id
+from ..naming import request_id, workflow_key, workflow_labels
 from ..triggers.workflow import DataprocWorkflowTrigger
 from .base import DataprocBaseOperator, RunIdentity
 
@@ -34,6 +38,7 @@ __all__ = ["DataprocInstantiateWorkflowTemplateOperator", "XCOM_OPERATION"]
 
 XCOM_OPERATION = "workflow_operation"
 _MAX_ATTEMPTS = 50
+_MAX_WAITS = 120  # observations while an instance's work is seen but not its operation
 
 
 class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
@@ -70,31 +75,59 @@ class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
         if bool(self.template) == bool(self.template_name):
             raise ConfigurationError("give exactly one of `template` (inline) and `template_name` (stored)")
         values = {str(k): str(v) for k, v in (self.parameters or {}).items()}
-        template = self.template
-        if template:
-            template = inject(inject_into_template, dict(template), context, self.openlineage_inject_parent_job_info,
-                              self.openlineage_inject_transport_info)
-        inline = inline_template(template, values) if template else None
-        ident = RunIdentity.of(context)
         hook = self.hook()
-        if inline is None and values:  # check the values here too: a clear error before anything starts
-            hook.check_stored_parameters(str(self.template_name), values)
-        observed: ObservedWorkflow | None = None
-        decision = decide_workflow(observed, max_attempts=_MAX_ATTEMPTS)
-        while decision.action is WorkflowAction.INSTANTIATE:
-            rid = request_id("wf", ident.dag_id, ident.run_id, ident.task_id, ident.map_index, decision.attempt)
-            if inline is not None:
-                operation = hook.instantiate_inline(inline, rid)
-            else:
-                operation = hook.instantiate(str(self.template_name), values, rid)
-            observed = observed_workflow(decision.attempt, operation)
+        if self.template:
+            template = inject(inject_into_template, dict(self.template), context,
+                              self.openlineage_inject_parent_job_info, self.openlineage_inject_transport_info)
+        else:
+            template = hook.stored_as_dict(str(self.template_name))
+        inline_template(template, values)  # check the values and the template before anything starts
+        steps = [str(j.get("stepId") or j.get("step_id") or "") for j in template.get("jobs") or []]
+        ident = RunIdentity.of(context)
+        key = workflow_key(ident.dag_id, ident.run_id, ident.task_id, ident.map_index)
+        waits = 0
+        returned: ObservedWorkflow | None = None  # what the last Instantiate returned
+        while True:
+            observed, facts = hook.find_instance(key, steps)
+            if returned is not None and (observed is None or observed.attempt < returned.attempt):
+                observed = returned  # an attempt that failed before leaving jobs or a cluster behind
             decision = decide_workflow(observed, max_attempts=_MAX_ATTEMPTS)
-            self.log.info("workflow %s (attempt %d, request %s): %s", observed.name, observed.attempt, rid,
-                          decision.reason)
-        if decision.action is WorkflowAction.FAIL or observed is None:
-            raise JobFailed(decision.reason, state="ERROR")
-        context["ti"].xcom_push(key=XCOM_OPERATION, value=observed.name)
-        return self._follow(observed.name)
+            self.log.info("workflow %s: %s -> %s", key, decision.reason, decision.action.value)
+            if decision.action is WorkflowAction.INSTANTIATE:
+                labels = workflow_labels(ident.dag_id, ident.run_id, ident.task_id, ident.map_index,
+                                         decision.attempt)
+                labelled = {**template, "labels": {**(template.get("labels") or {}), **labels}}
+                rid = request_id("wf", ident.dag_id, ident.run_id, ident.task_id, ident.map_index, decision.attempt)
+                try:
+                    operation = hook.instantiate_inline(inline_template(labelled, values), rid)
+                except AlreadyExists as exc:  # a concurrent instance with this request id: find it
+                    self.log.info("workflow attempt %d is already running (%s)", decision.attempt, exc)
+                    waits = self._wait_once(waits)
+                    continue
+                observed = returned = observed_workflow(decision.attempt, operation)
+                decision = decide_workflow(observed, max_attempts=_MAX_ATTEMPTS)
+                self.log.info("workflow %s (attempt %d, request %s): %s", observed.name, observed.attempt, rid,
+                              decision.reason)
+                if decision.action is WorkflowAction.INSTANTIATE:
+                    continue  # that attempt had already failed: observe, then start the next one
+            if decision.action is WorkflowAction.FAIL or observed is None:
+                raise JobFailed(decision.reason, state="ERROR")
+            if decision.action is WorkflowAction.DONE:
+                self.log.info("workflow attempt %d succeeded earlier: %s", decision.attempt, facts["jobs"])
+                return {"operation": "", "cluster_name": facts["cluster_name"], "jobs": facts["jobs"]}
+            if decision.action is WorkflowAction.WAIT:
+                waits = self._wait_once(waits)
+                continue
+            context["ti"].xcom_push(key=XCOM_OPERATION, value=observed.name)
+            return self._follow(observed.name)
+
+    def _wait_once(self, waits: int) -> int:
+        """Pause before observing again; fail once an instance stayed half-seen for too long."""
+        if waits >= _MAX_WAITS:
+            raise JobFailed(f"an instance of this workflow is running but its operation was not found after "
+                            f"{waits} observations", state="ERROR")
+        self.sleep()
+        return waits + 1
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
         event = event or {}

@@ -20,7 +20,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from ..errors import DataprocError
 from ..hooks.dataproc import DataprocHook
 from ..lifecycle import CLUSTER_WAIT_STATES, batch_phase, job_phase
-from ..storage import DriverOutput
+from ..storage import DriverOutput, follow_output
 
 __all__ = ["ClusterEvent", "JobEvent", "DataprocClusterTrigger", "DataprocJobTrigger", "DataprocBatchTrigger"]
 
@@ -103,6 +103,7 @@ class _WorkTrigger(_Base):
     """Waits for a job or batch to end, logging its driver output as it appears."""
 
     kind = "job"
+    marker_timeout = 60.0  # seconds to wait, once the job ended, for the end of its driver output
 
     def __init__(self, *, id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -128,11 +129,10 @@ class _WorkTrigger(_Base):
                 if state is None:
                     yield self._event("error", None, f"{self.kind} {self.id} does not exist")
                     return
-                if uri and output is None:
-                    output = DriverOutput(hook, uri)
-                if output is not None:
-                    for line in await asyncio.to_thread(output.read_new if phase == "active" else output.flush):
-                        self.log.info("[driver] %s", line)
+                ended = phase in ("succeeded", "failed")
+                output, lines = await asyncio.to_thread(follow_output, hook, output, uri, ended, self.marker_timeout)
+                for line in lines:
+                    self.log.info("[driver] %s", line)
                 if phase in ("succeeded", "failed"):
                     yield self._event("ended", state)
                     return
@@ -160,6 +160,7 @@ class DataprocBatchTrigger(_WorkTrigger):
     """Waits for a Dataproc Serverless batch (by id) to end."""
 
     kind = "batch"
+    marker_timeout = 0.0
 
     def _observe(self, hook: Any) -> tuple[str | None, str | None, str]:
         batch = hook.get_batch(self.id)

@@ -53,7 +53,15 @@ CLUSTER_CASES = [
     (ours("DELETING"), FAIL, C.WAIT, False),
     (ours("STOPPED"), RECREATE, C.START, False),
     (ours("ERROR"), RECREATE, C.DELETE, False),
-    (ours("ERROR_DUE_TO_UPDATE"), RECREATE, C.DELETE, False),
+    # jobs can still be submitted to a cluster whose update failed: reuse it, never delete it under its jobs
+    (ours("ERROR_DUE_TO_UPDATE"), RECREATE, C.REUSE, False),
+    (ours("ERROR_DUE_TO_UPDATE"), RECREATED, C.REUSE, False),
+    (ours("ERROR_DUE_TO_UPDATE"), FAIL, C.REUSE, False),
+    (foreign("ERROR_DUE_TO_UPDATE"), RECREATE, C.FAIL, False),
+    # a cluster that vanished after our create (deleted by hand while CREATING) is created again, a few times
+    (ObservedCluster.absent(), ClusterPolicy(creates_sent=1), C.CREATE, False),
+    (ObservedCluster.absent(), ClusterPolicy(creates_sent=2), C.CREATE, False),
+    (ObservedCluster.absent(), ClusterPolicy(creates_sent=3), C.FAIL, False),
     (ours("ERROR"), RECREATED, C.FAIL, True),
     (ours("ERROR"), FAIL, C.FAIL, True),
     (foreign("RUNNING"), RECREATE, C.FAIL, False),
@@ -71,6 +79,7 @@ def test_decide_cluster(observed, policy, action, cleanup) -> None:
 
 def test_error_reason_carries_the_diagnosis() -> None:
     assert "boom" in decide_cluster(ours("ERROR"), FAIL).reason
+    assert "boom" in decide_cluster(ours("ERROR_DUE_TO_UPDATE"), FAIL).reason
 
 
 def test_policy_rejects_unknown_on_error() -> None:
@@ -137,8 +146,8 @@ def test_batch_phases(state: str, phase: str) -> None:
     assert decide_job(batch, attached=False).action is expected
 
 
-def wf(attempt: int, done: bool, error: str | None = None) -> ObservedWorkflow:
-    return ObservedWorkflow(attempt, done=done, error=error)
+def wf(attempt: int, done: bool, error: str | None = None, name: str = "operations/x") -> ObservedWorkflow:
+    return ObservedWorkflow(attempt, done=done, error=error, name=name)
 
 
 WORKFLOW_CASES = [
@@ -151,6 +160,11 @@ WORKFLOW_CASES = [
     (wf(3, done=False), 3, W.ATTACH, 3),
     (wf(3, done=True, error="boom"), 3, W.FAIL, 3),  # the limit of attempts is reached
     (wf(1, done=True, error=""), 50, W.INSTANTIATE, 2),  # an error without a message is still an error
+    # found by its labels (jobs / managed cluster) but its operation is not listed
+    (wf(1, done=False, name=""), 50, W.WAIT, 1),  # work is running: observe again, never start a second one
+    (wf(2, done=True, name=""), 50, W.DONE, 2),  # its jobs all succeeded: that is the result
+    (wf(2, done=True, error="job failed", name=""), 50, W.INSTANTIATE, 3),
+    (wf(2, done=True, error="job failed", name=""), 2, W.FAIL, 2),
 ]
 
 

@@ -101,24 +101,68 @@ def test_stored_template_runs_twice_with_the_given_values(hook: Any, emu: Any, e
     assert emu.stats.calls["InstantiateWorkflowTemplate"] == calls
 
 
-def test_inline_template_parameters_and_reattach(hook: Any, emu: Any) -> None:
+def test_inline_template_parameters_and_a_retry_after_success_runs_nothing_again(hook: Any, emu_modes: Any) -> None:
+    """Dataproc's workflow request_id only guards concurrent instances: in both emulator modes a retry
+    after the workflow succeeded finds it by its labels, and neither instantiates nor runs a job again."""
+    emu = emu_modes
     op = DataprocInstantiateWorkflowTemplateOperator(task_id="wf", template=_template(), parameters={"VALUE": "gamma"},
                                                      deferrable=False, poll_interval=0.1)
-    context = context_for("wft_dag", "inline-1", "wf")
-    first = op.execute(context)
+    run_id = f"inline-{emu.backend.workflow_replay}-{time.time_ns()}"
+    first = op.execute(context_for("wft_dag", run_id, "wf"))
     assert _args(hook, first) == {"first": ["gamma", "first"], "second": ["gamma", "second"]}
     # the same task again (a retry after the workflow ended well) attaches to the same workflow
     again = DataprocInstantiateWorkflowTemplateOperator(task_id="wf", template=_template(), parameters={"VALUE": "gamma"},
                                                         deferrable=False, poll_interval=0.1)
-    assert again.execute(context_for("wft_dag", "inline-1", "wf", try_number=2)) == first
+    assert again.execute(context_for("wft_dag", run_id, "wf", try_number=2)) == first
     assert sum(emu.stats.jobs_started.values()) == 2
-    assert emu.stats.calls["InstantiateInlineWorkflowTemplate"] == 2
+    assert emu.stats.calls["InstantiateInlineWorkflowTemplate"] == 1
+    # once the operation is gone, the jobs alone tell that the workflow succeeded
+    hook.call(hook.workflows.delete_operation, request={"name": first["operation"]})
+    third = DataprocInstantiateWorkflowTemplateOperator(task_id="wf", template=_template(), parameters={"VALUE": "gamma"},
+                                                        deferrable=False, poll_interval=0.1)
+    assert third.execute(context_for("wft_dag", run_id, "wf", try_number=3))["jobs"] == first["jobs"]
+    assert sum(emu.stats.jobs_started.values()) == 2
     with pytest.raises(ConfigurationError, match="does not match"):
         DataprocInstantiateWorkflowTemplateOperator(task_id="wf", template=_template(), parameters={"VALUE": "X1"},
                                                     deferrable=False).execute(context_for("wft_dag", "inline-2", "wf"))
     with pytest.raises(ConfigurationError, match="unknown template parameters"):
         DataprocInstantiateWorkflowTemplateOperator(task_id="wf", template=_template(), parameters={"OTHER": "x"},
                                                     deferrable=False).execute(context_for("wft_dag", "inline-2", "wf"))
+
+
+def test_a_retry_while_the_workflow_runs_reattaches_and_a_failed_one_starts_a_new_attempt(
+        hook: Any, emu_modes: Any) -> None:
+    emu = emu_modes
+    run_id = f"reattach-{emu.backend.workflow_replay}-{time.time_ns()}"
+    first = DataprocInstantiateWorkflowTemplateOperator(task_id="wf", template=_slow_template(), deferrable=True,
+                                                        poll_interval=0.1)
+    context = context_for("wft_dag", run_id, "wf")
+    with pytest.raises(TaskDeferred):
+        first.execute(context)
+    name = context["ti"].xcom["workflow_operation"]
+    for _ in range(200):  # the slow step runs
+        if workflow_progress(hook.get_operation(name))["steps"]["first"]["state"] == "RUNNING":
+            break
+        time.sleep(0.05)
+    retry = DataprocInstantiateWorkflowTemplateOperator(task_id="wf", template=_slow_template(), deferrable=True,
+                                                        poll_interval=0.1)
+    retry_context = context_for("wft_dag", run_id, "wf", try_number=2)
+    with pytest.raises(TaskDeferred):
+        retry.execute(retry_context)
+    assert retry_context["ti"].xcom["workflow_operation"] == name  # the same workflow, followed again
+    assert emu.stats.calls["InstantiateInlineWorkflowTemplate"] == 1
+    hook.cancel_operation(name)
+    assert "cancelled" in (_wait_done(hook, name)["error"] or "").lower()
+    # the next try finds attempt 1 failed: attempt 2 is a new workflow
+    third = DataprocInstantiateWorkflowTemplateOperator(task_id="wf", template=_slow_template(), deferrable=True,
+                                                        poll_interval=0.1)
+    third_context = context_for("wft_dag", run_id, "wf", try_number=3)
+    with pytest.raises(TaskDeferred):
+        third.execute(third_context)
+    assert third_context["ti"].xcom["workflow_operation"] != name
+    assert emu.stats.calls["InstantiateInlineWorkflowTemplate"] == 2
+    hook.cancel_operation(third_context["ti"].xcom["workflow_operation"])
+    _wait_done(hook, third_context["ti"].xcom["workflow_operation"])
 
 
 def _slow_template() -> dict[str, Any]:
