@@ -91,12 +91,12 @@ def test_a_newcomer_goes_from_the_built_wheel_to_a_run_and_a_deploy_dry_run_with
     venv = walk / "venv"
     subprocess.run([str(UV), "venv", "-q", "--python", str(Path(sys.executable).resolve()), str(venv)], check=True,
                    env=uv_env, timeout=120)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "ensurepip"], check=True, stdout=subprocess.DEVNULL, timeout=300)
     reqs = walk / "requirements.txt"
     subprocess.run([str(UV), "export", "-q", "--frozen", "--no-hashes", "--no-dev", "--no-emit-project",
                     "--extra", "emulator", "--project", str(ROOT), "-o", str(reqs)], check=True, env=uv_env, timeout=120)
     subprocess.run([str(UV), "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "-r", str(reqs)],
                    check=True, env=uv_env, timeout=900)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "ensurepip", "-q"], check=True, timeout=300)
     home = walk / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items()
