@@ -24,7 +24,8 @@ commented cluster profile; and at the project root the JSON Schemas (.dagspec/, 
 then completes and checks specs as you type).
 
 The project root is DIR's parent (DIR itself when DIR is `.`), or --project; templates/ goes beside DIR
-(inside it when DIR is the project root), where the loader and `dagspec deploy` look for it.
+(inside it when DIR is the project root), where the loader looks for it, as does `dagspec deploy` run from
+DIR's parent (elsewhere, pass it --dags and --templates).
 
 Nothing that exists and differs is overwritten: such a file is named with what to do, and the exit code is 1.
 Running it again is safe: files already there are reported as such and left alone; .airflowignore only gains
