@@ -37,7 +37,8 @@ import error while the rest of its unit loads. One unit is the single loader, {S
 {MAX_SPECS_PER_UNIT} specs per unit. Running the command again is safe: files already right are left
 alone, loader files dagspec wrote for another layout are replaced, and any other file in the way is
 never overwritten (exit 1). Deploy afterwards: `dagspec deploy` uploads the new unit files and deletes
-the old ones it had uploaded."""
+the old ones it had uploaded. For the first setup of a project (the single loader, an example spec,
+editor schemas), run `dagspec init` instead."""
 
 EPILOG = f"""\
 examples:

@@ -18,6 +18,7 @@ __all__ = ["main", "build_parser"]
 
 _EPILOG = """\
 examples:
+  dagspec init dags/                     first setup in your Airflow project: loader, example, editor schemas
   dagspec validate dags/                 check every spec under dags/ (exit 1 on errors)
   dagspec validate dags/sales.yaml --format json
   dagspec render dags/sales.yaml         show the tasks, edges and clusters a spec compiles to
@@ -90,6 +91,15 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=DEPLOY_EPILOG)
     deploy_arguments(d)
 
+    from ..cli.init_project import DESCRIPTION as SETUP_DESCRIPTION
+    from ..cli.init_project import EPILOG as SETUP_EPILOG
+    from ..cli.init_project import add_arguments as setup_arguments
+
+    setup = sub.add_parser("init", help="set up dagspec in an existing Airflow project (loader, example, editor)",
+                           description=SETUP_DESCRIPTION, epilog=SETUP_EPILOG,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    setup_arguments(setup)
+
     from ..cli.init_folder import DESCRIPTION as INIT_DESCRIPTION
     from ..cli.init_folder import EPILOG as INIT_EPILOG
     from ..cli.init_folder import add_arguments as init_arguments
@@ -151,6 +161,7 @@ _PASSTHROUGH = {"emulator": "dagspec.provider.emulator.cli:main"}
 _RUNNERS = {
     "up": "dagspec.dag_factory.stack.up:run",
     "deploy": "dagspec.dag_factory.deploy.command:run",
+    "init": "dagspec.dag_factory.cli.init_project:run",
     "init-dag-folder": "dagspec.dag_factory.cli.init_folder:run",
     "import-dag-factory": "dagspec.dag_factory.migrate.command:run",
     "import-template": "dagspec.dag_factory.workflow_template.cli:import_template",

@@ -113,7 +113,7 @@ def collect_local(dags: Path, templates: Path | None, *, check_imports: bool = T
     layout = read_units(root)
     if layout.units == 0:
         diagnostics.append(Diagnostic(DEPLOY_CODE, f"no {LOADER_FILE} in {dags}: nothing would load the specs on Composer",
-                                      str(dags), hint=f"run `dagspec init-dag-folder {dags}` to write the loader"))
+                                      str(dags), hint=f"run `dagspec init {dags}` to write the loader"))
     else:  # the unit files are deployed like any file of the folder; warn when the folder outgrew them
         diagnostics += check_units(root, spec_count)
     loaders = set(layout.files)

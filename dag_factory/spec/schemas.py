@@ -24,17 +24,29 @@ from . import dataproc_schema
 from . import models as m
 from .shorthand import VAR_REF
 
-__all__ = ["KINDS", "build", "VSCODE_MAPPING", "FILE_NAMES"]
+__all__ = ["KINDS", "build", "VSCODE_MAPPING", "FILE_NAMES", "SCHEMA_DIR", "vscode_mapping"]
 
 KINDS = ("spec", "defaults", "template", "profile", "workflow-template")
 FILE_NAMES = {kind: f"{kind}.schema.json" for kind in KINDS}
 SCHEMA_DIR = ".dagspec"
-VSCODE_MAPPING: dict[str, list[str]] = {
-    f"./{SCHEMA_DIR}/spec.schema.json": ["dags/**/*.yaml", "!dags/**/_defaults.yaml"],
-    f"./{SCHEMA_DIR}/defaults.schema.json": ["dags/**/_defaults.yaml"],
-    f"./{SCHEMA_DIR}/template.schema.json": ["templates/*.yaml"],
-    f"./{SCHEMA_DIR}/profile.schema.json": ["templates/clusters/*.yaml"],
-}
+
+
+def vscode_mapping(dags: str = "dags", templates: str = "templates") -> dict[str, list[str]]:
+    """The VS Code ``yaml.schemas`` setting for a project whose dag folder and templates folder are at
+    ``dags`` and ``templates`` (``/``-separated, relative to the project root; ``""``: the root itself)."""
+    top = f"{dags}/" if dags else ""
+    spec = [f"{top}**/*.yaml", f"!{top}**/_defaults.yaml"]
+    if templates == f"{top}templates":  # templates inside the dag folder: not specs
+        spec.append(f"!{templates}/**")
+    return {
+        f"./{SCHEMA_DIR}/spec.schema.json": spec,
+        f"./{SCHEMA_DIR}/defaults.schema.json": [f"{top}**/_defaults.yaml"],
+        f"./{SCHEMA_DIR}/template.schema.json": [f"{templates}/*.yaml"],
+        f"./{SCHEMA_DIR}/profile.schema.json": [f"{templates}/clusters/*.yaml"],
+    }
+
+
+VSCODE_MAPPING: dict[str, list[str]] = vscode_mapping()
 _VAR = {"type": "string", "pattern": VAR_REF, "description": "a value holding `${var.NAME}` or `${env.NAME}`"}
 _DEFAULTS_SKIP = ("dag_id", "instances", "tasks")
 

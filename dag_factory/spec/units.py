@@ -23,7 +23,7 @@ from ..errors import Diagnostic
 
 __all__ = ["unit_of", "unit_file_name", "unit_file_text", "read_units", "FolderUnits", "SINGLE_LOADER",
            "SPECS_PER_UNIT", "MAX_SPECS_PER_UNIT", "auto_units", "check_units", "OUTGROWN_CODE",
-           "MIXED_CODE", "MARKER", "is_ours"]
+           "MIXED_CODE", "MARKER", "is_ours", "LOADER_TEXT"]
 
 SINGLE_LOADER = "dagspec_loader.py"
 SPECS_PER_UNIT = 200  # what `--auto` aims at: ~2-5 s of cold compile + build per unit on one core
@@ -31,6 +31,20 @@ MAX_SPECS_PER_UNIT = 400  # above this average, validate/deploy warn: a cold uni
 MARKER = "# dagspec parse unit: written by `dagspec init-dag-folder`"
 OUTGROWN_CODE = "DSP095"  # the folder has more specs than its units are sized for
 MIXED_CODE = "DSP096"  # the loader files of a folder disagree (two layouts, or a unit missing)
+
+# The single loader: the one text `dagspec init`, `dagspec init-dag-folder --units 1`, dags/dagspec_loader.py
+# and the README show (tests/unit/test_cli_init.py compares them). It names airflow and dag, as it must.
+LOADER_TEXT = '''"""dagspec loader: builds an Airflow DAG from every YAML spec of this dag folder.
+
+Airflow's safe-mode discovery parses this file because it names airflow and dag. Broken specs show up in
+Airflow's import errors under their own paths; the good ones still load. Written by `dagspec init`;
+`dagspec init-dag-folder` replaces it with parse units when the folder grows large.
+"""
+
+from dagspec.dag_factory.airflow.loader import load_dag_folder
+
+load_dag_folder(globals())
+'''
 
 _UNIT_NAME = re.compile(r"^dagspec_unit_(\d+)_of_(\d+)\.py$")
 
@@ -54,11 +68,9 @@ def unit_file_name(index: int, units: int) -> str:
 def unit_file_text(index: int, units: int) -> str:
     """A unit's loader file. It names airflow and dag (Airflow's safe-mode discovery parses only such files)."""
     if units <= 1:
-        what = "every spec of this dag folder"
-        call = "load_dag_folder(globals())"
-    else:
-        what = f"the specs of this dag folder whose path hashes to unit {index} of {units}"
-        call = f"load_dag_folder(globals(), unit=({index}, {units}))"
+        return LOADER_TEXT
+    what = f"the specs of this dag folder whose path hashes to unit {index} of {units}"
+    call = f"load_dag_folder(globals(), unit=({index}, {units}))"
     return (f'"""dagspec loader: builds an Airflow DAG for {what}.\n\n'
             "Broken specs show up in Airflow's import errors under their own paths; the good ones still load.\n"
             '"""\n'

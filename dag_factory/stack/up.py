@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     """Start the stack, print where to go, wait for Ctrl-C; 1 if it cannot start or a process dies."""
     dags = args.dags.resolve()
     if not (dags / "dagspec_loader.py").exists():
-        print(f"dagspec up: {dags} is not a dagspec dag_folder (no dagspec_loader.py); pass --dags", file=sys.stderr)
+        print(f"dagspec up: {dags} is not a dagspec dag_folder (no dagspec_loader.py); pass --dags, or set it up "
+              f"with `dagspec init {args.dags}`", file=sys.stderr)
         return 2
     config = StackConfig(home=args.home.resolve(), dags_folder=dags, api_port=args.port, executor=args.executor)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)

@@ -26,6 +26,8 @@ PAGES = ["README.md", *sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.
 
 SKIP = {  # (page, how the block starts): why it is not run here
     ("README.md", "make demo"): "builds the environment and runs Airflow and Spark for minutes (tests/e2e cover it)",
+    ("README.md", 'python -m pip install "$(ls dist/'): "installs into the reader's Airflow environment; "
+                                                       "tests/e2e/test_newcomer.py does it in a fresh venv",
     ("docs/deploy.md", 'echo "dagspec=='): "changes a Composer environment in Google Cloud",
     ("docs/deploy.md", "gcloud composer environments describe"): "needs a Google Cloud account",
     ("docs/deploy.md", "dagspec deploy --bucket gs://europe-west1"): "a real Composer bucket; the same dry run runs "
@@ -115,8 +117,27 @@ def _dag_factory_after(root: Path) -> None:
     assert defaults is not None and defaults.data == {"default_args": {"owner": "data", "retries": 1}}
 
 
+def _new_project(root: Path) -> None:
+    """README "Use dagspec in your project": a project of the reader's own, with no dags/ yet."""
+    shutil.rmtree(root / "dags")
+    shutil.rmtree(root / "templates")
+
+
+def _own_spec(root: Path) -> None:
+    """README "Use dagspec in your project", steps 2 and 3 done: `dagspec init dags/`, then the spec it shows."""
+    _new_project(root)
+    subprocess.run([str(BIN / "dagspec"), "init", "dags/"], cwd=root, env=_env(root), check=True,
+                   stdout=subprocess.DEVNULL)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    spec = next(b for b in re.findall(r"^```yaml\n(.*?)^```", readme, re.S | re.M) if "The team's nightly" in b)
+    (root / "dags" / "team_report.yaml").write_text(spec, encoding="utf-8")
+
+
 SETUP: dict[tuple[str, str], Callable[[Path], None]] = {
     ("README.md", "$ .venv/bin/dagspec validate dags/daily_sales.yaml"): _tour_typo,
+    ("README.md", "$ dagspec init dags/"): _new_project,
+    ("README.md", "$ dagspec validate dags/\n"): _own_spec,
+    ("README.md", "dagspec emulator --gcs-port 4443 --no-spark &\nexport"): _own_spec,
     ("docs/migrating-from-dag-factory.md", ".venv/bin/dagspec import-dag-factory"): _dag_factory_before,
 }
 CHECK: dict[tuple[str, str], Callable[[Path], None]] = {
