@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagspec.provider.dataproc_rules import MAX_PREFIX_LENGTH, parameter_name_problem, step_id_problem
 from dagspec.provider.fieldpath import format_path
 
 from ..compile.plan import DagPlan, Duration, TaskPlan
@@ -155,6 +156,10 @@ class _Exporter:
         steps = []
         for i, (task, _) in enumerate(jobs):
             owner[("jobs", i)] = task
+            bad_id = step_id_problem(task.task_id)
+            if bad_id:
+                self.problem(task, f"task `{task.task_id}` becomes a step id Dataproc refuses: {bad_id}",
+                             "rename the task: 3 to 50 letters, digits, `_` or `-`, a letter or digit at both ends")
             body = {k: v for k, v in dict(task.args["job"]).items() if k != "labels"}
             step: dict[str, Any] = {"step_id": task.task_id, **body}
             if task.args["job"].get("labels"):
@@ -194,6 +199,8 @@ class _Exporter:
         name = re.sub(r"[^a-z0-9-]+", "-", str(key).lower()).strip("-") or "cluster"
         if not name[0].isalpha():
             name = f"c-{name}"
+        # a managed cluster name is a prefix Dataproc appends a suffix to: 2 to 35 characters
+        name = name[:MAX_PREFIX_LENGTH].rstrip("-").ljust(2, "0")
         out: dict[str, Any] = {"cluster_name": name, "config": config}
         if args.get("labels"):
             out["labels"] = dict(args["labels"])
@@ -264,6 +271,10 @@ class _Exporter:
                 self.problem(None, f"param `{name}` is not a whole field of any job or of the cluster; it is not "
                              "exported", warning=True)
                 continue
+            bad_name = parameter_name_problem(name)
+            if bad_name:
+                self.problem(None, f"param `{name}` becomes a template parameter name Dataproc refuses: {bad_name}",
+                             f"rename the param to `{re.sub(r'[^A-Z0-9_]', '_', name.upper())[:40]}`")
             entry: dict[str, Any] = {"name": name, "fields": [format_path(p, template) for p in fields[name]]}
             if param.description:
                 entry["description"] = param.description
