@@ -15,9 +15,9 @@ from .backend import Backend, ClusterRecord, JobRecord
 from .clusters import ClusterService
 from .common import ApiError, check_job_id, check_request_id, page, parse_filter, require, timestamp
 from .contract import check_labels
-from .yarn import track_yarn_application
 from .messages import ClusterState, JobState, JobStatusSubstate, pb
 from .runner import UNSUPPORTED, JobSpec, RunResult, simulated, spec_from_job
+from .yarn import track_yarn_application
 
 __all__ = ["JobService"]
 
