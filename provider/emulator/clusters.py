@@ -83,7 +83,7 @@ class ClusterService:
                  previous: Any = None) -> Any:
         meta = pb.ClusterOperationMetadata(
             cluster_name=record.name, cluster_uuid=record.pb.cluster_uuid, operation_type=op_type,
-            description=description,
+            description=description, labels=dict(record.pb.labels),
         )
         if previous is not None:
             meta.status_history.extend(list(previous.status_history) + [previous.status])
