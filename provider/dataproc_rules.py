@@ -69,21 +69,23 @@ def _label_value_problem(key: str, value: str) -> str | None:
     return None
 
 
-def label_issues(labels: Mapping[str, str]) -> list[tuple[str | None, str]]:
-    """``(key, problem)`` for everything Dataproc would refuse about ``labels`` (key None: the whole map)."""
-    issues: list[tuple[str | None, str]] = []
+def label_issues(labels: Mapping[str, str]) -> list[tuple[str | None, bool, str]]:
+    """``(key, in_value, problem)`` for everything Dataproc would refuse about ``labels`` (key None: the whole
+    map; ``in_value``: the value is wrong, not the key)."""
+    issues: list[tuple[str | None, bool, str]] = []
     if len(labels) > MAX_LABELS:
-        issues.append((None, f"{len(labels)} labels, but at most {MAX_LABELS} can be associated with a resource"))
+        issues.append((None, False, f"{len(labels)} labels, but at most {MAX_LABELS} can be associated with a resource"))
     for key, value in labels.items():
-        problem = _label_key_problem(str(key)) or _label_value_problem(str(key), str(value))
-        if problem:
-            issues.append((str(key), problem))
+        key_problem = _label_key_problem(str(key))
+        value_problem = None if key_problem else _label_value_problem(str(key), str(value))
+        if key_problem or value_problem:
+            issues.append((str(key), value_problem is not None, str(key_problem or value_problem)))
     return issues
 
 
 def label_problems(labels: Mapping[str, str]) -> list[str]:
     """Everything Dataproc would refuse about ``labels``, as sentences."""
-    return [problem for _, problem in label_issues(labels)]
+    return [problem for _, _, problem in label_issues(labels)]
 
 
 def step_id_problem(step_id: str) -> str | None:

@@ -365,11 +365,11 @@ class _TemplateConverter:
         """Dataproc's label rules (lower-case keys and values, at most 32) on a template's label map."""
         if not isinstance(labels, dict):
             return
-        for key, problem in label_issues(_text(labels)):
+        for key, in_value, problem in label_issues(_text(labels)):
             self.diag(NAMING_CODE, what + problem, where if key is None else where + (key,),
                       "label keys start with a lower-case letter; keys and values hold only lower-case letters, "
                       "digits, `_` and `-`, at most 63 characters; at most 32 labels",
-                      key=key is not None)
+                      key=key is None or not in_value)
 
     def cluster(self, t: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         placement = t.get("placement")

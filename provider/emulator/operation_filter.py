@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import grpc  # type: ignore[import-untyped]
 from google.longrunning import operations_pb2  # type: ignore[import-untyped]
@@ -41,11 +42,11 @@ class _Facts:
 
 def _facts(op: operations_pb2.Operation) -> _Facts:
     kind = op.metadata.type_url.rsplit(".", 1)[-1]
-    cls = _METADATA.get(kind)
-    meta = cls() if cls is not None else None
-    if meta is not None:
-        op.metadata.Unpack(meta)
     state = "DONE" if op.done else "RUNNING"
+    if kind not in _METADATA:
+        return _Facts(state=state, operation_type=None, cluster_name=None, labels={}, done=op.done)
+    meta: Any = _METADATA[kind]()
+    op.metadata.Unpack(meta)
     op_type: str | None = None
     cluster: str | None = None
     labels: dict[str, str] = {}
@@ -55,7 +56,7 @@ def _facts(op: operations_pb2.Operation) -> _Facts:
     elif kind == "JobMetadata":
         op_type = meta.operation_type
     elif kind == "BatchOperationMetadata":
-        op_type = type(meta).BatchOperationType.Name(meta.operation_type)
+        op_type = pb.BatchOperationMetadata.BatchOperationType.Name(meta.operation_type)
         labels = dict(meta.labels)
     elif kind == "WorkflowMetadata":
         cluster = meta.cluster_name
