@@ -98,3 +98,31 @@ def test_export_keeps_the_managed_cluster_prefix_within_35_characters(tmp_path: 
     assert exported.template is not None, [d.render() for d in exported.diagnostics]
     name = exported.template["placement"]["managedCluster"]["clusterName"]
     assert managed_cluster_prefix_problem(name) is None and len(name) <= 35
+
+
+INCLUDED = """\
+placement:
+  managedCluster: {clusterName: etl, config: {}}
+jobs:
+  - stepId: go
+    pysparkJob: {mainPythonFileUri: gs://demo/a.py, args: ['1']}
+parameters:
+  - name: run_day
+    fields: ["jobs['go'].pysparkJob.args[0]"]
+"""
+
+
+def test_validate_reports_template_rules_on_the_included_templates_lines(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from dagspec.dag_factory.cli.main import main
+
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "_etl.wft.yaml").write_text(INCLUDED)
+    (folder / "sales.yaml").write_text("workflow_template: _etl.wft.yaml\n")
+    assert main(["validate", str(folder), "--no-imports"]) == 1
+    err = capsys.readouterr()
+    text = err.out + err.err
+    assert "_etl.wft.yaml:4:13: error DSP077: step id `go` must be 3 to 50 characters long" in text
+    assert "_etl.wft.yaml:7:11: error DSP078: parameter name `run_day`" in text
+    assert "write `RUN_DAY`" in text
