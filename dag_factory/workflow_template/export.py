@@ -16,7 +16,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from dagspec.provider.dataproc_rules import MAX_PREFIX_LENGTH, parameter_name_problem, step_id_problem
+from dagspec.provider.dataproc_rules import (
+    MAX_PREFIX_LENGTH,
+    label_problems,
+    parameter_name_problem,
+    step_id_problem,
+)
 from dagspec.provider.fieldpath import format_path
 
 from ..compile.plan import DagPlan, Duration, TaskPlan
@@ -101,7 +106,10 @@ class _Exporter:
         if not jobs:
             return Exported(None, self.diags, tuple(sorted(self.blockers)))
         main_target = targets.most_common(1)[0][0]
-        template = self.build([(task, target) for task, target in jobs if target == main_target], creates)
+        kept = [(task, target) for task, target in jobs if target == main_target]
+        template = self.build(kept, creates)
+        self.labels(template, [task for task, _ in kept], creates.get(main_target[1]) if main_target[0] == "cluster"
+                    else None)
         if any(d.severity == "error" for d in self.diags):  # found while building too: report them all
             return Exported(None, self.diags, tuple(sorted(self.blockers)))
         return Exported(template, self.diags)
@@ -184,6 +192,19 @@ class _Exporter:
         if isinstance(timeout, Duration):
             template["dag_timeout"] = _seconds_text(timeout.seconds)
         return convert_keys(template, "camel")
+
+    def labels(self, template: dict[str, Any], tasks: list[TaskPlan], create: TaskPlan | None) -> None:
+        """Labels Dataproc would refuse (upper case, too long, more than 32) prevent the export."""
+        holders: list[tuple[TaskPlan | None, str, Any]] = [(None, "the template", template.get("labels"))]
+        holders += [(task, f"task `{task.task_id}`", step.get("labels"))
+                    for task, step in zip(tasks, template["jobs"], strict=True)]
+        managed = template["placement"].get("managedCluster")
+        if managed is not None:
+            holders.append((create, "the cluster", managed.get("labels")))
+        for task, where, labels in holders:
+            for problem in label_problems(dict(labels or {})):
+                self.problem(task, f"{where}: {problem}", "Dataproc label keys start with a lower-case letter; keys "
+                             "and values hold only lower-case letters, digits, `_` and `-`, at most 63 characters")
 
     def managed(self, key: str, create: TaskPlan) -> dict[str, Any]:
         args = create.args

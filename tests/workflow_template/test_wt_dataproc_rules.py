@@ -126,3 +126,15 @@ def test_validate_reports_template_rules_on_the_included_templates_lines(tmp_pat
     assert "_etl.wft.yaml:4:13: error DSP077: step id `go` must be 3 to 50 characters long" in text
     assert "_etl.wft.yaml:7:11: error DSP078: parameter name `run_day`" in text
     assert "write `RUN_DAY`" in text
+
+
+def test_export_refuses_labels_dataproc_would_refuse(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, {
+        "clusters": {"etl": {"config": {}, "labels": {"Owner": "ana"}}},
+        "tasks": {"clean": {"cluster": "etl", "pyspark": {"main": "gs://demo/a.py", "labels": {"env": "Prod"}}}},
+    })
+    exported = export_plan(plan)
+    assert exported.template is None
+    messages = [d.message for d in exported.diagnostics if d.code == "DSP088"]
+    assert any("task `clean`" in m and "`Prod`" in m for m in messages)
+    assert any("the cluster" in m and "`Owner`" in m for m in messages)
