@@ -57,6 +57,11 @@ CODES = {
     "DSP074": "a text file a spec names (`doc_file`) is not UTF-8",
     "DSP075": "a bucket dagspec would write to that `[dagspec] allowed_buckets` does not allow",
     "DSP076": "deploy: a symlink leading out of the dag folder, or a loop, is not followed (warning)",
+    "DSP077": "workflow template: a step id Dataproc refuses (3 to 50 letters, digits, `_`, `-`; no `_`/`-` at either end)",
+    "DSP078": "workflow template: a parameter name Dataproc refuses (capital letters, digits and `_`, at most 40, "
+              "not a digit first)",
+    "DSP079": "workflow template: a managed cluster name prefix (2 to 35 characters) or a label (lower-case keys and "
+              "values, at most 32) Dataproc refuses",
     "DSP080": "workflow template structure (no `jobs` with `stepId`, duplicate step ids, a bad `workflow_template:` "
               "include); in `deploy`, a problem that only matters once the dag folder is in a bucket",
     "DSP081": "workflow template: a step with an unknown job type, no job, or several",

@@ -16,6 +16,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagspec.provider.dataproc_rules import (
+    MAX_PREFIX_LENGTH,
+    label_problems,
+    parameter_name_problem,
+    step_id_problem,
+)
 from dagspec.provider.fieldpath import format_path
 
 from ..compile.plan import DagPlan, Duration, TaskPlan
@@ -100,7 +106,10 @@ class _Exporter:
         if not jobs:
             return Exported(None, self.diags, tuple(sorted(self.blockers)))
         main_target = targets.most_common(1)[0][0]
-        template = self.build([(task, target) for task, target in jobs if target == main_target], creates)
+        kept = [(task, target) for task, target in jobs if target == main_target]
+        template = self.build(kept, creates)
+        self.labels(template, [task for task, _ in kept], creates.get(main_target[1]) if main_target[0] == "cluster"
+                    else None)
         if any(d.severity == "error" for d in self.diags):  # found while building too: report them all
             return Exported(None, self.diags, tuple(sorted(self.blockers)))
         return Exported(template, self.diags)
@@ -155,6 +164,10 @@ class _Exporter:
         steps = []
         for i, (task, _) in enumerate(jobs):
             owner[("jobs", i)] = task
+            bad_id = step_id_problem(task.task_id)
+            if bad_id:
+                self.problem(task, f"task `{task.task_id}` becomes a step id Dataproc refuses: {bad_id}",
+                             "rename the task: 3 to 50 letters, digits, `_` or `-`, a letter or digit at both ends")
             body = {k: v for k, v in dict(task.args["job"]).items() if k != "labels"}
             step: dict[str, Any] = {"step_id": task.task_id, **body}
             if task.args["job"].get("labels"):
@@ -180,6 +193,19 @@ class _Exporter:
             template["dag_timeout"] = _seconds_text(timeout.seconds)
         return convert_keys(template, "camel")
 
+    def labels(self, template: dict[str, Any], tasks: list[TaskPlan], create: TaskPlan | None) -> None:
+        """Labels Dataproc would refuse (upper case, too long, more than 32) prevent the export."""
+        holders: list[tuple[TaskPlan | None, str, Any]] = [(None, "the template", template.get("labels"))]
+        holders += [(task, f"task `{task.task_id}`", step.get("labels"))
+                    for task, step in zip(tasks, template["jobs"], strict=True)]
+        managed = template["placement"].get("managedCluster")
+        if managed is not None:
+            holders.append((create, "the cluster", managed.get("labels")))
+        for task, where, labels in holders:
+            for problem in label_problems(dict(labels or {})):
+                self.problem(task, f"{where}: {problem}", "Dataproc label keys start with a lower-case letter; keys "
+                             "and values hold only lower-case letters, digits, `_` and `-`, at most 63 characters")
+
     def managed(self, key: str, create: TaskPlan) -> dict[str, Any]:
         args = create.args
         config = dict(args.get("cluster_config") or {})
@@ -194,6 +220,8 @@ class _Exporter:
         name = re.sub(r"[^a-z0-9-]+", "-", str(key).lower()).strip("-") or "cluster"
         if not name[0].isalpha():
             name = f"c-{name}"
+        # a managed cluster name is a prefix Dataproc appends a suffix to: 2 to 35 characters
+        name = name[:MAX_PREFIX_LENGTH].rstrip("-").ljust(2, "0")
         out: dict[str, Any] = {"cluster_name": name, "config": config}
         if args.get("labels"):
             out["labels"] = dict(args["labels"])
@@ -264,6 +292,10 @@ class _Exporter:
                 self.problem(None, f"param `{name}` is not a whole field of any job or of the cluster; it is not "
                              "exported", warning=True)
                 continue
+            bad_name = parameter_name_problem(name)
+            if bad_name:
+                self.problem(None, f"param `{name}` becomes a template parameter name Dataproc refuses: {bad_name}",
+                             f"rename the param to `{re.sub(r'[^A-Z0-9_]', '_', name.upper())[:40]}`")
             entry: dict[str, Any] = {"name": name, "fields": [format_path(p, template) for p in fields[name]]}
             if param.description:
                 entry["description"] = param.description

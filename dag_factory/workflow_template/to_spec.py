@@ -23,6 +23,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagspec.provider.dataproc_rules import (
+    label_issues,
+    managed_cluster_prefix_problem,
+    parameter_name_problem,
+    step_id_problem,
+)
 from dagspec.provider.fieldpath import FieldPathError, resolve_path
 
 from ..errors import Diagnostic, did_you_mean
@@ -31,7 +37,13 @@ from .names import IGNORED_TEMPLATE_KEYS, JOB_TYPES, QUERY_KINDS, SPEC_FIELDS, S
 from .positions import original_path
 from .regexes import pattern_of
 
-__all__ = ["Converted", "template_to_spec", "is_workflow_template", "param_ref", "SELECTED_CLUSTER"]
+__all__ = ["Converted", "template_to_spec", "is_workflow_template", "param_ref", "SELECTED_CLUSTER",
+           "STEP_ID_CODE", "PARAMETER_NAME_CODE", "NAMING_CODE"]
+
+# Dataproc's own rules (dagspec.provider.dataproc_rules), so a template fails at validate time, not at instantiate
+STEP_ID_CODE = "DSP077"  # a step id Dataproc refuses (3-50 chars, no `_`/`-` at either end)
+PARAMETER_NAME_CODE = "DSP078"  # a parameter name Dataproc refuses (`[A-Z0-9_]`, at most 40)
+NAMING_CODE = "DSP079"  # a managed-cluster name prefix or a label Dataproc refuses
 
 SELECTED_CLUSTER = "selected"
 NAME_LABEL = "goog-dataproc-cluster-name"
@@ -162,6 +174,12 @@ class _TemplateConverter:
                 self.diag("DSP080", "each step needs a `stepId`", ("jobs", i), "write `- stepId: clean`")
                 continue
             sid = job["step_id"]
+            bad_id = step_id_problem(sid)
+            if bad_id:
+                self.diag(STEP_ID_CODE, bad_id, ("jobs", i, "step_id"),
+                          "Dataproc step ids are 3 to 50 letters, digits, `_` or `-`, with a letter or digit at "
+                          "both ends, e.g. `clean-sales`")
+            self.check_labels(job.get("labels"), ("jobs", i, "labels"), f"step `{sid}`: ")
             if sid in steps:
                 first = self.source.find(original_path(("jobs", steps[sid][0], "step_id"), self.raw))
                 self.diag("DSP080", f"duplicate step id `{sid}` (first at line {first.line})", ("jobs", i, "step_id"))
@@ -248,6 +266,11 @@ class _TemplateConverter:
             if name in self.out_params:
                 self.diag("DSP085", f"duplicate parameter `{name}`", here + ("name",))
                 continue
+            bad_name = parameter_name_problem(name)
+            if bad_name:
+                self.diag(PARAMETER_NAME_CODE, bad_name, here + ("name",),
+                          f"Dataproc parameter names are capital letters, digits and `_`: write `{name.upper()[:40]}`"
+                          if name.upper() != name else "at most 40 capital letters, digits and `_`, not a digit first")
             fields = p.get("fields")
             if not isinstance(fields, list) or not fields:
                 self.diag("DSP085", f"parameter `{name}` needs `fields`: the paths it sets", here + ("name",))
@@ -338,9 +361,20 @@ class _TemplateConverter:
             _set(subst, path, param_ref(name))
 
     # -- placement ---------------------------------------------------------------------------------
+    def check_labels(self, labels: Any, where: YamlPath, what: str = "") -> None:
+        """Dataproc's label rules (lower-case keys and values, at most 32) on a template's label map."""
+        if not isinstance(labels, dict):
+            return
+        for key, in_value, problem in label_issues(_text(labels)):
+            self.diag(NAMING_CODE, what + problem, where if key is None else where + (key,),
+                      "label keys start with a lower-case letter; keys and values hold only lower-case letters, "
+                      "digits, `_` and `-`, at most 63 characters; at most 32 labels",
+                      key=key is None or not in_value)
+
     def cluster(self, t: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
         placement = t.get("placement")
         labels = _text(t.get("labels") or {})
+        self.check_labels(t.get("labels"), ("labels",), "template ")
         if not isinstance(placement, dict) or not placement:
             self.diag("DSP080", "a workflow template needs `placement`: `managedCluster` or `clusterSelector`",
                       ("placement",) if "placement" in t else (), "add `placement: {managedCluster: {clusterName: "
@@ -368,6 +402,16 @@ class _TemplateConverter:
         mc = placement["managed_cluster"] or {}
         base = ("placement", "managed_cluster")
         name = str(mc.get("cluster_name") or "cluster")
+        if not mc.get("cluster_name"):
+            self.diag(NAMING_CODE, "the managed cluster needs a `clusterName` (Dataproc adds a suffix to it)", base,
+                      "write `clusterName: etl`", key=True)
+        else:
+            bad_prefix = managed_cluster_prefix_problem(str(mc["cluster_name"]))
+            if bad_prefix:
+                self.diag(NAMING_CODE, bad_prefix, base + ("cluster_name",),
+                          "Dataproc appends a random suffix to this prefix: 2 to 35 lower-case letters, digits and "
+                          "`-`, a letter first, no `-` at the end")
+        self.check_labels(mc.get("labels"), base + ("labels",), "managed cluster ")
         config = copy.deepcopy(mc.get("config") or {})
         cluster: dict[str, Any] = {}
         self.link(("clusters", name), base, {})

@@ -17,6 +17,7 @@ from google.protobuf import empty_pb2, json_format  # type: ignore[import-untype
 from .backend import Backend
 from .clusters import staging_bucket
 from .common import ApiError, check_request_id, page, parse_filter, timestamp
+from .contract import check_labels
 from .messages import BatchState, pb
 from .operations import OperationRecord
 from .runner import RunResult, spec_from_message
@@ -74,6 +75,7 @@ class BatchService:
             raise ApiError(grpc.StatusCode.INVALID_ARGUMENT,
                            f"Invalid argument: batch_id '{batch_id}' must be 4-63 characters of lowercase letters, "
                            "digits and hyphens, starting and ending with a letter or digit")
+        check_labels(request.batch.labels, "batch labels")
         if request.batch.WhichOneof("batch_config") is None:
             raise ApiError(grpc.StatusCode.INVALID_ARGUMENT, "Invalid argument: the batch has no batch config")
         name = f"{request.parent}/batches/{batch_id}"

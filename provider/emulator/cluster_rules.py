@@ -34,8 +34,10 @@ def expired(record: ClusterRecord, now: float) -> str | None:
 
 
 def check_uuid(record: ClusterRecord, cluster_uuid: str) -> None:
+    """NOT_FOUND when ``cluster_uuid`` names another cluster than ``record`` (DeleteClusterRequest.cluster_uuid:
+    "the RPC should fail (with error NOT_FOUND) if cluster with specified UUID does not exist")."""
     if cluster_uuid and cluster_uuid != record.pb.cluster_uuid:
-        raise ApiError(grpc.StatusCode.FAILED_PRECONDITION,
+        raise ApiError(grpc.StatusCode.NOT_FOUND,
                        f"Cluster {record.name} has uuid {record.pb.cluster_uuid}, "
                        f"which does not match the requested cluster_uuid {cluster_uuid}")
 

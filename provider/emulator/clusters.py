@@ -25,6 +25,7 @@ from .common import (
     require,
     timestamp,
 )
+from .contract import check_labels
 from .messages import ClusterOpState, ClusterState, pb
 from .operations import OperationRecord
 
@@ -82,7 +83,7 @@ class ClusterService:
                  previous: Any = None) -> Any:
         meta = pb.ClusterOperationMetadata(
             cluster_name=record.name, cluster_uuid=record.pb.cluster_uuid, operation_type=op_type,
-            description=description,
+            description=description, labels=dict(record.pb.labels),
         )
         if previous is not None:
             meta.status_history.extend(list(previous.status_history) + [previous.status])
@@ -128,6 +129,7 @@ class ClusterService:
             raise ApiError(grpc.StatusCode.INVALID_ARGUMENT,
                            f"Cluster project_id '{cluster.project_id}' does not match request project '{project}'")
         check_lifecycle(cluster.config.lifecycle_config)
+        check_labels(cluster.labels, "cluster labels")
         key = (project, region, cluster.cluster_name)
         with self.backend.lock:
             if key in self.backend.clusters:
@@ -242,6 +244,10 @@ class ClusterService:
                            f"Invalid argument: update_mask path(s) {unknown} cannot be updated; "
                            f"allowed: {sorted(_UPDATABLE)}")
         check_lifecycle(request.cluster.config.lifecycle_config)
+        if "labels" in paths:
+            # the goog-dataproc-* labels Dataproc set are kept whatever the request says: they do not count
+            check_labels({k: v for k, v in request.cluster.labels.items() if not k.startswith("goog-")},
+                         "cluster labels")
         with self.backend.lock:
             self._require_state(record, ClusterState.RUNNING, "updated")
             mask = field_mask_pb2.FieldMask(paths=paths)

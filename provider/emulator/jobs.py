@@ -14,8 +14,10 @@ from google.protobuf import empty_pb2, json_format  # type: ignore[import-untype
 from .backend import Backend, ClusterRecord, JobRecord
 from .clusters import ClusterService
 from .common import ApiError, check_job_id, check_request_id, page, parse_filter, require, timestamp
+from .contract import check_labels
 from .messages import ClusterState, JobState, JobStatusSubstate, pb
 from .runner import UNSUPPORTED, JobSpec, RunResult, simulated, spec_from_job
+from .yarn import track_yarn_application
 
 __all__ = ["JobService"]
 
@@ -71,10 +73,13 @@ class JobService:
                            "(set one of pyspark_job, spark_job, spark_sql_job, hive_job, ...)")
         job_id = job.reference.job_id or uuid.uuid4().hex
         check_job_id(job_id)
+        check_labels(job.labels, "job labels")
         with self.backend.lock:
-            if (project, region, job_id) in self.backend.jobs:
+            # JobReference.job_id: "must be unique within the project" -- not only within the region
+            taken = next((k for k in self.backend.jobs if k[0] == project and k[2] == job_id), None)
+            if taken is not None:
                 raise ApiError(grpc.StatusCode.ALREADY_EXISTS,
-                               f"Already exists: Job projects/{project}/regions/{region}/jobs/{job_id}")
+                               f"Already exists: Job projects/{project}/regions/{taken[1]}/jobs/{job_id}")
             cluster = self._placement(project, region, job)
             msg = pb.Job()
             msg.CopyFrom(job)
@@ -114,7 +119,7 @@ class JobService:
         if not candidates:
             what = f"Cluster projects/{project}/regions/{region}/clusters/{name}" if name else (
                 f"any cluster with labels {labels}")
-            raise ApiError(grpc.StatusCode.FAILED_PRECONDITION, f"Not found: {what}")
+            raise ApiError(grpc.StatusCode.NOT_FOUND, f"Not found: {what}")
         # ERROR_DUE_TO_UPDATE: "Jobs can be submitted to the cluster, but the cluster cannot be updated."
         running = [r for r in candidates if r.pb.status.state in (ClusterState.RUNNING, ClusterState.UPDATING,
                                                                   ClusterState.ERROR_DUE_TO_UPDATE)]
@@ -137,6 +142,7 @@ class JobService:
             log.info("job %s -> %s %s", record.job_id, JobState(state).name, details)
             if state in _TERMINAL:
                 record.pb.done = True
+            track_yarn_application(record.pb, state)
             if record.operation is not None:
                 meta = pb.JobMetadata()
                 record.operation.pb.metadata.Unpack(meta)
@@ -281,6 +287,7 @@ class JobService:
         if paths != ["labels"]:
             raise ApiError(grpc.StatusCode.INVALID_ARGUMENT,
                            f"Invalid argument: only 'labels' can be updated on a job, got update_mask {paths}")
+        check_labels(request.job.labels, "job labels")
         with self.backend.lock:
             record.pb.labels.clear()
             record.pb.labels.update(dict(request.job.labels))

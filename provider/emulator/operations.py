@@ -1,9 +1,12 @@
-"""Long-running operations: the store every service records its work in, and the google.longrunning service."""
+"""Long-running operations: the store every service records its work in, and the google.longrunning service.
+
+The service has the methods Dataproc's ``projects.regions.operations`` resource has (Get, List with its
+filter, Cancel, Delete); ``WaitOperation`` is not one of them, so the emulator answers UNIMPLEMENTED.
+"""
 
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +17,8 @@ from google.protobuf import any_pb2, empty_pb2  # type: ignore[import-untyped]
 from google.protobuf.message import Message  # type: ignore[import-untyped]
 from google.rpc import status_pb2  # type: ignore[import-untyped]
 
-from .common import ApiError, duration_seconds, page
+from .common import ApiError, page
+from .operation_filter import parse_operation_filter
 
 __all__ = ["OperationRecord", "OperationStore", "OperationsService"]
 
@@ -108,17 +112,15 @@ class OperationsService:
             "ListOperations": (self.list, o.ListOperationsRequest, o.ListOperationsResponse),
             "CancelOperation": (self.cancel, o.CancelOperationRequest, empty_pb2.Empty),
             "DeleteOperation": (self.delete, o.DeleteOperationRequest, empty_pb2.Empty),
-            "WaitOperation": (self.wait, o.WaitOperationRequest, o.Operation),
         }
 
     def get(self, request: operations_pb2.GetOperationRequest) -> operations_pb2.Operation:
         return self.store.snapshot(self.store.get(request.name))
 
     def list(self, request: operations_pb2.ListOperationsRequest) -> operations_pb2.ListOperationsResponse:
+        flt = parse_operation_filter(request.filter)
         prefix = request.name.rstrip("/") + "/" if request.name else ""
-        ops = sorted(self.store.list(prefix), key=lambda op: op.name)
-        if request.filter.strip():
-            ops = [op for op in ops if _op_matches(op, request.filter)]
+        ops = [op for op in sorted(self.store.list(prefix), key=lambda op: op.name) if flt.matches(op)]
         chunk, token = page(ops, request.page_size, request.page_token)
         return operations_pb2.ListOperationsResponse(operations=chunk, next_page_token=token)
 
@@ -135,21 +137,3 @@ class OperationsService:
     def delete(self, request: operations_pb2.DeleteOperationRequest) -> empty_pb2.Empty:
         self.store.delete(request.name)
         return empty_pb2.Empty()
-
-    def wait(self, request: operations_pb2.WaitOperationRequest) -> operations_pb2.Operation:
-        record = self.store.get(request.name)
-        timeout = duration_seconds(request.timeout) if request.HasField("timeout") else 60.0
-        deadline = time.monotonic() + timeout
-        while not record.finished.wait(0.1) and time.monotonic() < deadline and not self.stopping.is_set():
-            pass
-        return self.store.snapshot(record)
-
-
-def _op_matches(op: operations_pb2.Operation, text: str) -> bool:
-    """Support ``done = true|false`` and ``operationType = CREATE`` style filters; others match all."""
-    for part in text.replace("AND", "and").split(" and "):
-        key, _, value = part.partition("=")
-        key, value = key.strip().lower(), value.strip().strip('"').lower()
-        if key == "done" and str(op.done).lower() != value:
-            return False
-    return True

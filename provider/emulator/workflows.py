@@ -16,6 +16,7 @@ from ..fieldpath import FieldPathError, set_field
 from .backend import Backend, JobRecord
 from .clusters import ClusterService
 from .common import ApiError, check_request_id, duration_seconds, page, require, timestamp
+from .contract import check_parameter_values, check_template_names
 from .jobs import JobService
 from .messages import ClusterState, JobState, NodeState, WorkflowState, pb
 from .operations import OperationRecord
@@ -314,6 +315,7 @@ def _validate(template: Any) -> None:
     steps = [j.step_id for j in template.jobs]
     for step in steps:
         require(step, "jobs[].step_id")
+    check_template_names(template)
     if len(set(steps)) != len(steps):
         raise ApiError(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid argument: duplicate step ids in {steps}")
     prereqs = {j.step_id: list(j.prerequisite_step_ids) for j in template.jobs}
@@ -343,6 +345,7 @@ def _apply_parameters(template: Any, values: dict[str, str]) -> Any:
     unknown = sorted(set(values) - set(declared))
     if unknown:
         raise ApiError(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid argument: unknown template parameters {unknown}")
+    check_parameter_values(template, values)
     if not values:
         return _copy(template)
     data = json_format.MessageToDict(template)

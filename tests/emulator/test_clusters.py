@@ -83,9 +83,10 @@ def test_list_filter_by_state_and_labels(emu, emulator_clients, fast_polling):
 
 
 def test_delete_checks_cluster_uuid(emu, emulator_clients, fast_polling):
+    # DeleteClusterRequest.cluster_uuid: "fail (with error NOT_FOUND) if cluster with specified UUID does not exist"
     name = _name()
     _, cluster = _create(emulator_clients, name, fast_polling)
-    with pytest.raises(gexc.FailedPrecondition):
+    with pytest.raises(gexc.NotFound):
         emulator_clients.clusters.delete_cluster(
             request={"project_id": PROJECT, "region": REGION, "cluster_name": name, "cluster_uuid": "not-it"})
     assert emulator_clients.clusters.get_cluster(
@@ -206,18 +207,13 @@ def _wait_gone(clients, name: str) -> None:
     pytest.fail(f"cluster {name} was not deleted")
 
 
-def test_operations_service_list_wait_delete(emu, emulator_clients, fast_polling):
-    from google.longrunning import operations_pb2
-
+def test_operations_service_list_get_delete(emu, emulator_clients, fast_polling):
     name = _name()
     op = emulator_clients.clusters.create_cluster(
         request={"project_id": PROJECT, "region": REGION, "cluster": {"cluster_name": name}})
-    wait = emulator_clients.channel.unary_unary(
-        "/google.longrunning.Operations/WaitOperation",
-        request_serializer=operations_pb2.WaitOperationRequest.SerializeToString,
-        response_deserializer=operations_pb2.Operation.FromString)
-    waited = wait(operations_pb2.WaitOperationRequest(name=op.operation.name, timeout={"seconds": 30}))
-    assert waited.done and not waited.HasField("error")
+    op.result(polling=fast_polling)
+    got = emulator_clients.clusters.get_operation(request={"name": op.operation.name})
+    assert got.done and not got.HasField("error")
     listed = emulator_clients.clusters.list_operations(
         request={"name": f"projects/{PROJECT}/regions/{REGION}/operations"})
     assert op.operation.name in {o.name for o in listed.operations}

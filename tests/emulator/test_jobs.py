@@ -110,7 +110,7 @@ def test_unsupported_job_type_ends_in_error(emu, emulator_clients, cluster):
 
 
 def test_submit_validation(emu, emulator_clients, cluster):
-    with pytest.raises(gexc.FailedPrecondition):
+    with pytest.raises(gexc.NotFound):  # a missing cluster is NOT_FOUND, as on Dataproc
         _submit(emulator_clients, {"placement": {"cluster_name": "no-such-cluster"},
                                    "pyspark_job": {"main_python_file_uri": "gs://b/x.py"}})
     with pytest.raises(gexc.InvalidArgument):

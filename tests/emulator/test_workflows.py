@@ -159,9 +159,9 @@ def test_stored_template_with_cluster_selector_and_parameters(emu, emulator_clie
 
 
 def test_invalid_templates_are_rejected(emu, emulator_clients):
-    cyclic = {"id": "cyc", "placement": {"managed_cluster": {"cluster_name": "x", "config": {}}},
-              "jobs": [{"step_id": "a", "prerequisite_step_ids": ["b"], "pyspark_job": {"main_python_file_uri": "gs://b/a.py"}},
-                       {"step_id": "b", "prerequisite_step_ids": ["a"], "pyspark_job": {"main_python_file_uri": "gs://b/b.py"}}]}
+    cyclic = {"id": "cyc", "placement": {"managed_cluster": {"cluster_name": "cyc", "config": {}}},
+              "jobs": [{"step_id": "one", "prerequisite_step_ids": ["two"], "pyspark_job": {"main_python_file_uri": "gs://b/a.py"}},
+                       {"step_id": "two", "prerequisite_step_ids": ["one"], "pyspark_job": {"main_python_file_uri": "gs://b/b.py"}}]}
     with pytest.raises(gexc.InvalidArgument, match="cycle"):
         emulator_clients.workflows.instantiate_inline_workflow_template(request={"parent": PARENT, "template": cyclic})
 

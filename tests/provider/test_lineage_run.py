@@ -36,9 +36,9 @@ SQL = {"spark_sql_job": {"query_list": {"queries": ["SELECT 1"]}, "properties": 
 BATCH = {"pyspark_batch": {"main_python_file_uri": "gs://lin-code/count.py", "args": ["--output", "gs://lin-out/b"]},
          "runtime_config": {"properties": {"spark.executor.cores": "4"}}}
 TEMPLATE = {"placement": {"managedCluster": {"clusterName": "lin", "config": {}}},
-            "jobs": [{"stepId": "a", "pysparkJob": {"mainPythonFileUri": "gs://lin-code/count.py",
+            "jobs": [{"stepId": "count", "pysparkJob": {"mainPythonFileUri": "gs://lin-code/count.py",
                                                     "args": ["gs://lin-in/a", "gs://lin-out/wf"]}},
-                     {"stepId": "b", "prerequisiteStepIds": ["a"],
+                     {"stepId": "query", "prerequisiteStepIds": ["count"],
                       "sparkSqlJob": {"queryList": {"queries": ["SELECT 1"]}}}]}
 
 DAG_FILE = '''
@@ -217,6 +217,6 @@ def test_the_tasks_complete_event_names_the_dataproc_job_its_cluster_and_gcs_dat
     assert [(d["namespace"], d["name"]) for d in batch["outputs"]] == [("gs://lin-out", "b")]
     _, wf = _task_run(lineage_run, "wf")
     assert wf["run"]["facets"]["dataproc"]["resource"] == "workflow"
-    assert set(wf["run"]["facets"]["dataproc"]["steps"]) == {"a", "b"}
+    assert set(wf["run"]["facets"]["dataproc"]["steps"]) == {"count", "query"}
     assert [(d["namespace"], d["name"]) for d in wf["inputs"]] == [("gs://lin-in", "a")]
     assert [(d["namespace"], d["name"]) for d in wf["outputs"]] == [("gs://lin-out", "wf")]

@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.timeout(300)]
 
 BUCKET = "dagspec-wft-dag"
 ROOT = Path(__file__).resolve().parents[2]
+A, B, C, D = STEPS = ("step-a", "step-b", "step-c", "step-d")  # Dataproc step ids: 3-50 characters
 
 
 def _diamond() -> dict[str, Any]:
@@ -35,8 +36,8 @@ def _diamond() -> dict[str, Any]:
         "id": "diamond",
         "labels": {"team": "wft"},
         "placement": {"managedCluster": {"clusterName": "dia", "config": {"softwareConfig": {"imageVersion": "2.2"}}}},
-        "jobs": [step("a"), step("b", "a"), step("c", "a"), step("d", "b", "c")],
-        "parameters": [{"name": "VALUE", "fields": [f"jobs['{s}'].pysparkJob.args[0]" for s in "abcd"],
+        "jobs": [step(A), step(B, A), step(C, A), step(D, B, C)],
+        "parameters": [{"name": "VALUE", "fields": [f"jobs['{s}'].pysparkJob.args[0]" for s in STEPS],
                         "validation": {"regex": {"regexes": ["[a-z]+"]}}}],
         "dagTimeout": "600s",
     }
@@ -61,10 +62,10 @@ def test_imported_template_runs_in_airflow_like_the_native_workflow(tmp_path: Pa
     dag_run = run_dag(folder, "diamond", VALUE="delta")
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
     assert str(dag_run.state) == "success", states
-    airflow_jobs = {s: hook.get_job(job_id("diamond", dag_run.run_id, s)) for s in "abcd"}
-    assert {s: list(j.pyspark_job.args) for s, j in airflow_jobs.items()} == {s: ["delta", s] for s in "abcd"}
+    airflow_jobs = {s: hook.get_job(job_id("diamond", dag_run.run_id, s)) for s in STEPS}
+    assert {s: list(j.pyspark_job.args) for s, j in airflow_jobs.items()} == {s: ["delta", s] for s in STEPS}
     times = {s: _times(j) for s, j in airflow_jobs.items()}
-    prereqs = {"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]}
+    prereqs = {A: [], B: [A], C: [A], D: [B, C]}
     for step, before in prereqs.items():
         assert all(times[step][0] >= times[p][1] for p in before), (step, times)
 

@@ -57,18 +57,18 @@ def test_broken_template_in_the_folder_does_not_hide_the_good_ones(tmp_path: Pat
     (tmp_path / "broken.yaml").write_text(
         "placement: {managedCluster: {clusterName: etl, config: {}}}\n"
         "jobs:\n"
-        "  - stepId: a\n"
+        "  - stepId: one\n"
         "    pysparkJob: {mainPythonFileUri: gs://b/a.py}\n"
-        "    prerequisiteStepIds: [b]\n"
-        "  - stepId: b\n"
+        "    prerequisiteStepIds: [two]\n"
+        "  - stepId: two\n"
         "    pysparkJob: {mainPythonFileUri: gs://b/b.py}\n"
-        "    prerequisiteStepIds: [a]\n"
+        "    prerequisiteStepIds: [one]\n"
     )
     result = _compile(tmp_path)
     assert [p.dag_id for p in result.plans] == ["good"]
     (diag,) = [d for diags in result.diagnostics.values() for d in diags]
     assert (diag.code, diag.line) == ("DSP083", 5) and diag.file.endswith("broken.yaml")
-    assert "a -> b -> a" in diag.message
+    assert "one -> two -> one" in diag.message
 
 
 INCLUDING = """\
@@ -113,7 +113,7 @@ def test_workflow_template_key_errors(tmp_path: Path) -> None:
     (tmp_path / "_cycle.yaml").write_text(
         "placement: {managedCluster: {clusterName: etl, config: {}}}\n"
         "jobs:\n"
-        "  - {stepId: a, pysparkJob: {mainPythonFileUri: gs://b/a.py}, prerequisiteStepIds: [a]}\n")
+        "  - {stepId: loop, pysparkJob: {mainPythonFileUri: gs://b/a.py}, prerequisiteStepIds: [loop]}\n")
     (tmp_path / "badinclude.yaml").write_text("workflow_template: _cycle.yaml\n")
     result = _compile(tmp_path)
     assert result.plans == []
