@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: create it and warn in the driver output)")
     parser.add_argument("--job-slots", type=int, default=1, metavar="N",
                         help="local Spark jobs allowed to run at once (default: %(default)s)")
+    parser.add_argument("--warm-spark", action="store_true",
+                        help="keep a Spark driver started ahead for each RUNNING cluster: PySpark and SQL jobs "
+                             "skip the JVM start (costs one idle JVM per cluster)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log emulator activity to stderr")
     return parser
 
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             dataproc_port=args.port, gcs_port=args.gcs_port, project=args.project,
             delays=Delays().scaled(args.delay_scale), spark=not args.no_spark, admin_port=args.admin_port,
             gcs_data_dir=args.gcs_data_dir, time_scale=args.time_scale, job_slots=args.job_slots,
-            strict_buckets=args.strict_buckets,
+            strict_buckets=args.strict_buckets, warm_spark=args.warm_spark,
         )
     except OSError as exc:
         print(f"dagspec emulator: cannot start: {exc}", file=sys.stderr)

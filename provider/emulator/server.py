@@ -94,6 +94,7 @@ class EmulatorHandle:
         self._admin.stop()
         self.backend.join_workers(10)
         self._reaper.join(2)
+        self.backend.runner.close()  # no warm Spark driver outlives the emulator
         self._gcs.stop()
         if self._own_work_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
@@ -144,6 +145,7 @@ def start_emulators(
     time_scale: float = 1.0,
     job_slots: int = 1,
     strict_buckets: bool = False,
+    warm_spark: bool = False,
     max_workers: int = 32,
 ) -> EmulatorHandle:
     """Start the Dataproc (gRPC), GCS and admin servers on 127.0.0.1; port 0 picks a free port.
@@ -153,7 +155,8 @@ def start_emulators(
     ``gcs_data_dir`` persists GCS objects (default: in memory). ``time_scale`` speeds up the
     virtual clock used for lifecycle TTLs. ``job_slots`` caps concurrent local Spark jobs.
     ``strict_buckets``: a job writing to a bucket that does not exist fails, as on Dataproc; by
-    default the bucket is created and the driver output carries a warning.
+    default the bucket is created and the driver output carries a warning. ``warm_spark`` keeps one
+    Spark driver started ahead per RUNNING cluster, so PySpark and SQL jobs skip the JVM start.
     """
     try:
         gcs = GcsEmulator(gcs_port, gcs_data_dir)
@@ -165,7 +168,7 @@ def start_emulators(
     store = GcsStore(gcs.host, project)
     runner = JobRunner(store, scratch, spark=spark, flush_interval=delay_values.driver_flush_interval,
                        slots=job_slots, simulated_run=delay_values.job_simulated_run,
-                       strict_buckets=strict_buckets)
+                       strict_buckets=strict_buckets, warm=warm_spark)
     backend = Backend(project, Clock(time_scale), delay_values, Faults(), Stats(), store, runner)
     clusters = ClusterService(backend)
     jobs = JobService(backend, clusters)
