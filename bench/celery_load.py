@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copy(ROOT / "dags" / "dagspec_loader.py", dags)
     (dags / f"{DAG_ID}.yaml").write_text(_spec(args.job_seconds, args.runs))
     config = StackConfig(home=base / "home", dags_folder=dags, api_port=0, poll_interval="2s", parse_interval=30,
-                         executor="celery", parallelism=64,
+                         executor="celery", parallelism=64, warm_spark=False,  # simulated jobs: no Spark
                          extra_env={"AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "128",
                                     "AIRFLOW__CORE__MAX_ACTIVE_RUNS_PER_DAG": str(args.runs)})
     print(f"load: {args.runs} runs x 3 jobs of {args.job_seconds}s on the celery stack (home {config.home})", flush=True)
