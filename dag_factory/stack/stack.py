@@ -193,7 +193,7 @@ def local_stack(config: StackConfig, *, fresh: bool = True, start_timeout: float
         note(f"starting the Dataproc + GCS emulators (logs: {stack.log('emulator')})")
         emulator = Child("emulator", [sys.executable, "-m", "dagspec.provider.emulator", "--port", str(ports["dataproc"]),
                                       "--gcs-port", str(ports["gcs"]), "--admin-port", str(ports["admin"]), "-v",
-                                      *(["--warm-spark"] if config.warm_spark else [])],
+                                      *(["--warm-spark", "2"] if config.warm_spark else [])],
                          env, stack.log("emulator"), cwd=config.home)
         stack.children["emulator"] = emulator.start()
         _wait_emulator(emulator, admin_url, 60)

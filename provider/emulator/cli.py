@@ -58,9 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: create it and warn in the driver output)")
     parser.add_argument("--job-slots", type=int, default=1, metavar="N",
                         help="local Spark jobs allowed to run at once (default: %(default)s)")
-    parser.add_argument("--warm-spark", action="store_true",
-                        help="keep a Spark driver started ahead for each RUNNING cluster: PySpark and SQL jobs "
-                             "skip the JVM start (costs one idle JVM per cluster)")
+    parser.add_argument("--warm-spark", type=int, nargs="?", const=1, default=0, metavar="N",
+                        help="keep N (default 1) Spark drivers started ahead for each RUNNING cluster: PySpark and "
+                             "SQL jobs skip the JVM start (costs N idle JVMs per cluster)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log emulator activity to stderr")
     return parser
 

@@ -3,6 +3,7 @@
 PySpark jobs run as ``python main.py args`` with ``PYSPARK_SUBMIT_ARGS`` carrying master, confs and
 jars (a driver that never starts a SparkSession costs no JVM); Spark jobs run through the bundled
 ``spark-submit``; Spark SQL and Hive jobs run their queries through ``sql_driver.py`` on Spark SQL.
+With warm Spark on, PySpark and SQL jobs run instead on their cluster's driver started ahead (warm.py).
 This module never imports pyspark: only the subprocess does.
 """
 
@@ -122,7 +123,7 @@ class JobRunner:
                  slots: int = 1, master: str = "local[2]", driver_memory: str = "512m",
                  simulated_run: float = 0.05, keep_scratch: bool = False,
                  java_options: str = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC", strict_buckets: bool = False,
-                 warm: bool = False) -> None:
+                 warm: int = 0) -> None:
         self.gcs = gcs
         self.work_root = work_root
         self.spark = spark
@@ -135,7 +136,8 @@ class JobRunner:
         self.strict_buckets = strict_buckets  # output to a missing bucket: fail (True) or create + warn
         self._slots = threading.Semaphore(slots)
         # warm Spark: one driver started ahead per RUNNING cluster (see warm.py); None = every job starts cold
-        self.warm = WarmPool(self._launch_spare, work_root) if warm and spark else None
+        # ``warm`` spares per cluster (0: off until EmulatorHandle.set_warm_spark turns it on)
+        self.warm = WarmPool(self._launch_spare, work_root, enabled=warm > 0, depth=warm or 1) if spark else None
 
     def cluster_running(self, key: Any) -> None:
         """A cluster became RUNNING: start its warm Spark driver (when warm Spark is on)."""

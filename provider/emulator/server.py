@@ -69,6 +69,11 @@ class EmulatorHandle:
         """``DATAPROC_EMULATOR_HOST`` and ``STORAGE_EMULATOR_HOST`` for clients in other processes."""
         return {"DATAPROC_EMULATOR_HOST": self.dataproc_host, "STORAGE_EMULATOR_HOST": self.gcs_host}
 
+    def set_warm_spark(self, on: bool) -> None:
+        """Turn warm Spark on or off for clusters that become RUNNING from now on (see README: Warm Spark)."""
+        if self.backend.runner.warm is not None:
+            self.backend.runner.warm.enabled = on
+
     def reset(self) -> None:
         """Clear pending faults and zero the counters (state such as clusters is kept)."""
         self.faults.clear()
@@ -145,7 +150,7 @@ def start_emulators(
     time_scale: float = 1.0,
     job_slots: int = 1,
     strict_buckets: bool = False,
-    warm_spark: bool = False,
+    warm_spark: int | bool = False,
     max_workers: int = 32,
 ) -> EmulatorHandle:
     """Start the Dataproc (gRPC), GCS and admin servers on 127.0.0.1; port 0 picks a free port.
@@ -155,8 +160,8 @@ def start_emulators(
     ``gcs_data_dir`` persists GCS objects (default: in memory). ``time_scale`` speeds up the
     virtual clock used for lifecycle TTLs. ``job_slots`` caps concurrent local Spark jobs.
     ``strict_buckets``: a job writing to a bucket that does not exist fails, as on Dataproc; by
-    default the bucket is created and the driver output carries a warning. ``warm_spark`` keeps one
-    Spark driver started ahead per RUNNING cluster, so PySpark and SQL jobs skip the JVM start.
+    default the bucket is created and the driver output carries a warning. ``warm_spark`` (True or a
+    count N) keeps N Spark drivers started ahead per RUNNING cluster: PySpark and SQL jobs skip the JVM start.
     """
     try:
         gcs = GcsEmulator(gcs_port, gcs_data_dir)
@@ -168,7 +173,7 @@ def start_emulators(
     store = GcsStore(gcs.host, project)
     runner = JobRunner(store, scratch, spark=spark, flush_interval=delay_values.driver_flush_interval,
                        slots=job_slots, simulated_run=delay_values.job_simulated_run,
-                       strict_buckets=strict_buckets, warm=warm_spark)
+                       strict_buckets=strict_buckets, warm=int(warm_spark))
     backend = Backend(project, Clock(time_scale), delay_values, Faults(), Stats(), store, runner)
     clusters = ClusterService(backend)
     jobs = JobService(backend, clusters)

@@ -111,14 +111,21 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 
 class WarmPool:
-    """Spares by cluster key; ``launch(scratch)`` starts one warm driver whose scratch folder is ``scratch``."""
+    """Spares by cluster key; ``launch(scratch)`` starts one warm driver whose scratch folder is ``scratch``.
 
-    def __init__(self, launch: Callable[[Path], subprocess.Popen], work_root: Path) -> None:
+    Each open cluster keeps ``depth`` spares (2 lets two jobs submitted together, as after a fan-out,
+    both find a warm one); the oldest is taken first, being the likeliest to have finished warming.
+    """
+
+    def __init__(self, launch: Callable[[Path], subprocess.Popen], work_root: Path, enabled: bool = True,
+                 depth: int = 1) -> None:
+        self.enabled = enabled  # off: clusters that become RUNNING get no spare (their jobs run cold)
+        self.depth = max(1, depth)
         self._launch = launch
         self._work_root = work_root
         self._lock = threading.Lock()
         self._open: set[Any] = set()
-        self._spares: dict[Any, Spare] = {}
+        self._spares: dict[Any, list[Spare]] = {}
         self._closed = False
 
     def _new_spare(self) -> Spare | None:
@@ -134,22 +141,23 @@ class WarmPool:
     def open(self, key: Any) -> None:
         """A cluster became RUNNING: start its spare."""
         with self._lock:
-            if self._closed or key in self._open:
+            if self._closed or not self.enabled or key in self._open:
                 return
             self._open.add(key)
-            spare = self._new_spare()
-            if spare is not None:
-                self._spares[key] = spare
-                log.info("warm Spark driver %s started for %s", spare.proc.pid, key)
+            spares = [s for s in (self._new_spare() for _ in range(self.depth)) if s is not None]
+            self._spares[key] = spares
+            log.info("warm Spark drivers %s started for %s", [s.proc.pid for s in spares], key)
 
     def take(self, key: Any) -> Spare | None:
         """The cluster's spare for a job (a new one is started for the next job), or None: run cold."""
         with self._lock:
-            spare = self._spares.pop(key, None)
+            queue = self._spares.get(key, [])
+            spare = queue.pop(0) if queue else None
             if key in self._open and not self._closed:
                 replacement = self._new_spare()
                 if replacement is not None:
-                    self._spares[key] = replacement
+                    queue.append(replacement)
+                    self._spares[key] = queue
         if spare is not None and not spare.alive():
             log.warning("warm Spark driver for %s had ended (exit %s): running the job cold\n%s", key,
                         spare.proc.returncode, spare.early_output()[-2000:])
@@ -161,15 +169,15 @@ class WarmPool:
         """The cluster is being deleted: stop its spare."""
         with self._lock:
             self._open.discard(key)
-            spare = self._spares.pop(key, None)
-        if spare is not None:
+            spares = self._spares.pop(key, [])
+        for spare in spares:
             discard(spare)
 
     def close_all(self) -> None:
         """The emulator is stopping: stop every spare and start no more."""
         with self._lock:
             self._closed = True
-            spares = list(self._spares.values())
+            spares = [s for queue in self._spares.values() for s in queue]
             self._spares.clear()
             self._open.clear()
         for spare in spares:
@@ -178,7 +186,7 @@ class WarmPool:
     def spare_pids(self, key: Any = None) -> list[int]:
         """Process ids of the idle spares (of one cluster key, or all)."""
         with self._lock:
-            return [s.proc.pid for k, s in self._spares.items() if key is None or k == key]
+            return [s.proc.pid for k, queue in self._spares.items() if key is None or k == key for s in queue]
 
 
 def discard(spare: Spare) -> None:
