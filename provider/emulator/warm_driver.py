@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import select
 import sys
 import tempfile
 import threading
@@ -31,24 +32,40 @@ def _watch_parent(parent: int) -> None:
             os.killpg(os.getpgid(0), 9)
 
 
+def _job_waiting() -> bool:
+    """Whether the emulator has already sent the job (then the rest of the warm-up is skipped)."""
+    return bool(select.select([sys.stdin], [], [], 0)[0])
+
+
 def _warm_up() -> None:
-    """Start the JVM gateway and run one small SQL + CSV + RDD workload, then stop the SparkContext."""
+    """Start the JVM gateway, then (unless a job is already waiting) run one small SQL + CSV + RDD workload."""
     from pyspark import SparkContext
     from pyspark.java_gateway import launch_gateway
-    from pyspark.sql import SparkSession
 
     gateway = launch_gateway()
     SparkContext._gateway = gateway
     SparkContext._jvm = gateway.jvm
+    if _job_waiting():
+        return
+    from pyspark.sql import SparkSession
+
     spark = SparkSession.builder.appName("dataproc-emulator-warmup").getOrCreate()
-    with tempfile.TemporaryDirectory(prefix="warmup-") as tmp:
-        with open(os.path.join(tmp, "in.csv"), "w", encoding="utf-8") as handle:
-            handle.write("k,v\na,1\nb,2\na,3\n")
-        df = spark.read.option("header", True).csv(tmp + "/in.csv")
-        df.groupBy("k").agg({"v": "sum"}).write.mode("overwrite").csv(tmp + "/out")
-        spark.sql("SELECT 1 AS x").collect()
-        spark.sparkContext.parallelize(range(4), 2).map(lambda x: x + 1).sum()
-    spark.stop()
+    try:
+        with tempfile.TemporaryDirectory(prefix="warmup-") as tmp:
+            with open(os.path.join(tmp, "in.csv"), "w", encoding="utf-8") as handle:
+                handle.write("k,v\na,1\nb,2\na,3\n")
+            steps = [
+                lambda: spark.read.option("header", True).csv(tmp + "/in.csv").groupBy("k").agg({"v": "sum"})
+                .write.mode("overwrite").csv(tmp + "/out"),
+                lambda: spark.sql("SELECT 1 AS x").collect(),
+                lambda: spark.sparkContext.parallelize(range(4), 2).map(lambda x: x + 1).sum(),
+            ]
+            for step in steps:
+                if _job_waiting():
+                    break
+                step()
+    finally:
+        spark.stop()
 
 
 def main() -> int:
