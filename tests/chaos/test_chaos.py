@@ -1,7 +1,8 @@
 """Faults a distributed Airflow inflicts on a run, on the real distributed stack (CeleryExecutor, Postgres, Redis,
 two workers, two schedulers): a worker killed mid-job, a scheduler killed mid-run, the triggerer restarted while a
-cluster is being created and a job runs; and the emulator's own faults (lost replies, UNAVAILABLE bursts, a cluster
-that lands in ERROR) during a run. Each run must still succeed, and the emulator's own records must show
+cluster is being created and a job runs, the worker running the delete-cluster teardown killed mid-delete; and the
+emulator's own faults (lost replies, UNAVAILABLE bursts, a cluster that lands in ERROR, a job failing once) during a
+run. Each run must still succeed, and the emulator's own records must show
 every cluster it created deleted and every Dataproc job started exactly once."""
 
 from __future__ import annotations
