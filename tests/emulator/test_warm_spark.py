@@ -148,3 +148,57 @@ def test_sql_jobs_on_a_warm_driver_print_their_rows(warm, fast_polling):
         text = driver_output(bundle, job)[1]
         assert job.status.state.name == "DONE", text
         assert "spark\t5\nsql\t3\nwarm\t4" in text
+
+
+def _warm_children(parent: int) -> list[int]:
+    """Live warm drivers whose parent is ``parent`` (found in /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                cmdline = handle.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and b"warm_driver.py" in cmdline and _alive(int(entry)):
+            found.append(int(entry))
+    return found
+
+
+def test_warm_drivers_end_when_the_emulator_process_is_killed():
+    import subprocess
+    import sys
+
+    import grpc
+    from google.cloud import dataproc_v1 as d
+
+    proc = subprocess.Popen([sys.executable, "-m", "dagspec.provider.emulator", "--warm-spark", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().strip() for _ in range(3)]
+        host = next(line.split("=", 1)[1] for line in lines if line.startswith("export DATAPROC_EMULATOR_HOST="))
+        channel = grpc.insecure_channel(host)
+        client = d.ClusterControllerClient(
+            transport=d.services.cluster_controller.transports.ClusterControllerGrpcTransport(channel=channel))
+        client.create_cluster(request={"project_id": PROJECT, "region": REGION,
+                                       "cluster": {"cluster_name": unique("kill")}}).result(timeout=60)
+        channel.close()
+        deadline = time.monotonic() + 30
+        while len(spares := _warm_children(proc.pid)) < 2:
+            assert time.monotonic() < deadline, "the cluster's two warm drivers never started"
+            time.sleep(0.2)
+        proc.kill()  # SIGKILL: the emulator cannot stop them itself
+        proc.wait(10)
+        deadline = time.monotonic() + 20
+        while any(_alive(pid) for pid in spares) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in spares if _alive(pid)], "a warm driver outlived its killed emulator"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
