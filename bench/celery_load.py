@@ -17,6 +17,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections import Counter
 from pathlib import Path
 
 from dagspec.dag_factory.stack import StackConfig, local_stack
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copy(ROOT / "dags" / "dagspec_loader.py", dags)
     (dags / f"{DAG_ID}.yaml").write_text(_spec(args.job_seconds, args.runs))
     config = StackConfig(home=base / "home", dags_folder=dags, api_port=0, poll_interval="2s", parse_interval=30,
-                         executor="celery", parallelism=64,
+                         executor="celery", parallelism=64, warm_spark=False,  # simulated jobs: no Spark
                          extra_env={"AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "128",
                                     "AIRFLOW__CORE__MAX_ACTIVE_RUNS_PER_DAG": str(args.runs)})
     print(f"load: {args.runs} runs x 3 jobs of {args.job_seconds}s on the celery stack (home {config.home})", flush=True)
@@ -98,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         run_ids = [stack.client.trigger(DAG_ID) for _ in range(args.runs)]
         pgids = [c.pid for c in stack.all_children() if c.pid]
-        peak_kb, slots, deferred = 0, [], []
+        peak_kb, slots, deferred, queued = 0, [], [], []
+        held_by: Counter[str] = Counter()  # running samples per task id: which tasks hold the worker slots
         states: dict[str, str] = {}
         while time.monotonic() - started < args.timeout:
             stack.check()
@@ -109,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             if running or waiting:
                 slots.append(running)
                 deferred.append(waiting)
+                queued.append(sum(1 for t in tis if t["state"] in ("scheduled", "queued")))
+                held_by.update(t["task_id"] for t in tis if t["state"] == "running")
             states = {r: stack.client.run(DAG_ID, r)["state"] for r in run_ids}
             if all(s in TERMINAL_RUN_STATES for s in states.values()):
                 break
@@ -126,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
           f"jobs started        {sum(jobs.values())} (expected {3 * args.runs}); each once: {once}\n"
           f"peak memory (RSS)   {peak_kb / 1024:.0f} MiB, every process of the stack\n"
           f"worker slots held   max {max(slots, default=0)}, mean {mean_slots:.2f} while up to "
-          f"{max(deferred, default=0)} tasks waited deferred on the triggerer", flush=True)
+          f"{max(deferred, default=0)} tasks waited deferred on the triggerer\n"
+          f"slots held by task  {', '.join(f'{k} {v}' for k, v in held_by.most_common())} (running samples); "
+          f"tasks waiting for a slot (scheduled/queued): max {max(queued, default=0)}, mean "
+          f"{sum(queued) / len(queued) if queued else 0.0:.1f}", flush=True)
     print(f"BENCH celery_load runs={args.runs} succeeded={succeeded} clusters_created={sum(created.values())} "
           f"clusters_deleted={sum(deleted.values())} jobs_started={sum(jobs.values())} jobs_expected={3 * args.runs} "
           f"peak_rss_mib={peak_kb / 1024:.0f} slots_max={max(slots, default=0)} slots_mean={mean_slots:.2f} "

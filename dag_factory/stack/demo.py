@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local (LocalExecutor, SQLite) or celery (CeleryExecutor, Postgres, Redis, two workers, "
                         "two schedulers) (default: %(default)s)")
+    p.add_argument("--cold-spark", action="store_true",
+                   help="start a fresh JVM for every Spark job (default: a warm Spark driver per cluster)")
     p.add_argument("--timeout", type=float, default=900, help="seconds the run may take (default: %(default)s)")
     return p
 
@@ -62,7 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"demo: {dags} is not a dagspec dag_folder (no dagspec_loader.py); run from the repository root "
               "or pass --dags", file=sys.stderr)
         return 2
-    config = StackConfig(home=args.home.resolve(), dags_folder=dags, api_port=args.port, executor=args.executor)
+    config = StackConfig(home=args.home.resolve(), dags_folder=dags, api_port=args.port, executor=args.executor,
+                         warm_spark=not args.cold_spark)
     clock = _Clock()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     print(f"dagspec demo: {args.dag_id} on a local Airflow 3 + Dataproc/GCS emulators, all on 127.0.0.1\n"

@@ -192,7 +192,8 @@ def local_stack(config: StackConfig, *, fresh: bool = True, start_timeout: float
         env = stack.env = config.airflow_env(api_port, emulator_env, servers_env=servers_env)
         note(f"starting the Dataproc + GCS emulators (logs: {stack.log('emulator')})")
         emulator = Child("emulator", [sys.executable, "-m", "dagspec.provider.emulator", "--port", str(ports["dataproc"]),
-                                      "--gcs-port", str(ports["gcs"]), "--admin-port", str(ports["admin"]), "-v"],
+                                      "--gcs-port", str(ports["gcs"]), "--admin-port", str(ports["admin"]), "-v",
+                                      *(["--warm-spark", "2"] if config.warm_spark else [])],
                          env, stack.log("emulator"), cwd=config.home)
         stack.children["emulator"] = emulator.start()
         _wait_emulator(emulator, admin_url, 60)

@@ -28,6 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--home", type=Path, default=Path(".dagspec/airflow"),
                    help="AIRFLOW_HOME: metadata DB, logs (default: %(default)s)")
     p.add_argument("--port", type=int, default=8080, help="UI/API port on 127.0.0.1 (default: %(default)s)")
+    p.add_argument("--cold-spark", action="store_true",
+                   help="start a fresh JVM for every Spark job (default: a warm Spark driver per cluster)")
     p.add_argument("--fresh", action="store_true", help="forget earlier runs: start from an empty metadata DB")
     p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local: one machine (LocalExecutor, SQLite); celery: a distributed Airflow (CeleryExecutor, "
@@ -52,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"dagspec up: {dags} is not a dagspec dag_folder (no dagspec_loader.py); pass --dags, or set it up "
               f"with `dagspec init {args.dags}`", file=sys.stderr)
         return 2
-    config = StackConfig(home=args.home.resolve(), dags_folder=dags, api_port=args.port, executor=args.executor)
+    config = StackConfig(home=args.home.resolve(), dags_folder=dags, api_port=args.port, executor=args.executor,
+                         warm_spark=not args.cold_spark)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with local_stack(config, fresh=args.fresh, say=lambda m: print(f"dagspec up: {m}", flush=True)) as stack:

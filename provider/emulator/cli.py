@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workflow-replay", choices=("retained", "concurrent"), default="retained",
                         help="'concurrent': a workflow request_id only replays while that workflow runs, all that "
                              "Dataproc documents (default: %(default)s, replay for the whole retention)")
+    parser.add_argument("--warm-spark", type=int, nargs="?", const=1, default=0, metavar="N",
+                        help="keep N (default 1) Spark drivers started ahead for each RUNNING cluster: PySpark and "
+                             "SQL jobs skip the JVM start (costs N idle JVMs per cluster)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log emulator activity to stderr")
     return parser
 
@@ -84,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             gcs_data_dir=args.gcs_data_dir, time_scale=args.time_scale, job_slots=args.job_slots,
             strict_buckets=args.strict_buckets, request_id_retention=args.request_id_retention,
             workflow_replay=args.workflow_replay,
+            warm_spark=args.warm_spark,
         )
     except OSError as exc:
         print(f"dagspec emulator: cannot start: {exc}", file=sys.stderr)

@@ -177,6 +177,7 @@ class ClusterService:
             self._set_state(record, ClusterState.RUNNING)
             self.mark_idle(record)
             self._finish_op(op, record, meta, response=self.backend.copy_cluster(record))
+        self.backend.runner.cluster_running((record.project, record.region, record.name))
 
     def _missing_init_action(self, record: ClusterRecord) -> str | None:
         for action in record.pb.config.initialization_actions:
@@ -218,6 +219,7 @@ class ClusterService:
             self.backend.remember("DeleteCluster", project, region, request_id, op)
         for callback in self.on_cluster_gone:
             callback(record, reason or "Cluster was deleted while the job was running")
+        self.backend.runner.cluster_gone((project, region, name))
         self.backend.spawn(self._teardown, record, op, meta, name=f"delete-{name}")
         return op
 

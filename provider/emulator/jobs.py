@@ -203,7 +203,8 @@ class JobService:
         if injected is not None:
             self.backend.runner.write_driver_output(driver_uri, f"Injected failure: {injected}\n")
             return RunResult("ERROR", f"Job failed: {injected}. Driver output: {driver_uri}")
-        result = self.backend.runner.run(spec, record.pb.job_uuid, driver_uri, record.cancel)
+        result = self.backend.runner.run(spec, record.pb.job_uuid, driver_uri, record.cancel,
+                                         cluster=record.cluster_key)
         if result.state == "CANCELLED":
             return self._cancelled(record)
         return result

@@ -3,6 +3,7 @@
 PySpark jobs run as ``python main.py args`` with ``PYSPARK_SUBMIT_ARGS`` carrying master, confs and
 jars (a driver that never starts a SparkSession costs no JVM); Spark jobs run through the bundled
 ``spark-submit``; Spark SQL and Hive jobs run their queries through ``sql_driver.py`` on Spark SQL.
+With warm Spark on, PySpark and SQL jobs run instead on their cluster's driver started ahead (warm.py).
 This module never imports pyspark: only the subprocess does.
 """
 
@@ -25,6 +26,7 @@ from typing import Any
 from .driver_output import DriverOutput
 from .gcs import GcsStore
 from .staging import GcsMirror, fetch_artifact
+from .warm import Spare, WarmPool, warm_compatible
 
 __all__ = ["UNSUPPORTED", "JobRunner", "JobSpec", "RunResult", "spec_from_job"]
 
@@ -39,6 +41,7 @@ UNSUPPORTED = {
     }.items()
 }
 _SQL_DRIVER = Path(__file__).with_name("sql_driver.py")
+_WARM_DRIVER = Path(__file__).with_name("warm_driver.py")
 _IGNORED_PROPS = {"spark.master", "spark.submit.deployMode"}
 
 
@@ -119,7 +122,8 @@ class JobRunner:
     def __init__(self, gcs: GcsStore, work_root: Path, spark: bool = True, flush_interval: float = 0.3,
                  slots: int = 1, master: str = "local[2]", driver_memory: str = "512m",
                  simulated_run: float = 0.05, keep_scratch: bool = False,
-                 java_options: str = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC", strict_buckets: bool = False) -> None:
+                 java_options: str = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC", strict_buckets: bool = False,
+                 warm: int = 0) -> None:
         self.gcs = gcs
         self.work_root = work_root
         self.spark = spark
@@ -131,6 +135,24 @@ class JobRunner:
         self.java_options = java_options  # fast JVM start for short local jobs
         self.strict_buckets = strict_buckets  # output to a missing bucket: fail (True) or create + warn
         self._slots = threading.Semaphore(slots)
+        # warm Spark: one driver started ahead per RUNNING cluster (see warm.py); None = every job starts cold
+        # ``warm`` spares per cluster (0: off until EmulatorHandle.set_warm_spark turns it on)
+        self.warm = WarmPool(self._launch_spare, work_root, enabled=warm > 0, depth=warm or 1) if spark else None
+
+    def cluster_running(self, key: Any) -> None:
+        """A cluster became RUNNING: start its warm Spark driver (when warm Spark is on)."""
+        if self.warm is not None:
+            self.warm.open(key)
+
+    def cluster_gone(self, key: Any) -> None:
+        """A cluster is being deleted: stop its warm Spark driver."""
+        if self.warm is not None:
+            self.warm.close(key)
+
+    def close(self) -> None:
+        """The emulator stops: no warm driver outlives it."""
+        if self.warm is not None:
+            self.warm.close_all()
 
     def write_driver_output(self, uri: str, text: str) -> None:
         out = DriverOutput(self.gcs, uri, self.flush_interval)
@@ -154,8 +176,12 @@ class JobRunner:
         if self.spark:
             self._slots.release()
 
-    def run(self, spec: JobSpec, job_uuid: str, driver_uri: str, cancel: threading.Event) -> RunResult:
-        """Run ``spec`` to the end (the caller holds a slot); output goes to ``driver_uri`` chunks."""
+    def run(self, spec: JobSpec, job_uuid: str, driver_uri: str, cancel: threading.Event,
+            cluster: Any = None) -> RunResult:
+        """Run ``spec`` to the end (the caller holds a slot); output goes to ``driver_uri`` chunks.
+
+        ``cluster`` (the cluster's key) lets the job run on that cluster's warm driver when it can.
+        """
         out = DriverOutput(self.gcs, driver_uri, self.flush_interval)
         try:
             simulated = _simulation(spec.properties)
@@ -165,23 +191,31 @@ class JobRunner:
                 out.write(f"[dataproc-emulator] Spark is disabled (--no-spark): this {spec.kind} was accepted "
                           "and marked DONE without running.\n".encode())
                 return RunResult("CANCELLED") if cancel.wait(self.simulated_run) else RunResult("DONE")
-            return self._run_local(spec, job_uuid, driver_uri, cancel, out)
+            spare = None
+            if self.warm is not None and cluster is not None and warm_compatible(spec.kind, spec.jars,
+                                                                                   spec.properties):
+                spare = self.warm.take(cluster)
+            return self._run_local(spec, job_uuid, driver_uri, cancel, out, spare)
         finally:
             out.close()
 
     def _run_local(self, spec: JobSpec, job_uuid: str, driver_uri: str, cancel: threading.Event,
-                   out: DriverOutput) -> RunResult:
-        scratch = self.work_root / job_uuid
+                   out: DriverOutput, spare: Spare | None = None) -> RunResult:
+        scratch = spare.scratch if spare is not None else self.work_root / job_uuid
         work = scratch / "work"
         work.mkdir(parents=True, exist_ok=True)
         mirror = GcsMirror(self.gcs, scratch / "gcs")
         try:
             try:
-                cmd, env = self._prepare(spec, scratch, work, mirror)
+                cmd, env, py_files = self._prepare(spec, scratch, work, mirror)
             except Exception as exc:  # staging failures end the job in ERROR, as on Dataproc
                 out.write(f"Failed to stage job files: {exc}\n".encode())
                 return RunResult("ERROR", f"Job failed before it started: {exc}. Driver output: {driver_uri}")
-            code, tail = self._run_process(cmd, env, work, out, cancel)
+            if spare is not None:
+                code, tail = self._run_spare(spare, spec, cmd, py_files, mirror, out, cancel)
+                spare = None
+            else:
+                code, tail = self._run_process(cmd, env, work, out, cancel)
             report = mirror.sync_back(create_missing_buckets=not self.strict_buckets)
             for bucket in report.created_buckets:
                 out.write(f"[dataproc-emulator] WARNING: created missing output bucket gs://{bucket}; "
@@ -201,18 +235,14 @@ class JobRunner:
             return RunResult("ERROR", f"Job failed with exit code {code}: {last[:500]}. "
                                       f"Driver output: {driver_uri}")
         finally:
+            if spare is not None:  # staging failed: the spare never got its job
+                spare.finish()
             if not self.keep_scratch:
                 shutil.rmtree(scratch, ignore_errors=True)
 
-    def _prepare(self, spec: JobSpec, scratch: Path, work: Path, mirror: GcsMirror) -> tuple[list[str], dict]:
-        home = spark_home()
-        jars = [str(fetch_artifact(self.gcs, uri, work)) for uri in spec.jars]
-        for uri in spec.files:
-            fetch_artifact(self.gcs, uri, work)
-        for uri in spec.archives:
-            fetch_artifact(self.gcs, uri, work, extract=True)
-        py_files = [self._fetch_text(uri, work, mirror) for uri in spec.python_files]
-        confs = {
+    def _base_confs(self, scratch: Path) -> dict[str, str]:
+        """The Spark confs every local job gets (before its own properties)."""
+        return {
             "spark.ui.enabled": "false",
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",
@@ -220,19 +250,53 @@ class JobRunner:
             "spark.ui.showConsoleProgress": "false",
             "spark.driver.extraJavaOptions": f"-Dderby.system.home={scratch / 'derby'} {self.java_options}",
             "spark.sql.shuffle.partitions": "4",
-            "spark.log.level": spec.log_level or "WARN",
+            "spark.log.level": "WARN",
         }
+
+    def _job_confs(self, spec: JobSpec, mirror: GcsMirror) -> dict[str, str]:
+        """The confs a job adds over :meth:`_base_confs`: its log level and its properties."""
+        confs = {"spark.log.level": spec.log_level} if spec.log_level else {}
         confs.update({k: mirror.rewrite(v) for k, v in spec.properties.items() if k not in _IGNORED_PROPS})
-        args = [mirror.rewrite(a) for a in spec.args]
-        submit = ["--master", self.master, "--driver-memory", self.driver_memory]
-        for key, value in confs.items():
-            submit += ["--conf", f"{key}={value}"]
+        return confs
+
+    def _base_env(self, scratch: Path, work: Path, py_files: list[str]) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_SUBMIT_ARGS", "PYSPARK_DRIVER_PYTHON")}
-        env.update(SPARK_HOME=str(home), SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=sys.executable,
+        env.update(SPARK_HOME=str(spark_home()), SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=sys.executable,
                    SPARK_LOCAL_DIRS=str(scratch / "tmp"), STORAGE_EMULATOR_HOST=self.gcs.host,
                    GOOGLE_CLOUD_PROJECT=self.gcs.project,
                    PYTHONUNBUFFERED="1",
                    PYTHONPATH=os.pathsep.join([str(work), *py_files, env.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+        return env
+
+    def _submit_args(self, confs: dict[str, str]) -> list[str]:
+        submit = ["--master", self.master, "--driver-memory", self.driver_memory]
+        for key, value in confs.items():
+            submit += ["--conf", f"{key}={value}"]
+        return submit
+
+    def _launch_spare(self, scratch: Path) -> subprocess.Popen:
+        """Start a warm driver (warm.py) with the environment and confs a cold driver in ``scratch`` gets."""
+        work = scratch / "work"
+        env = self._base_env(scratch, work, [])
+        env["PYSPARK_SUBMIT_ARGS"] = shlex.join([*self._submit_args(self._base_confs(scratch)), "pyspark-shell"])
+        return subprocess.Popen([sys.executable, "-u", str(_WARM_DRIVER)], cwd=work, env=env,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+    def _prepare(self, spec: JobSpec, scratch: Path, work: Path,
+                 mirror: GcsMirror) -> tuple[list[str], dict, list[str]]:
+        """The command and environment of a cold driver for ``spec``, and its fetched Python files."""
+        home = spark_home()
+        jars = [str(fetch_artifact(self.gcs, uri, work)) for uri in spec.jars]
+        for uri in spec.files:
+            fetch_artifact(self.gcs, uri, work)
+        for uri in spec.archives:
+            fetch_artifact(self.gcs, uri, work, extract=True)
+        py_files = [self._fetch_text(uri, work, mirror) for uri in spec.python_files]
+        confs = {**self._base_confs(scratch), **self._job_confs(spec, mirror)}
+        args = [mirror.rewrite(a) for a in spec.args]
+        submit = self._submit_args(confs)
+        env = self._base_env(scratch, work, py_files)
         if spec.kind == "spark_job":
             main_jar = str(fetch_artifact(self.gcs, spec.main, work)) if spec.main else ""
             if not main_jar:
@@ -244,7 +308,7 @@ class JobRunner:
                 cmd += ["--class", spec.main_class]
             if jars:
                 cmd += ["--jars", ",".join(jars)]
-            return [*cmd, main_jar, *args], env
+            return [*cmd, main_jar, *args], env, py_files
         if jars:
             submit += ["--jars", ",".join(jars)]
         if py_files:
@@ -254,7 +318,7 @@ class JobRunner:
             if not spec.main:
                 raise ValueError("a PySpark job needs main_python_file_uri")
             main = self._fetch_text(spec.main, work, mirror)
-            return [sys.executable, "-u", main, *args], env
+            return [sys.executable, "-u", main, *args], env, py_files
         # spark_sql_job and hive_job
         if spec.query_file:
             text = fetch_artifact(self.gcs, spec.query_file, work).read_text()
@@ -267,7 +331,7 @@ class JobRunner:
             cmd += ["--var", f"{key}={mirror.rewrite(value)}"]
         if spec.continue_on_failure:
             cmd.append("--continue-on-failure")
-        return cmd, env
+        return cmd, env, py_files
 
     def _fetch_text(self, uri: str, work: Path, mirror: GcsMirror) -> str:
         """Fetch a Python file; rewrite gs:// URIs in .py sources so hard-coded paths work too."""
@@ -275,6 +339,23 @@ class JobRunner:
         if path.suffix == ".py":
             path.write_text(mirror.rewrite(path.read_text()))
         return str(path)
+
+    def _run_spare(self, spare: Spare, spec: JobSpec, cmd: list[str], py_files: list[str], mirror: GcsMirror,
+                   out: DriverOutput, cancel: threading.Event) -> tuple[int, str]:
+        """Run the prepared ``python -u main args`` command ``cmd`` on a warm driver instead."""
+        props = self._job_confs(spec, mirror)
+        if py_files:  # what spark-submit --py-files sets
+            props["spark.submit.pyFiles"] = ",".join(py_files)
+        spare.start_job(out, cmd[2], cmd[3:], props, py_files)
+        try:
+            while spare.proc.poll() is None:
+                if cancel.wait(0.1):
+                    _kill(spare.proc)
+                    break
+            spare.proc.wait()
+        finally:
+            spare.finish()
+        return spare.proc.returncode, spare.tail.decode(errors="replace")
 
     def _run_process(self, cmd: list[str], env: dict, work: Path, out: DriverOutput,
                      cancel: threading.Event) -> tuple[int, str]:

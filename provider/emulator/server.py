@@ -69,6 +69,11 @@ class EmulatorHandle:
         """``DATAPROC_EMULATOR_HOST`` and ``STORAGE_EMULATOR_HOST`` for clients in other processes."""
         return {"DATAPROC_EMULATOR_HOST": self.dataproc_host, "STORAGE_EMULATOR_HOST": self.gcs_host}
 
+    def set_warm_spark(self, on: bool) -> None:
+        """Turn warm Spark on or off for clusters that become RUNNING from now on (see README: Warm Spark)."""
+        if self.backend.runner.warm is not None:
+            self.backend.runner.warm.enabled = on
+
     def reset(self) -> None:
         """Clear pending faults and zero the counters (state such as clusters is kept)."""
         self.faults.clear()
@@ -94,6 +99,7 @@ class EmulatorHandle:
         self._admin.stop()
         self.backend.join_workers(10)
         self._reaper.join(2)
+        self.backend.runner.close()  # no warm Spark driver outlives the emulator
         self._gcs.stop()
         if self._own_work_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
@@ -144,6 +150,7 @@ def start_emulators(
     time_scale: float = 1.0,
     job_slots: int = 1,
     strict_buckets: bool = False,
+    warm_spark: int | bool = False,
     max_workers: int = 32,
     request_id_retention: float = DEFAULT_REQUEST_ID_RETENTION,
     workflow_replay: str = "retained",
@@ -155,7 +162,8 @@ def start_emulators(
     ``gcs_data_dir`` persists GCS objects (default: in memory). ``time_scale`` speeds up the
     virtual clock used for lifecycle TTLs. ``job_slots`` caps concurrent local Spark jobs.
     ``strict_buckets``: a job writing to a bucket that does not exist fails, as on Dataproc; by
-    default the bucket is created and the driver output carries a warning.
+    default the bucket is created and the driver output carries a warning. ``warm_spark`` (True or a
+    count N) keeps N Spark drivers started ahead per RUNNING cluster: PySpark and SQL jobs skip the JVM start.
     ``request_id_retention``: virtual seconds a request_id replays its first result.
     ``workflow_replay``: "retained" (a workflow request_id replays for the whole retention) or
     "concurrent" (only while that workflow runs); change both later with ``backend.set_replay``.
@@ -170,7 +178,7 @@ def start_emulators(
     store = GcsStore(gcs.host, project)
     runner = JobRunner(store, scratch, spark=spark, flush_interval=delay_values.driver_flush_interval,
                        slots=job_slots, simulated_run=delay_values.job_simulated_run,
-                       strict_buckets=strict_buckets)
+                       strict_buckets=strict_buckets, warm=int(warm_spark))
     backend = Backend(project, Clock(time_scale), delay_values, Faults(), Stats(), store, runner)
     backend.set_replay(retention=request_id_retention, workflow=workflow_replay)
     clusters = ClusterService(backend)

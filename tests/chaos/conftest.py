@@ -45,7 +45,7 @@ def chaos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chaos]:
     shutil.copy(ROOT / "dags" / "dagspec_loader.py", dags)
     write_specs(dags)
     config = StackConfig(home=base / "home", dags_folder=dags, api_port=0, poll_interval="1s", parse_interval=5,
-                         executor="celery", parallelism=8)
+                         executor="celery", parallelism=8, warm_spark=False)  # simulated jobs: no Spark
     try:
         with local_stack(config, start_timeout=300) as stack:
             stack.wait_for_dags(sorted(CHAOS_DAGS), timeout=240)

@@ -25,10 +25,12 @@ CHAOS_DAGS: dict[str, tuple[bool, tuple[int, ...]]] = {
     "chaos_scheduler_kill": (True, (8, 8, 8)),    # three jobs in a row: a scheduler dies between them
     "chaos_triggerer_restart": (True, (10,)),     # the triggerer waits on the cluster and the job
     "chaos_emulator_faults": (True, (3, 3)),      # lost replies, UNAVAILABLE bursts, a cluster in ERROR
+    "chaos_teardown_kill": (True, (2,)),          # the worker running the delete-cluster teardown is killed
+    "chaos_job_fails_once": (True, (3, 3)),       # job_1's first attempt fails: the task retry resubmits it
 }
 
 
-def _spec(deferrable: bool, seconds: tuple[int, ...]) -> str:
+def _spec(deferrable: bool, seconds: tuple[int, ...], dag_id: str = "") -> str:
     jobs = ""
     previous = ""
     for i, s in enumerate(seconds, 1):
@@ -38,6 +40,7 @@ def _spec(deferrable: bool, seconds: tuple[int, ...]) -> str:
               main: gs://dagspec-demo/chaos/noop.py
               properties:
                 dataproc-emulator.simulate.seconds: "{s}"
+                chaos.marker: "{dag_id}.job_{i}"
             cluster: work
         """)
         if previous:
@@ -64,7 +67,7 @@ def _spec(deferrable: bool, seconds: tuple[int, ...]) -> str:
 
 def write_specs(dags: Path) -> None:
     for dag_id, (deferrable, seconds) in CHAOS_DAGS.items():
-        (dags / f"{dag_id}.yaml").write_text(_spec(deferrable, seconds))
+        (dags / f"{dag_id}.yaml").write_text(_spec(deferrable, seconds, dag_id))
 
 
 @dataclass

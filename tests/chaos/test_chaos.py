@@ -1,7 +1,8 @@
 """Faults a distributed Airflow inflicts on a run, on the real distributed stack (CeleryExecutor, Postgres, Redis,
 two workers, two schedulers): a worker killed mid-job, a scheduler killed mid-run, the triggerer restarted while a
-cluster is being created and a job runs; and the emulator's own faults (lost replies, UNAVAILABLE bursts, a cluster
-that lands in ERROR) during a run. Each run must still succeed, and the emulator's own records must show
+cluster is being created and a job runs, the worker running the delete-cluster teardown killed mid-delete; and the
+emulator's own faults (lost replies, UNAVAILABLE bursts, a cluster that lands in ERROR, a job failing once) during a
+run. Each run must still succeed, and the emulator's own records must show
 every cluster it created deleted and every Dataproc job started exactly once."""
 
 from __future__ import annotations
@@ -119,3 +120,70 @@ def test_lost_replies_unavailable_bursts_and_a_cluster_in_error_end_in_one_recre
     _assert_clean(chaos, dag_id, result)
     assert list(records.stats["clusters_created"].values()) == [2]  # the one in ERROR, then its replacement
     assert chaos.admin("/faults") == {"methods": [], "jobs": [], "clusters": [], "slow_create": []}  # all fired
+
+
+def test_a_worker_killed_while_the_delete_cluster_teardown_runs_leaves_the_retry_to_delete_the_cluster(
+        chaos: Chaos) -> None:
+    """DeleteCluster answers UNAVAILABLE until the worker running the teardown is SIGKILLed mid-call, so the cluster
+    is still RUNNING when its worker dies. Airflow retries the teardown on the other worker and that retry deletes
+    it: the emulator's records show the cluster deleted by a DeleteCluster call (not by its TTL) after the kill."""
+    dag_id, delete = "chaos_teardown_kill", "delete_cluster_work"
+    chaos.admin("/reset", {})
+    chaos.admin("/faults/fail-method", {"method": "DeleteCluster", "code": "UNAVAILABLE", "times": 100000})
+    run_id = chaos.trigger(dag_id)
+
+    def delete_stuck() -> dict | None:
+        ti = chaos.task(dag_id, run_id, delete)
+        calls = chaos.records().stats["calls"].get("DeleteCluster", 0)
+        return ti if ti.get("state") == "running" and calls >= 2 else None
+
+    ti = chaos.wait(f"{delete} running and its DeleteCluster calls refused", delete_stuck)
+    victim = _WORKER_PROCESS[ti["hostname"]]
+    chaos.stack.kill(victim, signal.SIGKILL)
+    killed_at = time.monotonic()
+    at_kill = chaos.records()
+    chaos.admin("/faults/clear", {})
+    result = follow_run(chaos.stack, dag_id, run_id, timeout=400)
+    final = chaos.task(dag_id, run_id, delete)
+    records = chaos.records()
+    print(f"\nteardown kill: {delete} ran on {ti['hostname']} (killed with {at_kill.clusters_left()} still there), "
+          f"retried as try {final['try_number']} on {final['hostname']}; DeleteCluster calls "
+          f"{at_kill.stats['calls'].get('DeleteCluster')} before the kill, {records.stats['calls'].get('DeleteCluster')} "
+          f"in all; TTL deletions {records.stats['ttl_deletions']}; run {result.state} "
+          f"{time.monotonic() - killed_at:.0f}s after the kill")
+    assert [c["state"] for c in at_kill.state["clusters"]] == ["RUNNING"]  # nothing had deleted it yet
+    assert at_kill.stats["clusters_deleted"] == {}
+    _assert_clean(chaos, dag_id, result)
+    assert final["try_number"] >= 2 and final["hostname"] != ti["hostname"]  # the retry, on the other worker
+    assert records.stats["ttl_deletions"] == {}  # deleted by the retry's DeleteCluster, not by the cluster's TTL
+    assert records.stats["calls"]["DeleteCluster"] > at_kill.stats["calls"]["DeleteCluster"]
+    chaos.stack.restart(victim)
+
+
+def test_a_job_failing_once_is_resubmitted_exactly_once_by_the_task_retry_and_nothing_is_left_running(
+        chaos: Chaos) -> None:
+    """job_1's first attempt ends in ERROR (an injected failure): the task fails, Airflow retries it, and the retry
+    sees attempt 1 failed and submits attempt 2 (``<job id>-r2``), which succeeds; job_2 then runs once."""
+    dag_id = "chaos_job_fails_once"
+    chaos.admin("/reset", {})
+    chaos.admin("/faults/fail-job", {"marker": f"{dag_id}.job_1", "message": "chaos: job_1 fails once", "times": 1})
+    run_id = chaos.trigger(dag_id)
+    result = follow_run(chaos.stack, dag_id, run_id, timeout=300)
+    records = chaos.records()
+    tries = {t["task_id"]: t["try_number"] for t in result.tasks}
+    started = records.jobs_started("job_")
+    print(f"\njob fails once: run {result.state}; jobs started {started}; tries {tries}")
+    assert result.ok, f"{dag_id} ended {result.state}: {result.states()}"
+    created, deleted = records.stats["clusters_created"], records.stats["clusters_deleted"]
+    assert created and created == deleted, (created, deleted)
+    assert records.clusters_left() == []
+    first = [j for j in started if j.startswith("job_1_") and not j.endswith("-r2")]
+    assert len(first) == 1 and started[first[0]] == 1
+    assert started.get(first[0] + "-r2") == 1  # resubmitted exactly once, as attempt 2
+    assert sorted(j.rsplit("_", 1)[0] for j in started if j.startswith("job_2_")) == ["job_2"]
+    assert set(started.values()) == {1} and len(started) == 3, started
+    assert tries["job_1"] == 2 and tries["job_2"] == 1 and tries["create_cluster_work"] == 1
+    mine = {j["job_id"]: j["state"] for j in records.state["jobs"] if j["job_id"] in started}
+    assert mine == {first[0]: "ERROR", first[0] + "-r2": "DONE",
+                    next(j for j in started if j.startswith("job_2_")): "DONE"}  # nothing left running
+    assert chaos.admin("/faults")["jobs"] == []  # the injected failure fired
