@@ -49,7 +49,7 @@ def run_dag(airflow_db: Path):
     """``run_dag(folder, dag_id, **conf)``: parse ``folder`` with DagBag, sync it to the metadata DB
     (GUIDE §4: ``dag.test()`` needs a serialized DAG) and run the DAG in-process; returns the run."""
     from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+    from dagspec.dag_factory.airflow.compat import DagBag, sync_bag_to_db
 
     DagBundlesManager().sync_bundles_to_db()
 

@@ -32,8 +32,6 @@ from datetime import timedelta
 from functools import reduce
 from typing import Any
 
-from airflow.sdk import DAG, Asset, Param, TaskGroup, XComArg
-
 from ..compile.plan import (
     AssetCondition,
     AssetRef,
@@ -49,6 +47,7 @@ from ..compile.plan import (
     TaskOutput,
     TaskPlan,
 )
+from .compat import DAG, Asset, Param, TaskGroup, XComArg
 
 __all__ = ["build_dag", "import_object", "BuildError"]
 
@@ -299,7 +298,7 @@ class _Builder:
 
         body.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in sorted(names)])
-        from airflow.sdk import task_group  # the decorator pulls in the standard provider's decorators
+        from .compat import task_group  # the decorator pulls in the standard provider's decorators
 
         factory = task_group(**tg_kwargs)(body)
         refs: set[str] = set()

@@ -10,8 +10,8 @@ from airflow.sdk.definitions.asset import AssetAll, AssetAny
 from airflow.sdk.definitions.mappedoperator import MappedOperator
 from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 from airflow.sdk.definitions.xcom_arg import XComArg
-from airflow.serialization.serialized_objects import DagSerialization
 from dagspec.dag_factory.airflow.build import BuildError, build_dag, import_object
+from dagspec.dag_factory.airflow.compat import DagSerialization
 from dagspec.dag_factory.compile.api import compile_paths
 from dagspec.dag_factory.compile.plan import (
     GUARD_SUFFIX,

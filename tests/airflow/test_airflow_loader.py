@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from airflow.dag_processing.dagbag import BundleDagBag, DagBag
+from dagspec.dag_factory.airflow.compat import BundleDagBag, DagBag
 from dagspec.dag_factory.airflow.loader import list_spec_files, load_dag_folder
 from plan_kit import write_loader
 
@@ -138,7 +138,7 @@ def test_a_plan_airflow_refuses_is_an_error_of_its_spec(dag_folder: Path):
 
 
 def test_built_dags_serialize_and_show_the_spec_in_their_docs(dag_folder: Path):
-    from airflow.serialization.serialized_objects import DagSerialization
+    from dagspec.dag_factory.airflow.compat import DagSerialization
 
     bag = bag_of(dag_folder)
     back = DagSerialization.from_dict(DagSerialization.to_dict(bag.dags["good"]))
@@ -157,10 +157,10 @@ def test_the_projects_dag_folder_loads_without_import_errors():
 @pytest.mark.airflow
 def test_import_errors_are_stored_and_cleared_by_sync_bag_to_db(dag_folder: Path, airflow_db: Path):
     from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import sync_bag_to_db
     from airflow.models.dag import DagModel
     from airflow.models.errors import ParseImportError
     from airflow.utils.session import create_session
+    from dagspec.dag_factory.airflow.compat import sync_bag_to_db
     from sqlalchemy import delete, select
 
     DagBundlesManager().sync_bundles_to_db()
@@ -269,9 +269,9 @@ def test_fresh_parses_are_cheap_to_import_and_serialize_identically(tmp_path: Pa
     code = textwrap.dedent(f"""
         import sys
         from pathlib import Path
-        from airflow.dag_processing.dagbag import BundleDagBag
+        from dagspec.dag_factory.airflow.compat import BundleDagBag
         from airflow.models.serialized_dag import SerializedDagModel
-        from airflow.serialization.serialized_objects import DagSerialization
+        from dagspec.dag_factory.airflow.compat import DagSerialization
         folder = Path({str(folder)!r})
         bag = BundleDagBag(folder, bundle_path=folder, bundle_name="dags-folder")
         assert not bag.import_errors, bag.import_errors

@@ -85,7 +85,7 @@ tasks:
 def run(dag, folder: Path):
     """Sync the DAG to the metadata DB (under the dags-folder bundle) and run it with dag.test()."""
     from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+    from dagspec.dag_factory.airflow.compat import DagBag, sync_bag_to_db
 
     DagBundlesManager().sync_bundles_to_db()
     bag = DagBag(dag_folder=folder, collect_dags=False, bundle_path=folder, bundle_name="dags-folder")
@@ -100,7 +100,7 @@ def run(dag, folder: Path):
 
 
 def load(folder: Path, name: str, text: str):
-    from airflow.dag_processing.dagbag import BundleDagBag
+    from dagspec.dag_factory.airflow.compat import BundleDagBag
 
     write_loader(folder)
     (folder / f"{name}.yaml").write_text(textwrap.dedent(text))

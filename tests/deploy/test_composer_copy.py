@@ -35,7 +35,7 @@ def deploy_repository(bucket: Bucket) -> None:
 
 
 def dagbag(folder: Path) -> Any:
-    from airflow.dag_processing.dagbag import DagBag
+    from dagspec.dag_factory.airflow.compat import DagBag
 
     return DagBag(dag_folder=str(folder), safe_mode=True)
 

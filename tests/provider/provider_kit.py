@@ -7,8 +7,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk.exceptions import TaskDeferred
 from airflow.sdk.module_loading import import_string
+from dagspec.provider.compat import TaskDeferred
 
 __all__ = ["run_trigger", "drive", "write_scripts", "FAST"]
 

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from airflow.dag_processing.dagbag import BundleDagBag
+from dagspec.dag_factory.airflow.compat import BundleDagBag
 from dagspec.dag_factory.cli.main import main
 from dagspec.dag_factory.deploy.local import collect_local
 from dagspec.dag_factory.spec.units import (
@@ -190,7 +190,7 @@ def test_a_spec_too_slow_to_build_is_its_own_import_error_and_its_unit_still_loa
 
 PROBE = """
 import json, sys
-from airflow.dag_processing.dagbag import DagBag
+from dagspec.dag_factory.airflow.compat import DagBag
 bag = DagBag(dag_folder=sys.argv[1], safe_mode=True)
 print(json.dumps({"dags": sorted(bag.dags), "errors": sorted(bag.import_errors),
                   "compiler": "dagspec.dag_factory.spec.models" in sys.modules}))

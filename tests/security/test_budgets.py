@@ -9,9 +9,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from airflow.dag_processing.dagbag import BundleDagBag
 from airflow.sdk import DAG
 from dagspec.dag_factory.airflow.build import build_dag
+from dagspec.dag_factory.airflow.compat import BundleDagBag
 from dagspec.dag_factory.airflow.deadline import OverBudget, time_limit
 from dagspec.dag_factory.cli.main import main
 from dagspec.dag_factory.compile import compiler

@@ -136,7 +136,7 @@ def test_good_params_still_compile_to_the_same_plan(tmp_path: Path):
 
 
 def test_the_loader_refuses_the_dag_and_the_rest_of_the_folder_loads(tmp_path: Path):
-    from airflow.dag_processing.dagbag import BundleDagBag
+    from dagspec.dag_factory.airflow.compat import BundleDagBag
 
     folder = tmp_path / "dags"
     folder.mkdir()

@@ -298,7 +298,7 @@ def write_loader(folder: Path) -> None:
 
 
 def bag_of(folder: Path):
-    from airflow.dag_processing.dagbag import BundleDagBag
+    from dagspec.dag_factory.airflow.compat import BundleDagBag
 
     return BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
 

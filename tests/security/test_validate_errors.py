@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from airflow.dag_processing.dagbag import BundleDagBag
+from dagspec.dag_factory.airflow.compat import BundleDagBag
 from dagspec.dag_factory.cli.main import main
 from dagspec.dag_factory.compile.api import compile_paths
 from dagspec.dag_factory.spec import load
