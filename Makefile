@@ -42,12 +42,12 @@ test: $(STAMP) $(CHROMIUM) $(SERVERS) $(DF_VENV)/.synced
 # another; `make lock LINE=3.2` recompiles it after uv.lock changes) and .venv-$(LINE) installs it.
 # LINE=min is the lowest 3.3 (3.3.0), LINE=3.4 the pre-release with the DAG importer; LINES are the
 # older lines Cloud Composer runs, each tested by `make test-line LINE=...` (part of `make test`).
-LINES := 3.2
+LINES := 3.2 3.1
 LINE  ?= 3.2
 LOCK_FLAGS_3.4 := --prerelease allow
 # the fast suites that run on every extra line: unit, integration (the examples through DagBag), the
 # Airflow builder and loader, and the provider's operators and a dag.test() against the emulator
-LINE_TESTS := tests/unit tests/integration tests/airflow tests/provider/test_operators.py
+LINE_TESTS := tests/unit tests/integration tests/airflow tests/provider/test_operators.py tests/provider/test_triggers.py
 
 .venv-%/.synced: $(UV) pyproject.toml tests/envs/airflow-%.txt
 	$(UV) venv -q --allow-existing --python $(PY) .venv-$*

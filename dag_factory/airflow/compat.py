@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["AIRFLOW_LINE", "AIRFLOW_V_3_PLUS", "AIRFLOW_V_3_2_PLUS", "DAGBAG_MODULE", "airflow_line",
            "DAG", "Asset", "Param", "TaskGroup", "XComArg", "task_group", "BaseOperator", "AirflowFailException",
            "conf", "get_parsing_context", "find_path_from_directory", "DagBag", "sync_bag_to_db", "BundleDagBag",
-           "DagSerialization"]
+           "DagSerialization", "bundle_dagbag"]
 
 
 def airflow_line() -> tuple[int, int]:
@@ -70,6 +70,14 @@ def _module_for(name: str) -> str:
 
 # The module the installed Airflow's DagBag lives in: the loader looks for it in sys.modules without importing it.
 DAGBAG_MODULE = _module_for("DagBag").partition(":")[0]
+
+
+def bundle_dagbag(dag_folder: Any, bundle_path: Any, bundle_name: str = "dags-folder", **kwargs: Any) -> Any:
+    """The DagBag of one bundle as the dag processor makes it (Airflow 3.1's has no ``bundle_name``)."""
+    cls = __getattr__("BundleDagBag")
+    if AIRFLOW_V_3_2_PLUS:
+        kwargs["bundle_name"] = bundle_name
+    return cls(dag_folder=dag_folder, bundle_path=bundle_path, **kwargs)
 
 
 def __getattr__(name: str) -> Any:

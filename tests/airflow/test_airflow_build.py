@@ -179,7 +179,7 @@ def test_schedules():
     every = build_dag(plan("every", task("t"), schedule=Schedule("every", Duration(5400))))
     assert every.schedule == timedelta(hours=1, minutes=30)
     tt = build_dag(plan("tt", task("t"), schedule=Schedule("timetable", CallbackRef(
-        "airflow.sdk.CronTriggerTimetable", {"expression": "0 3 * * *", "timezone": "UTC"}))))
+        "airflow.timetables.trigger.CronTriggerTimetable", {"cron": "0 3 * * *", "timezone": "UTC"}))))
     assert type(tt.timetable).__name__ == "CronTriggerTimetable"
     roundtrip(tt)
     with pytest.raises(BuildError, match="unknown schedule kind"):

@@ -8,9 +8,10 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
-from dagspec.dag_factory.airflow.compat import BundleDagBag, DagBag
+from dagspec.dag_factory.airflow.compat import DagBag, bundle_dagbag
 from dagspec.dag_factory.airflow.loader import list_spec_files, load_dag_folder
 from plan_kit import write_loader
 
@@ -53,8 +54,8 @@ def dag_folder(tmp_path: Path) -> Path:
     return folder
 
 
-def bag_of(folder: Path) -> BundleDagBag:
-    return BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
+def bag_of(folder: Path) -> Any:
+    return bundle_dagbag(folder, folder)
 
 
 def test_good_specs_load_and_broken_ones_are_import_errors_under_their_own_path(dag_folder: Path):
@@ -149,7 +150,7 @@ def test_built_dags_serialize_and_show_the_spec_in_their_docs(dag_folder: Path):
 
 def test_the_projects_dag_folder_loads_without_import_errors():
     folder = ROOT / "dags"
-    bag = BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
+    bag = bundle_dagbag(folder, folder)
     assert bag.import_errors == {}
     assert all(d.fileloc == str(folder / "dagspec_loader.py") for d in bag.dags.values())
 
@@ -269,11 +270,11 @@ def test_fresh_parses_are_cheap_to_import_and_serialize_identically(tmp_path: Pa
     code = textwrap.dedent(f"""
         import sys
         from pathlib import Path
-        from dagspec.dag_factory.airflow.compat import BundleDagBag
+        from dagspec.dag_factory.airflow.compat import bundle_dagbag
         from airflow.models.serialized_dag import SerializedDagModel
         from dagspec.dag_factory.airflow.compat import DagSerialization
         folder = Path({str(folder)!r})
-        bag = BundleDagBag(folder, bundle_path=folder, bundle_name="dags-folder")
+        bag = bundle_dagbag(folder, folder)
         assert not bag.import_errors, bag.import_errors
         heavy = sorted(m for m in sys.modules
                        if m.startswith(("google.cloud", "pyspark", "grpc")) or "emulator" in m

@@ -10,9 +10,10 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
-from dagspec.dag_factory.airflow.compat import BundleDagBag
+from dagspec.dag_factory.airflow.compat import bundle_dagbag
 from dagspec.dag_factory.cli.main import main
 from dagspec.dag_factory.deploy.local import collect_local
 from dagspec.dag_factory.spec.units import (
@@ -43,8 +44,8 @@ def folder_of(tmp_path: Path, count: int, units: int, nested: bool = True) -> Pa
     return folder
 
 
-def bag_of(folder: Path) -> BundleDagBag:
-    return BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
+def bag_of(folder: Path) -> Any:
+    return bundle_dagbag(folder, folder)
 
 
 def owner(folder: Path, rel: str, units: int) -> str:
