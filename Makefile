@@ -42,7 +42,7 @@ test: $(STAMP) $(CHROMIUM) $(SERVERS) $(DF_VENV)/.synced
 # another; `make lock LINE=3.2` recompiles it after uv.lock changes) and .venv-$(LINE) installs it.
 # LINE=min is the lowest 3.3 (3.3.0), LINE=3.4 the pre-release with the DAG importer; LINES are the
 # older lines Cloud Composer runs, each tested by `make test-line LINE=...` (part of `make test`).
-LINES := 3.2 3.1
+LINES := 3.2 3.1 2.11
 LINE  ?= 3.2
 LOCK_FLAGS_3.4 := --prerelease allow
 # the fast suites that run on every extra line: unit, integration (the examples through DagBag), the

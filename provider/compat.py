@@ -20,7 +20,7 @@ AIRFLOW_V_3_2_PLUS = AIRFLOW_LINE >= (3, 2)
 if AIRFLOW_V_3_2_PLUS:  # the Task SDK owns its exceptions and configuration from 3.2 on
     from airflow.sdk.configuration import conf
     from airflow.sdk.exceptions import AirflowNotFoundException, TaskDeferralError, TaskDeferralTimeout, TaskDeferred
-else:
+elif AIRFLOW_V_3_PLUS:
     from airflow.configuration import conf  # type: ignore[no-redef]
     from airflow.exceptions import (  # type: ignore[no-redef,assignment]
         AirflowNotFoundException,
@@ -28,6 +28,11 @@ else:
         TaskDeferralTimeout,
         TaskDeferred,
     )
+else:  # Airflow 2 fails a timed-out deferral with TaskDeferralError("Trigger/execution timeout")
+    from airflow.configuration import conf  # type: ignore[no-redef]
+    from airflow.exceptions import AirflowNotFoundException, TaskDeferralError, TaskDeferred  # type: ignore[no-redef,assignment]
+
+    TaskDeferralTimeout = TaskDeferralError  # type: ignore[misc,assignment]
 
 if AIRFLOW_V_3_PLUS:
     from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink

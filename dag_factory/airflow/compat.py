@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["AIRFLOW_LINE", "AIRFLOW_V_3_PLUS", "AIRFLOW_V_3_2_PLUS", "DAGBAG_MODULE", "airflow_line",
            "DAG", "Asset", "Param", "TaskGroup", "XComArg", "task_group", "BaseOperator", "AirflowFailException",
            "conf", "get_parsing_context", "find_path_from_directory", "DagBag", "sync_bag_to_db", "BundleDagBag",
-           "DagSerialization", "bundle_dagbag"]
+           "DagSerialization", "make_asset", "bag_bundle", "bundle_dagbag", "BaseNotifier", "AssetAll", "AssetAny",
+           "MappedOperator", "MappedTaskGroup"]
 
 
 def airflow_line() -> tuple[int, int]:
@@ -56,6 +57,12 @@ _WHERE: dict[str, tuple[tuple[tuple[int, int], str], ...]] = {
     "DagBag": ((_V3_2, "airflow.dag_processing.dagbag"), (_ANY, "airflow.models.dagbag")),
     "sync_bag_to_db": ((_V3_2, "airflow.dag_processing.dagbag"), (_V3, "airflow.models.dagbag")),
     "BundleDagBag": ((_V3_2, "airflow.dag_processing.dagbag"), (_V3, "airflow.models.dagbag")),
+    # what the builder makes, as the tests check it
+    "BaseNotifier": ((_V3, "airflow.sdk"), (_ANY, "airflow.notifications.basenotifier")),
+    "AssetAll": ((_V3, "airflow.sdk.definitions.asset"), (_ANY, "airflow.datasets:DatasetAll")),
+    "AssetAny": ((_V3, "airflow.sdk.definitions.asset"), (_ANY, "airflow.datasets:DatasetAny")),
+    "MappedOperator": ((_V3, "airflow.sdk.definitions.mappedoperator"), (_ANY, "airflow.models.mappedoperator")),
+    "MappedTaskGroup": ((_V3, "airflow.sdk.definitions.taskgroup"), (_ANY, "airflow.utils.task_group")),
     "DagSerialization": ((_V3_2, "airflow.serialization.serialized_objects"),
                          (_ANY, "airflow.serialization.serialized_objects:SerializedDAG")),
 }
@@ -72,8 +79,26 @@ def _module_for(name: str) -> str:
 DAGBAG_MODULE = _module_for("DagBag").partition(":")[0]
 
 
+def make_asset(uri: str | None, name: str | None) -> Any:
+    """An asset by URI and/or name; on Airflow 2 a Dataset, which has only a URI (a name alone cannot be one)."""
+    asset = __getattr__("Asset")
+    if AIRFLOW_V_3_PLUS:
+        return asset(**{k: v for k, v in (("name", name), ("uri", uri)) if v is not None})
+    if uri is None:
+        raise ValueError(f"asset `{name}` has only a name: Airflow {AIRFLOW_LINE[0]}.{AIRFLOW_LINE[1]}'s datasets need a `uri`")
+    return asset(uri)
+
+
+def bag_bundle(bag: Any) -> Any:
+    """The bundle folder a DagBag parses (None on Airflow 2, which has no DAG bundles)."""
+    return getattr(bag, "bundle_path", None)
+
+
 def bundle_dagbag(dag_folder: Any, bundle_path: Any, bundle_name: str = "dags-folder", **kwargs: Any) -> Any:
-    """The DagBag of one bundle as the dag processor makes it (Airflow 3.1's has no ``bundle_name``)."""
+    """The DagBag of one bundle as the dag processor makes it (Airflow 3.1's has no ``bundle_name``; Airflow 2
+    has no bundles: its plain DagBag of the folder)."""
+    if not AIRFLOW_V_3_PLUS:
+        return __getattr__("DagBag")(dag_folder=dag_folder, **kwargs)
     cls = __getattr__("BundleDagBag")
     if AIRFLOW_V_3_2_PLUS:
         kwargs["bundle_name"] = bundle_name
@@ -91,7 +116,21 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:  # the names as the newest line spells them, for type checkers
     from airflow.dag_processing.dagbag import BundleDagBag, DagBag, sync_bag_to_db
-    from airflow.sdk import DAG, Asset, BaseOperator, Param, TaskGroup, XComArg, conf, get_parsing_context, task_group
+    from airflow.sdk import (
+        DAG,
+        Asset,
+        BaseNotifier,
+        BaseOperator,
+        Param,
+        TaskGroup,
+        XComArg,
+        conf,
+        get_parsing_context,
+        task_group,
+    )
     from airflow.sdk._shared.module_loading.file_discovery import find_path_from_directory
+    from airflow.sdk.definitions.asset import AssetAll, AssetAny
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+    from airflow.sdk.definitions.taskgroup import MappedTaskGroup
     from airflow.sdk.exceptions import AirflowFailException
     from airflow.serialization.serialized_objects import DagSerialization

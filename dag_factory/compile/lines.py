@@ -15,19 +15,20 @@ from typing import Any
 
 from ..errors import Diagnostic
 
-__all__ = ["SUPPORTED_LINES", "BUILDS_FROM", "parse_line", "format_line", "target_line", "line_diagnostics",
+__all__ = ["SUPPORTED_LINES", "ASSETS_SINCE", "parse_line", "format_line", "target_line", "line_diagnostics",
            "LINE_ENV", "LINE_HELP", "LINE_ARG_CODE",
            "LINE_FEATURE_CODE", "DAG_ARGS_SINCE", "OPERATOR_ARGS_SINCE"]
 
 Line = tuple[int, int]
 
 LINE_ARG_CODE = "DSP092"  # a DAG or operator argument the target Airflow line does not have
-LINE_FEATURE_CODE = "DSP093"  # a spec that cannot work on the target Airflow line at all
+LINE_FEATURE_CODE = "DSP093"  # a spec feature the target Airflow line cannot run (name-only assets on 2.11)
 
 # the lines Cloud Composer runs that dagspec knows; 3.4 is the pre-release with the DAG importer
 SUPPORTED_LINES: tuple[Line, ...] = ((2, 11), (3, 1), (3, 2), (3, 3), (3, 4))
-# the oldest line dagspec's DAG builder and provider run on (tested per line by `make test-line`)
-BUILDS_FROM: Line = (3, 1)
+# Airflow 2 (datasets instead of assets) lacks: assets named without a URI, and the asset-event
+# accessors `wait_for_asset` reads (``inlet_events[...].after()``)
+ASSETS_SINCE: Line = (3, 0)
 
 # DAG arguments (a spec's `airflow:` keys) by the first Airflow line that takes them (read from
 # `airflow.sdk.DAG` on each line)
@@ -81,12 +82,17 @@ def line_diagnostics(spec: Any, source: Any, line: Line) -> list[Diagnostic]:
         loc = source.find(path, key=True)
         out.append(Diagnostic(code, message, loc.file, loc.line, loc.column, hint))
 
-    if line < BUILDS_FROM:
-        error(LINE_FEATURE_CODE, f"Airflow {name} cannot parse dagspec specs: dagspec builds DAGs on Airflow "
-              f"{format_line(BUILDS_FROM)} and later", (),
-              f"deploy to an environment on Airflow {format_line(BUILDS_FROM)} or later (Composer 3 offers 3.1, 3.2 "
-              "and 3.3), or keep this DAG in Python there")
-        return out
+    if line < ASSETS_SINCE:
+        for path, asset in _asset_items(spec):
+            if _name_only(asset):
+                error(LINE_FEATURE_CODE, f"asset `{_label(asset)}` has only a name: Airflow {name}'s datasets are "
+                      "identified by a URI", path, "give the asset a `uri` (e.g. `gs://bucket/path`), or deploy to "
+                      "an environment on Airflow 3")
+        for path, _args in _task_args(spec.tasks, ("tasks",)):
+            if _task_at(spec, path).__class__.__name__ == "WaitForAssetTask":
+                error(LINE_FEATURE_CODE, f"`wait_for_asset` reads asset events, which Airflow {name} cannot query",
+                      path + ("wait_for_asset",), "schedule the DAG on the asset instead (`schedule: {assets: ...}`), "
+                      "or deploy to an environment on Airflow 3")
     for key in spec.airflow:
         since = DAG_ARGS_SINCE.get(key)
         if since is not None and line < since:
@@ -101,6 +107,44 @@ def line_diagnostics(spec: Any, source: Any, line: Line) -> list[Diagnostic]:
                       f"Airflow {name} would fail to parse this DAG", path + ("args", key),
                       f"remove `{key}`, or deploy to an environment on Airflow {format_line(since)} or later")
     return out
+
+
+def _name_only(asset: Any) -> bool:
+    return ("://" not in asset) if isinstance(asset, str) else getattr(asset, "uri", None) is None
+
+
+def _label(asset: Any) -> str:
+    return asset if isinstance(asset, str) else str(getattr(asset, "name", ""))
+
+
+def _asset_items(spec: Any) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every asset the spec names (schedule, tasks' inlets and outlets), with its YAML path."""
+    schedule = getattr(spec.schedule, "assets", None)
+    if schedule is not None:
+        yield from _expr_items(schedule, ("schedule", "assets"))
+    for path, _args in _task_args(spec.tasks, ("tasks",)):
+        task = _task_at(spec, path)
+        for field in ("inlets", "outlets"):
+            for i, item in enumerate(getattr(task, field, None) or ()):
+                yield path + (field, i), item
+
+
+def _expr_items(expr: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    if isinstance(expr, list):
+        for i, item in enumerate(expr):
+            yield from _expr_items(item, path + (i,))
+    elif hasattr(expr, "all") or hasattr(expr, "any"):
+        key = "all" if hasattr(expr, "all") else "any"
+        yield from _expr_items(getattr(expr, key), path + (key,))
+    else:
+        yield path, expr
+
+
+def _task_at(spec: Any, path: tuple[Any, ...]) -> Any:
+    node: Any = spec
+    for part in path:
+        node = node[part] if isinstance(node, Mapping) else getattr(node, part)
+    return node
 
 
 def _task_args(tasks: Mapping[str, Any], path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], Mapping[str, Any]]]:

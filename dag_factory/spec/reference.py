@@ -71,7 +71,8 @@ CODES = {
     "DSP090": "an Airflow 3.4 YAML DAG (`$schema: https://airflow.apache.org/schemas/dag/...`) where a dagspec spec was expected",
     "DSP091": "Airflow 3.4 importer: compiling and building this spec took longer than `[core] dagbag_import_timeout`",
     "DSP092": "validate/deploy --airflow-version: a DAG or operator argument that the target Airflow line does not have",
-    "DSP093": "validate/deploy --airflow-version: a spec that cannot work on the target Airflow line (e.g. Airflow 2.11)",
+    "DSP093": "validate/deploy --airflow-version: a spec feature the target Airflow line cannot run (on 2.11: an asset "
+              "named without a URI, `wait_for_asset`)",
     "DSP094": "deploy: a problem that only matters once the dag folder is in a bucket (no loader, a file outside it)",
     "DSP095": "validate/deploy: the dag folder has more specs than its parse units are sized for; "
               "run `dagspec init-dag-folder DIR --auto` (warning)",

@@ -47,8 +47,25 @@ def test_each_argument_newer_than_the_target_line_is_an_error_at_its_line(folder
     assert validate(folder, capsys, "--airflow-version", "3.1") == (1, [("DSP092", 3), ("DSP092", 12)])
 
 
-def test_airflow_2_11_is_refused_with_one_error_per_spec(folder: Path, capsys) -> None:
-    assert validate(folder, capsys, "--airflow-version", "2.11") == (1, [("DSP093", 1)])
+ASSETS = """\
+schedule:
+  assets: [gs://bucket/raw, {any: [orders_clean, {uri: gs://b/c, name: customers}]}]
+tasks:
+  a:
+    bash: echo a
+    outlets: [report]
+  wait:
+    wait_for_asset: gs://bucket/raw
+    inlets: [gs://bucket/raw]
+"""
+
+
+def test_on_airflow_2_11_assets_without_a_uri_and_waiting_for_asset_events_are_errors(folder: Path, capsys) -> None:
+    assert validate(folder, capsys, "--airflow-version", "2.11") == (1, [("DSP092", 3), ("DSP092", 12)])
+    (folder / "newer.yaml").unlink()
+    (folder / "assets.yaml").write_text(ASSETS)
+    assert validate(folder, capsys, "--airflow-version", "3.1") == (0, [])
+    assert validate(folder, capsys, "--airflow-version", "2.11") == (1, [("DSP093", 2), ("DSP093", 6), ("DSP093", 8)])
 
 
 def test_the_target_line_defaults_to_the_dagspec_config(folder: Path, capsys, monkeypatch) -> None:
