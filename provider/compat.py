@@ -37,9 +37,9 @@ else:  # Airflow 2 fails a timed-out deferral with TaskDeferralError("Trigger/ex
 if AIRFLOW_V_3_PLUS:
     from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink
 else:
-    from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
-    from airflow.models.baseoperator import BaseOperator  # type: ignore[no-redef,assignment]
-    from airflow.models.baseoperatorlink import BaseOperatorLink  # type: ignore[no-redef]
+    from airflow.hooks.base import BaseHook  # type: ignore
+    from airflow.models.baseoperator import BaseOperator  # type: ignore
+    from airflow.models.baseoperatorlink import BaseOperatorLink  # type: ignore
 
 
 def base_xcom() -> type:

@@ -296,7 +296,7 @@ class _Builder:
             [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in sorted(names)])
         from .compat import task_group  # the decorator pulls in the standard provider's decorators
 
-        factory = task_group(dag=self.dag, **tg_kwargs)(body)  # the DAG named: Airflow 2 has no DAG context here
+        factory: Any = task_group(dag=self.dag, **tg_kwargs)(body)  # the DAG named: Airflow 2 has no DAG context here
         refs: set[str] = set()
         _task_refs(gp.expand if gp.expand is not None else gp.expand_kwargs, refs)
         if gp.expand is not None:
