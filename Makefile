@@ -18,6 +18,7 @@ help:
 	@echo "make demo   run the flagship example end to end on the local stack"
 	@echo "make airflow  the local stack kept running: UI on http://127.0.0.1:8080 (admin / admin)"
 	@echo "make test   build the environment (first time) and run every test"
+	@echo "make test-line LINE=3.2  the fast suites on another Airflow line (3.2, 3.1, 2.11; make lock LINE=... re-pins it)"
 	@echo "make bench  run the benchmarks (ARGS=--large: add the 5,000-spec run; make bench-load: 20 runs on the celery stack)"
 	@echo "make lint   ruff and mypy"
 
