@@ -12,12 +12,13 @@ DF_REQS  := tests/envs/dag-factory.txt
 EXECUTOR ?= local
 SERVERS  := /usr/bin/redis-server /usr/bin/pg_conftool
 
-.PHONY: help venv test test-min min-lock dagfactory-lock test-34 lock-34 test-fast demo airflow bench bench-load lint clean
+.PHONY: help venv test test-min min-lock lock test-line test-lines dagfactory-lock test-34 lock-34 test-fast demo airflow bench bench-load lint clean
 
 help:
 	@echo "make demo   run the flagship example end to end on the local stack"
 	@echo "make airflow  the local stack kept running: UI on http://127.0.0.1:8080 (admin / admin)"
 	@echo "make test   build the environment (first time) and run every test"
+	@echo "make test-line LINE=3.2  the fast suites on another Airflow line (3.2, 3.1, 2.11; make lock LINE=... re-pins it)"
 	@echo "make bench  run the benchmarks (ARGS=--large: add the 5,000-spec run; make bench-load: 20 runs on the celery stack)"
 	@echo "make lint   ruff and mypy"
 
@@ -35,21 +36,40 @@ test: $(STAMP) $(CHROMIUM) $(SERVERS) $(DF_VENV)/.synced
 	$(VENV)/bin/python -m pytest
 	$(MAKE) --no-print-directory test-min
 	$(MAKE) --no-print-directory test-34
+	$(MAKE) --no-print-directory test-lines
 
-# The lowest Airflow dagspec supports (pyproject: apache-airflow>=3.3.0): the fast tests run on it too.
-# tests/envs/airflow-min.txt pins every package: uv.lock's versions except where Airflow 3.3.0 forces
-# another (`make min-lock` recompiles it after uv.lock changes).
-MIN_VENV := .venv-min
-MIN_REQS := tests/envs/airflow-min.txt
-$(MIN_VENV)/.synced: $(UV) pyproject.toml $(MIN_REQS)
-	$(UV) venv -q --allow-existing --python $(PY) $(MIN_VENV)
-	VIRTUAL_ENV=$(MIN_VENV) $(UV) pip sync -q $(MIN_REQS)
+# Other Airflow lines, one pinned environment each: tests/envs/airflow-$(LINE).in lists what a line
+# needs, airflow-$(LINE).txt pins every package (uv.lock's versions except where that Airflow forces
+# another; `make lock LINE=3.2` recompiles it after uv.lock changes) and .venv-$(LINE) installs it.
+# LINE=min is the lowest 3.3 (3.3.0), LINE=3.4 the pre-release with the DAG importer; LINES are the
+# older lines Cloud Composer runs, each tested by `make test-line LINE=...` (part of `make test`).
+LINES := 3.2 3.1 2.11
+LINE  ?= 3.2
+LOCK_FLAGS_3.4 := --prerelease allow
+# the fast suites that run on every extra line: unit, integration (the examples through DagBag), the
+# Airflow builder and loader, and the provider's operators and a dag.test() against the emulator
+LINE_TESTS := tests/unit tests/integration tests/airflow tests/provider/test_operators.py tests/provider/test_triggers.py
+
+.venv-%/.synced: $(UV) pyproject.toml tests/envs/airflow-%.txt
+	$(UV) venv -q --allow-existing --python $(PY) .venv-$*
+	VIRTUAL_ENV=.venv-$* $(UV) pip sync -q tests/envs/airflow-$*.txt
 	@touch $@
 
-min-lock: $(UV)
+lock: $(UV)
 	$(UV) export -q --frozen --all-extras --no-hashes --no-emit-project --no-header --no-annotate \
-	  --format requirements-txt | grep -v -E '^apache-airflow(-core|-task-sdk)?==' > $(MIN_REQS)
-	$(UV) pip compile -q --universal --python-version 3.11 tests/envs/airflow-min.in -o $(MIN_REQS) --no-header
+	  --format requirements-txt | grep -v -E '^apache-airflow(-core|-task-sdk)?==' > tests/envs/airflow-$(LINE).txt
+	$(UV) pip compile -q --universal --python-version 3.11 $(LOCK_FLAGS_$(LINE)) tests/envs/airflow-$(LINE).in \
+	  -o tests/envs/airflow-$(LINE).txt --no-header
+
+test-line: .venv-$(LINE)/.synced
+	.venv-$(LINE)/bin/python -m pytest -p no:cacheprovider -q -m "not slow" $(LINE_TESTS)
+
+test-lines:
+	@for l in $(LINES); do $(MAKE) --no-print-directory test-line LINE=$$l || exit 1; done
+
+# The lowest 3.3 (pyproject's range reaches further back, tested per line above): the fast tests run on it too.
+min-lock:
+	$(MAKE) --no-print-directory lock LINE=min
 
 # dag-factory 1.1.0 in its own pinned environment, for the import-dag-factory equivalence harness
 # (tests/migrate builds every corpus DAG with dag-factory there and with dagspec here, and compares).
@@ -63,29 +83,18 @@ dagfactory-lock: $(UV)
 	  --format requirements-txt > $(DF_REQS)
 	$(UV) pip compile -q --universal --python-version 3.11 tests/envs/dag-factory.in -o $(DF_REQS) --no-header
 
-test-min: $(MIN_VENV)/.synced
-	$(MIN_VENV)/bin/python -m pytest -p no:cacheprovider -q -m "not slow" tests/unit tests/integration tests/airflow
+test-min: .venv-min/.synced
+	.venv-min/bin/python -m pytest -p no:cacheprovider -q -m "not slow" tests/unit tests/integration tests/airflow
 
 # Airflow 3.4 (pre-release): the DAG importer (AIP-85, dagspec.dag_factory.airflow.importer). Only what
 # differs from 3.3 runs here: the importer tests (the real 3.4 DagBag and dag processor), the fast unit
-# tests and the DagBag-level example loading. tests/envs/airflow-3.4.txt pins every package: uv.lock's
-# versions except where Airflow 3.4 forces another (`make lock-34` recompiles it after uv.lock changes).
-V34_VENV := .venv-34
-V34_REQS := tests/envs/airflow-3.4.txt
-$(V34_VENV)/.synced: $(UV) pyproject.toml $(V34_REQS)
-	$(UV) venv -q --allow-existing --python $(PY) $(V34_VENV)
-	VIRTUAL_ENV=$(V34_VENV) $(UV) pip sync -q $(V34_REQS)
-	@touch $@
+# tests and the DagBag-level example loading, in .venv-3.4 (`make lock-34` = `make lock LINE=3.4`).
+lock-34:
+	$(MAKE) --no-print-directory lock LINE=3.4
 
-lock-34: $(UV)
-	$(UV) export -q --frozen --all-extras --no-hashes --no-emit-project --no-header --no-annotate \
-	  --format requirements-txt | grep -v -E '^apache-airflow(-core|-task-sdk)?==' > $(V34_REQS)
-	$(UV) pip compile -q --universal --python-version 3.11 --prerelease allow tests/envs/airflow-3.4.in \
-	  -o $(V34_REQS) --no-header
-
-test-34: $(V34_VENV)/.synced
-	$(V34_VENV)/bin/python -m pytest -p no:cacheprovider -q tests/importer tests/integration/test_examples.py
-	$(V34_VENV)/bin/python -m pytest -p no:cacheprovider -q -m "not slow" tests/unit
+test-34: .venv-3.4/.synced
+	.venv-3.4/bin/python -m pytest -p no:cacheprovider -q tests/importer tests/integration/test_examples.py
+	.venv-3.4/bin/python -m pytest -p no:cacheprovider -q -m "not slow" tests/unit
 
 test-fast: $(STAMP)
 	$(VENV)/bin/python -m pytest -m "not slow"
@@ -130,4 +139,4 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy dag_factory provider
 
 clean:
-	rm -rf .tools $(VENV) $(MIN_VENV) $(DF_VENV) $(V34_VENV) .pytest_cache build *.egg-info
+	rm -rf .tools $(VENV) .venv-min .venv-3.4 $(foreach l,$(LINES),.venv-$(l)) $(DF_VENV) .pytest_cache build *.egg-info

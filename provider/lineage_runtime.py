@@ -14,8 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from airflow.sdk.configuration import conf
-
+from .compat import conf
 from .lineage import Injection, decide_injection, gcs_datasets, parent_properties, spark_section, transport_properties
 
 __all__ = ["injection_for", "inject", "operator_lineage", "openlineage_available", "job_section", "batch_section"]

@@ -48,15 +48,20 @@ def airflow_db(airflow_home: Path) -> Path:
 def run_dag(airflow_db: Path):
     """``run_dag(folder, dag_id, **conf)``: parse ``folder`` with DagBag, sync it to the metadata DB
     (GUIDE §4: ``dag.test()`` needs a serialized DAG) and run the DAG in-process; returns the run."""
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+    from dagspec.dag_factory.airflow.compat import AIRFLOW_V_3_PLUS, DagBag
 
-    DagBundlesManager().sync_bundles_to_db()
+    if AIRFLOW_V_3_PLUS:  # Airflow 2 has no DAG bundles, and its dag.test() needs no serialized DAG
+        from airflow.dag_processing.bundles.manager import DagBundlesManager
+
+        DagBundlesManager().sync_bundles_to_db()
 
     def run(folder: Path | str, dag_id: str, **conf: object):
         bag = DagBag(dag_folder=str(folder))
         assert bag.import_errors == {}, bag.import_errors
-        sync_bag_to_db(bag, "dags-folder", None)
+        if AIRFLOW_V_3_PLUS:
+            from dagspec.dag_factory.airflow.compat import sync_bag_to_db
+
+            sync_bag_to_db(bag, "dags-folder", None)
         return bag.dags[dag_id].test(run_conf=conf or None)
 
     return run

@@ -32,8 +32,6 @@ from datetime import timedelta
 from functools import reduce
 from typing import Any
 
-from airflow.sdk import DAG, Asset, Param, TaskGroup, XComArg
-
 from ..compile.plan import (
     AssetCondition,
     AssetRef,
@@ -49,6 +47,7 @@ from ..compile.plan import (
     TaskOutput,
     TaskPlan,
 )
+from .compat import DAG, Asset, Param, TaskGroup, XComArg, make_asset
 
 __all__ = ["build_dag", "import_object", "BuildError"]
 
@@ -173,13 +172,9 @@ class _Builder:
         return target(**self.convert(value.args, group))
 
     def _asset(self, value: AssetRef, group: str | None) -> Asset:
-        if value.name is not None and value.uri is not None:
-            return Asset(name=value.name, uri=value.uri)
-        if value.uri is not None:
-            return Asset(uri=value.uri)
-        if value.name is None:
+        if value.name is None and value.uri is None:
             raise BuildError("an asset needs a `uri` or a `name`")
-        return Asset(name=value.name)
+        return make_asset(value.uri, value.name)
 
     def _condition(self, value: AssetCondition, group: str | None) -> Any:
         items = [self.convert(item, group) for item in value.items]
@@ -299,9 +294,9 @@ class _Builder:
 
         body.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in sorted(names)])
-        from airflow.sdk import task_group  # the decorator pulls in the standard provider's decorators
+        from .compat import task_group  # the decorator pulls in the standard provider's decorators
 
-        factory = task_group(**tg_kwargs)(body)
+        factory: Any = task_group(dag=self.dag, **tg_kwargs)(body)  # the DAG named: Airflow 2 has no DAG context here
         refs: set[str] = set()
         _task_refs(gp.expand if gp.expand is not None else gp.expand_kwargs, refs)
         if gp.expand is not None:

@@ -21,8 +21,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
+from .compat import AirflowFailException, BaseOperator
 
 __all__ = [
     "FALSE_STRINGS",

@@ -75,6 +75,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ..spec.discover import SPEC_SUFFIXES  # standard library only: cheap on the parse path
+from .compat import DAGBAG_MODULE, bag_bundle  # importing compat imports no Airflow
 
 if TYPE_CHECKING:  # the worker's fast path never needs diagnostics: import them on use
     from ..errors import Diagnostic
@@ -88,7 +89,7 @@ BUILD_TIME_CODE = "DSP066"  # a spec whose build overran its time budget (or fou
 
 
 def _conf_get(section: str, key: str, fallback: str) -> str:
-    from airflow.sdk import conf  # lazy: the CLI lists specs through this module without Airflow's cost
+    from .compat import conf  # lazy: the CLI lists specs through this module without Airflow's cost
 
     value = conf.get(section, key, fallback=fallback)
     return fallback if value is None else str(value)
@@ -102,7 +103,7 @@ def list_spec_files(root: str | Path) -> list[Path]:
 
 def _list_folder(root: str | Path) -> tuple[list[Path], list[Path]]:
     """The spec candidates and the Python files below ``root``, in one walk."""
-    from airflow.sdk._shared.module_loading.file_discovery import find_path_from_directory  # lazy: full parse only
+    from .compat import find_path_from_directory  # lazy: full parse only
 
     syntax = _conf_get("core", "dag_ignore_file_syntax", "glob")
     specs: list[Path] = []
@@ -129,7 +130,7 @@ def _taken_ids(root: Path, python: list[Path], loader_file: str | None, bag: Any
     ``DagBag`` running the loader has already bagged from other files."""
     from ..compile.pydags import python_dag_ids  # lazy: full parse only, never a worker's cache hit
 
-    bundle = Path(bag.bundle_path).resolve() if bag is not None and bag.bundle_path else None
+    bundle = Path(bag_bundle(bag)).resolve() if bag is not None and bag_bundle(bag) else None
     if bundle is not None and bundle != root.resolve() and root.resolve().is_relative_to(bundle):
         python = _list_folder(bundle)[1]
     taken = python_dag_ids(python, skip=[Path(loader_file)] if loader_file else [])
@@ -162,7 +163,7 @@ def _budget() -> Any:
 
 def _collecting_dagbag() -> Any:
     """The ``DagBag`` whose ``process_file`` is importing the caller, or None."""
-    module = sys.modules.get("airflow.dag_processing.dagbag")
+    module = sys.modules.get(DAGBAG_MODULE)
     if module is None:
         return None
     frame: FrameType | None = sys._getframe(1)
@@ -176,9 +177,9 @@ def _collecting_dagbag() -> Any:
 
 def _bag_key(bag: Any, path: Path) -> str:
     """The key ``DagBag`` uses for ``path``: relative to its bundle, else the path itself."""
-    if not bag.bundle_path:
+    if not bag_bundle(bag):
         return str(path)
-    bundle = Path(bag.bundle_path)
+    bundle = Path(bag_bundle(bag))
     for candidate, base in ((path, bundle), (path.resolve(), bundle.resolve())):
         try:
             return str(candidate.relative_to(base))
@@ -268,9 +269,8 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
 
     ``unit=(i, n)``: this loader file is parse unit ``i`` of ``n`` (``spec.units``, written by
     ``dagspec init-dag-folder``) and builds only the specs whose path relative to ``root`` hashes to ``i``."""
-    from airflow.sdk import get_parsing_context
-
     from .build import BuildError, build_dag  # lazy: the CLI imports this module without Airflow
+    from .compat import get_parsing_context
 
     loader_file = namespace.get("__file__")
     if root is None:
@@ -335,7 +335,7 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
             bag.import_errors[_bag_key(bag, path)] = render_text(diagnostics)
     for path in unbuilt:
         bag.import_errors.setdefault(_bag_key(bag, path), _unbuilt_text(path, root, len(paths), clock))
-    if only is None and bag.bundle_path:
+    if only is None and bag_bundle(bag):
         _mark_parsed(bag, paths)
 
 
@@ -545,7 +545,7 @@ def _bind_from_cache(namespace: MutableMapping[str, Any], root: Path, dag_id: st
 
 def _mark_parsed(bag: Any, paths: list[Path]) -> None:
     """Record the specs as read by this parse, so ``sync_bag_to_db`` clears errors of fixed ones."""
-    bundle = Path(bag.bundle_path)
+    bundle = Path(bag_bundle(bag))
     for path in paths:
         if not path.is_relative_to(bundle):  # sync_bag_to_db relativizes these keys without a fallback
             continue

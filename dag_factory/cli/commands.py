@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from ..compile.api import CompileResult, compile_paths
+from ..compile.lines import target_line
 from ..compile.plan import DagPlan, Duration, ImportRef, TaskOutput, to_data
 from ..compile.pydags import python_dag_ids
 from ..errors import has_errors, render_json, render_text
@@ -36,8 +38,14 @@ def python_dags(root: Path) -> dict[str, str]:
 
 
 def validate(args: argparse.Namespace) -> int:
+    try:
+        line = target_line(args.airflow_version, os.environ)
+    except ValueError as exc:
+        print(f"dagspec validate: --airflow-version: {exc}", file=sys.stderr)
+        return 2
     files, root = collect(args.paths, args.root)
-    result = compile_paths(files, root=root, check_imports=not args.no_imports, taken=python_dags(root))
+    result = compile_paths(files, root=root, check_imports=not args.no_imports, taken=python_dags(root),
+                           airflow_line=line)
     diagnostics = result.all_diagnostics
     if any(p.resolve() == root for p in args.paths):  # the whole dag folder: does it fit its parse units?
         from ..spec.units import check_units

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import cast
 
+from ..compile.lines import LINE_HELP
+
 __all__ = ["main", "build_parser"]
 
 _EPILOG = """\
@@ -56,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--root", type=Path, help="the dag_folder (default: the folder holding dagspec_loader.py)")
     v.add_argument("--no-imports", action="store_true",
                    help="skip checks that import operators and callables (faster; no Airflow needed)")
+    v.add_argument("--airflow-version", metavar="X.Y", help=LINE_HELP)
 
     r = sub.add_parser("render", help="print the plan a spec compiles to",
                        description="Print the compiled plan of a spec: DAG settings, tasks, operators, edges, "

@@ -107,7 +107,7 @@ def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Poli
                   check_imports: bool = True, cache: PlanCache | None | bool = False,
                   taken: Mapping[str, str] | None = None, budget: Budget | None = None,
                   index: bool = True, unit: tuple[int, int] | None = None,
-                  merge_index: bool = False) -> CompileResult:
+                  merge_index: bool = False, airflow_line: tuple[int, int] | None = None) -> CompileResult:
     """Compile spec files below ``root`` (the dag_folder). Non-spec files are skipped.
 
     ``budget`` limits what one spec file may ask for (default: from ``AIRFLOW__DAGSPEC__MAX_...``
@@ -120,16 +120,18 @@ def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Poli
     dag_id index of ``root`` alone (a caller compiling one spec of the folder, as Airflow 3.4's importer does).
     ``unit``: the parse unit (index, count) ``paths`` belong to, which keeps its own dag_id index in the
     cache (``spec.units``); ``merge_index``: ``paths`` are one more chunk of the folder, add their ids to the index.
+    ``airflow_line``: also check each spec against that Airflow line (``compile.lines``; never cached).
     """
     with gc_paused():
-        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports, cache, taken or {}, budget,
-                              index, unit, merge_index)
+        return _compile_paths(paths, root, policy, only_dag_id, env, check_imports,
+                              False if airflow_line else cache, taken or {}, budget, index, unit, merge_index, airflow_line)
 
 
 def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy | None, only_dag_id: str | None,
                    env: Mapping[str, str] | None, check_imports: bool, cache: PlanCache | None | bool,
                    taken: Mapping[str, str], budget: Budget | None, write_index: bool,
-                   unit: tuple[int, int] | None, merge_index: bool) -> CompileResult:
+                   unit: tuple[int, int] | None, merge_index: bool,
+                   airflow_line: tuple[int, int] | None = None) -> CompileResult:
     env = dict(os.environ) if env is None else env
     budget = budget or Budget.from_env(env)
     store = PlanCache.default(env) if cache is True else (cache or None)
@@ -170,7 +172,7 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
             shown = loader.display(Path(key))
             try:
                 file_plans, diags, file_secrets = _compile_file(loader, Path(key), policy, check_imports, store, env,
-                                                                policy_key)
+                                                                policy_key, airflow_line)
             except Exception as exc:  # a dagspec bug on one file must not hide the other files' diagnostics
                 file_plans, diags = [], [_crash(shown, exc)]
             secrets += file_secrets
@@ -221,7 +223,7 @@ def _crash(file: str, exc: Exception) -> Diagnostic:
 
 
 def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store: PlanCache | None,
-                  env: Mapping[str, str], policy_key: str
+                  env: Mapping[str, str], policy_key: str, airflow_line: tuple[int, int] | None = None
                   ) -> tuple[list[DagPlan], list[Diagnostic], list[tuple[str, str]]]:
     """Load and compile one spec file (all its instances); cache the result when it is clean and
     holds no value read from the environment (the cache stores no secrets)."""
@@ -244,6 +246,11 @@ def _compile_file(loader, path: Path, policy: Policy, check_imports: bool, store
     for loaded in specs:
         plan, plan_diags = compile_spec(loaded, _RESOLVER, policy, check_imports=check_imports,
                                         folders=(loader.root, *loader.template_dirs))
+        if airflow_line is not None:  # the Airflow line that will parse it (validate/deploy --airflow-version)
+            from .lines import line_diagnostics
+
+            on_line = line_diagnostics(loaded.spec, loaded.source, airflow_line)
+            plan, plan_diags = (None if has_errors(on_line) else plan), [*plan_diags, *on_line]
         diags += [d for d in plan_diags if d not in diags]
         if plan is not None and not loaded.partial and not load_failed:
             plans.append(plan)

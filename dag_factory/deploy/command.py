@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..compile.lines import LINE_HELP, target_line
 from ..errors import render_json, render_text
 from .bucket import DeployError, normalise_prefix, parse_bucket
 from .plan import Change, DeployPlan, format_size
@@ -45,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     parser.add_argument("--no-imports", action="store_true",
                         help="validate without importing operators and callables (as `dagspec validate --no-imports`)")
+    parser.add_argument("--airflow-version", metavar="X.Y", help=LINE_HELP.replace("the one that", "the environment's, which"))
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
 
 
@@ -108,7 +111,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"dagspec deploy: --prefix must name a folder of the bucket: {exc}", file=sys.stderr)
         return 2
-    options = DeployOptions(bucket, prefix, args.dags, args.templates, args.project, not args.no_imports)
+    try:
+        line = target_line(args.airflow_version, os.environ)
+    except ValueError as exc:
+        print(f"dagspec deploy: --airflow-version: {exc}", file=sys.stderr)
+        return 2
+    options = DeployOptions(bucket, prefix, args.dags, args.templates, args.project, not args.no_imports, line)
     try:
         prepared = prepare(options)
     except DeployError as exc:

@@ -29,7 +29,7 @@ from .refs import plan_files, spec_files
 __all__ = ["LocalSide", "collect_local", "walk_dag_folder", "file_checksums", "deploy_env", "DEPLOY_CODE",
            "SYMLINK_CODE"]
 
-DEPLOY_CODE = "DSP080"  # a problem that only matters once the dag folder is in a bucket
+DEPLOY_CODE = "DSP094"  # a problem that only matters once the dag folder is in a bucket
 SYMLINK_CODE = "DSP076"  # a symlink deploy does not follow (out of the dag folder, or a loop)
 _SKIP_DIRS = {"__pycache__"}
 _SKIP_SUFFIXES = (".pyc", ".pyo")
@@ -93,7 +93,7 @@ def _under(path: Path, folder: Path) -> bool:
 
 
 def collect_local(dags: Path, templates: Path | None, *, check_imports: bool = True,
-                  env: Mapping[str, str] | None = None) -> LocalSide:
+                  env: Mapping[str, str] | None = None, airflow_line: tuple[int, int] | None = None) -> LocalSide:
     """Validate every spec below ``dags`` and, when none has an error, list the files to deploy, each with why."""
     env = deploy_env(templates, os.environ if env is None else env)
     root = dags.resolve()
@@ -107,7 +107,7 @@ def collect_local(dags: Path, templates: Path | None, *, check_imports: bool = T
 
     listed = list(walk_dag_folder(root, env, on_skip=skipped))
     specs = [p for p in find_spec_files(root, env) if is_spec_file(p) and not any(_under(p, d) for d in dirs)]
-    result = compile_paths(specs, root=root, check_imports=check_imports, env=env)
+    result = compile_paths(specs, root=root, check_imports=check_imports, env=env, airflow_line=airflow_line)
     diagnostics += result.all_diagnostics
     spec_count = len(specs)
     layout = read_units(root)

@@ -32,6 +32,7 @@ class DeployOptions:
     templates: Path | None = Path("templates")
     project: str | None = None
     check_imports: bool = True
+    airflow_line: tuple[int, int] | None = None  # the environment's Airflow line (--airflow-version): check against it
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ class Outcome:
 
 def prepare(options: DeployOptions, client: Any | None = None) -> Prepared:
     """Validate the specs; when they are clean, read the bucket and compute the plan."""
-    local = collect_local(options.dags, options.templates, check_imports=options.check_imports)
+    local = collect_local(options.dags, options.templates, check_imports=options.check_imports,
+                          airflow_line=options.airflow_line)
     if not local.ok:
         return Prepared(options, local)
     target = BucketTarget(client if client is not None else storage_client(options.project), options.bucket,

@@ -63,7 +63,7 @@ CODES = {
     "DSP079": "workflow template: a managed cluster name prefix (2 to 35 characters) or a label (lower-case keys and "
               "values, at most 32) Dataproc refuses",
     "DSP080": "workflow template structure (no `jobs` with `stepId`, duplicate step ids, a bad `workflow_template:` "
-              "include); in `deploy`, a problem that only matters once the dag folder is in a bucket",
+              "include)",
     "DSP081": "workflow template: a step with an unknown job type, no job, or several",
     "DSP082": "workflow template: an unknown prerequisite step",
     "DSP083": "workflow template: steps depending on each other in a cycle (its members are named)",
@@ -75,6 +75,10 @@ CODES = {
     "DSP089": "export-template: what the export drops (warning)",
     "DSP090": "an Airflow 3.4 YAML DAG (`$schema: https://airflow.apache.org/schemas/dag/...`) where a dagspec spec was expected",
     "DSP091": "Airflow 3.4 importer: compiling and building this spec took longer than `[core] dagbag_import_timeout`",
+    "DSP092": "validate/deploy --airflow-version: a DAG or operator argument that the target Airflow line does not have",
+    "DSP093": "validate/deploy --airflow-version: a spec feature the target Airflow line cannot run (on 2.11: an asset "
+              "named without a URI, `wait_for_asset`)",
+    "DSP094": "deploy: a problem that only matters once the dag folder is in a bucket (no loader, a file outside it)",
     "DSP095": "validate/deploy: the dag folder has more specs than its parse units are sized for; "
               "run `dagspec init-dag-folder DIR --auto` (warning)",
     "DSP096": "validate/deploy: the dag folder's loader files disagree (two layouts, or a unit file missing) (warning)",

@@ -19,10 +19,8 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import Any, TypeVar
 
-from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowNotFoundException
-
 from .. import errors
+from ..compat import AirflowNotFoundException, BaseHook
 from ..lifecycle import ObservedCluster, ObservedJob, batch_phase, job_phase
 from ..naming import batch_attempt_id, job_attempt_id, owned_by
 from .settings import CONN_TYPE, DEFAULT_CONN_ID, GcpSettings, resolve_settings

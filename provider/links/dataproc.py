@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from airflow.sdk import BaseOperatorLink
+from ..compat import BaseOperatorLink, base_xcom
 
 __all__ = ["CONSOLE", "cluster_url", "job_url", "batch_url", "DataprocClusterLink", "DataprocJobLink", "DataprocBatchLink"]
 
@@ -39,9 +39,7 @@ class _XComLink(BaseOperatorLink):
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         # lazy: only the webserver resolving a link needs XCom storage
-        from airflow.sdk.bases.xcom import BaseXCom
-
-        value = BaseXCom.get_value(ti_key=ti_key, key=self.xcom_key)
+        value = base_xcom().get_value(ti_key=ti_key, key=self.xcom_key)
         return value if isinstance(value, str) else ""
 
 

@@ -6,9 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from airflow.sdk import BaseOperator
-from airflow.sdk.configuration import conf
-
+from ..compat import BaseOperator, conf
 from ..hooks.dataproc import DataprocHook
 from ..hooks.settings import DEFAULT_CONN_ID
 

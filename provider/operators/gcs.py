@@ -7,8 +7,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import BaseOperator
-
+from ..compat import BaseOperator
 from ..errors import ConfigurationError
 from ..files import FileRefused, allowed_roots, built_from_spec, local_path, parse_gs_uri
 from ..hooks.dataproc import DataprocHook

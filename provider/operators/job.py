@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk.exceptions import TaskDeferralError, TaskDeferralTimeout
-
+from ..compat import TaskDeferralError, TaskDeferralTimeout
 from ..errors import ClusterFailed, ConfigurationError, JobFailed
 from ..files import allowed_roots, built_from_spec, rewrite_files
 from ..lifecycle import JobAction, batch_phase, decide_job, job_phase

@@ -23,8 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk.exceptions import TaskDeferralError, TaskDeferralTimeout
-
+from ..compat import TaskDeferralError, TaskDeferralTimeout
 from ..errors import AlreadyExists, ConfigurationError, JobFailed
 from ..hooks.workflow import WorkflowHook, inline_template, observed_workflow
 from ..lifecycle import ObservedWorkflow, WorkflowAction, decide_workflow

@@ -15,8 +15,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, TypedDict
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
-
+from ..compat import BaseTrigger, TriggerEvent
 from ..errors import DataprocError
 from ..hooks.dataproc import DataprocHook
 from ..lifecycle import CLUSTER_WAIT_STATES, batch_phase, job_phase

@@ -11,8 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, TypedDict
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
-
+from ..compat import BaseTrigger, TriggerEvent
 from ..errors import DataprocError
 from ..hooks.workflow import WorkflowHook
 

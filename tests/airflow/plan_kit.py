@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import BaseNotifier
+from dagspec.dag_factory.airflow.compat import BaseNotifier
 from dagspec.dag_factory.compile.plan import DagPlan, GroupPlan, SourceLoc, TaskPlan
 
 __all__ = ["BASH", "EMPTY", "PYTHON", "START", "task", "plan", "RecordingNotifier", "record_call", "CALLS",

@@ -5,13 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from airflow.sdk import Asset, Param
-from airflow.sdk.definitions.asset import AssetAll, AssetAny
-from airflow.sdk.definitions.mappedoperator import MappedOperator
-from airflow.sdk.definitions.taskgroup import MappedTaskGroup
-from airflow.sdk.definitions.xcom_arg import XComArg
-from airflow.serialization.serialized_objects import DagSerialization
 from dagspec.dag_factory.airflow.build import BuildError, build_dag, import_object
+from dagspec.dag_factory.airflow.compat import (
+    AIRFLOW_V_3_PLUS,
+    Asset,
+    AssetAll,
+    AssetAny,
+    DagSerialization,
+    MappedOperator,
+    MappedTaskGroup,
+    Param,
+    XComArg,
+)
 from dagspec.dag_factory.compile.api import compile_paths
 from dagspec.dag_factory.compile.plan import (
     GUARD_SUFFIX,
@@ -175,17 +180,23 @@ def test_schedules():
     }
     for schedule, expected in cases.items():
         dag = build_dag(plan("s", task("t"), schedule=schedule))
-        assert dag.schedule == expected
+        assert schedule_of(dag) == expected
     every = build_dag(plan("every", task("t"), schedule=Schedule("every", Duration(5400))))
-    assert every.schedule == timedelta(hours=1, minutes=30)
+    assert schedule_of(every) == timedelta(hours=1, minutes=30)
     tt = build_dag(plan("tt", task("t"), schedule=Schedule("timetable", CallbackRef(
-        "airflow.sdk.CronTriggerTimetable", {"expression": "0 3 * * *", "timezone": "UTC"}))))
+        "airflow.timetables.trigger.CronTriggerTimetable", {"cron": "0 3 * * *", "timezone": "UTC"}))))
     assert type(tt.timetable).__name__ == "CronTriggerTimetable"
     roundtrip(tt)
     with pytest.raises(BuildError, match="unknown schedule kind"):
         build_dag(plan("bad", task("t"), schedule=Schedule("sometimes")))
 
 
+def schedule_of(dag):
+    """The schedule the DAG was given (Airflow 2 calls it ``schedule_interval``)."""
+    return dag.schedule if AIRFLOW_V_3_PLUS else dag.schedule_interval
+
+
+@pytest.mark.skipif(not AIRFLOW_V_3_PLUS, reason="assets named without a URI exist from Airflow 3 on (2.x datasets)")
 def test_asset_schedule_conditions_and_task_assets():
     condition = AssetCondition("any", (
         AssetRef(uri="s3://bucket/raw"),
@@ -225,7 +236,7 @@ def test_callbacks_params_durations_and_dag_kwargs():
         doc_md="**Spec:** `spec.yaml`",
     )
     dag = build_dag(p)
-    assert dag.tags == {"example", "dagspec"}
+    assert set(dag.tags) == {"example", "dagspec"}
     assert dag.dagrun_timeout == timedelta(hours=1)
     assert dag.doc_md == "**Spec:** `spec.yaml`"
     cb = dag.on_failure_callback[0]
@@ -246,7 +257,7 @@ def test_fileloc_and_import_cache():
     dag = build_dag(plan("where", task("t")), fileloc="/somewhere/dagspec_loader.py")
     assert dag.fileloc == "/somewhere/dagspec_loader.py"
     assert import_object(BASH) is import_object(BASH)
-    assert import_object("airflow.sdk.DAG.test") is not None  # attribute of a class
+    assert import_object("datetime.datetime.now") is not None  # attribute of a class
     with pytest.raises(ImportError):
         import_object("airflow.sdk.NoSuchThing")
 

@@ -85,10 +85,10 @@ tasks:
 def run(dag, folder: Path):
     """Sync the DAG to the metadata DB (under the dags-folder bundle) and run it with dag.test()."""
     from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+    from dagspec.dag_factory.airflow.compat import bundle_dagbag, sync_bag_to_db
 
     DagBundlesManager().sync_bundles_to_db()
-    bag = DagBag(dag_folder=folder, collect_dags=False, bundle_path=folder, bundle_name="dags-folder")
+    bag = bundle_dagbag(folder, folder, collect_dags=False)
     bag.bag_dag(dag)
     sync_bag_to_db(bag, "dags-folder", None)
     dr = dag.test()
@@ -100,11 +100,11 @@ def run(dag, folder: Path):
 
 
 def load(folder: Path, name: str, text: str):
-    from airflow.dag_processing.dagbag import BundleDagBag
+    from dagspec.dag_factory.airflow.compat import bundle_dagbag
 
     write_loader(folder)
     (folder / f"{name}.yaml").write_text(textwrap.dedent(text))
-    bag = BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
+    bag = bundle_dagbag(folder, folder)
     assert bag.import_errors == {}
     return bag.dags[name]
 

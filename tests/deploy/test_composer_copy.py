@@ -35,7 +35,7 @@ def deploy_repository(bucket: Bucket) -> None:
 
 
 def dagbag(folder: Path) -> Any:
-    from airflow.dag_processing.dagbag import DagBag
+    from dagspec.dag_factory.airflow.compat import DagBag
 
     return DagBag(dag_folder=str(folder), safe_mode=True)
 
@@ -78,7 +78,7 @@ def test_a_job_file_outside_the_dag_folder_stops_the_deploy(project: Path, bucke
         """)
     assert main(["deploy", "--bucket", f"gs://{bucket.name}", "--no-imports"]) == 1
     err = capsys.readouterr().err
-    assert "DSP080" in err and "job main of shared.run" in err and "would not exist on Composer" in err
+    assert "DSP094" in err and "job main of shared.run" in err and "would not exist on Composer" in err
 
 
 def test_the_docs_no_longer_ask_users_to_work_around_airflowignore() -> None:

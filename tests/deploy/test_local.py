@@ -37,7 +37,7 @@ def test_a_spec_with_errors_stops_before_listing_files(project: Path) -> None:
 def test_missing_loader_is_an_error(project: Path) -> None:
     (project / "dags/dagspec_loader.py").unlink()
     side = collect_local(Path("dags"), Path("templates"), check_imports=False)
-    assert not side.ok and [d.code for d in side.diagnostics] == ["DSP080"]
+    assert not side.ok and [d.code for d in side.diagnostics] == ["DSP094"]
     assert "dagspec_loader.py" in side.diagnostics[0].message
 
 
@@ -65,3 +65,13 @@ def test_deploy_env_replaces_the_template_path(project: Path) -> None:
     env = deploy_env(Path("templates"), {"DAGSPEC_TEMPLATES_PATH": "/elsewhere", "HOME": "/root"})
     assert env == {"DAGSPEC_TEMPLATES_PATH": str((project / "templates").resolve()), "HOME": "/root"}
     assert deploy_env(Path("no-such-dir"), {"DAGSPEC_TEMPLATES_PATH": "/x"}) == {}
+
+
+def test_a_deploy_for_an_older_airflow_stops_a_spec_that_uses_a_newer_dag_argument(project: Path) -> None:
+    write(project, "dags/team/newer.yaml",
+          "schedule: null\nairflow:\n  allowed_run_types: [manual]\ntasks:\n  a: {bash: echo a}\n")
+    assert collect_local(Path("dags"), Path("templates"), check_imports=False, airflow_line=(3, 2)).ok
+    side = collect_local(Path("dags"), Path("templates"), check_imports=False, airflow_line=(3, 1))
+    assert not side.ok and side.files == ()
+    found = [(d.code, Path(d.file).name, d.line) for d in side.diagnostics]
+    assert found == [("DSP092", "newer.yaml", 3)]

@@ -17,7 +17,7 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def example_bag():
-    from airflow.dag_processing.dagbag import DagBag
+    from dagspec.dag_factory.airflow.compat import DagBag
 
     return DagBag(dag_folder=str(ROOT / "dags"), safe_mode=True)
 
@@ -28,7 +28,7 @@ def test_examples_load_with_zero_import_errors(example_bag) -> None:
 
 
 def test_examples_round_trip_through_serialization(example_bag) -> None:
-    from airflow.serialization.serialized_objects import DagSerialization
+    from dagspec.dag_factory.airflow.compat import DagSerialization
 
     for dag_id, dag in example_bag.dags.items():
         restored = DagSerialization.from_dict(DagSerialization.to_dict(dag))

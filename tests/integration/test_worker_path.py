@@ -14,7 +14,7 @@ from pathlib import Path
 LOADER = "from dagspec.dag_factory.airflow.loader import load_dag_folder  # airflow dag loader\nload_dag_folder(globals())\n"
 PROBE = """
 import json, sys
-from airflow.dag_processing.dagbag import DagBag
+from dagspec.dag_factory.airflow.compat import DagBag
 bag = DagBag(dag_folder=sys.argv[1], safe_mode=False)
 print(json.dumps({"dags": sorted(bag.dags), "errors": bag.import_errors,
                   "models": "dagspec.dag_factory.spec.models" in sys.modules,

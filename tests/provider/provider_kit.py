@@ -7,8 +7,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk.exceptions import TaskDeferred
-from airflow.sdk.module_loading import import_string
+from dagspec.dag_factory.airflow.build import import_object
+from dagspec.provider.compat import TaskDeferred
 
 __all__ = ["run_trigger", "drive", "write_scripts", "FAST"]
 
@@ -24,7 +24,7 @@ async def _first(trigger: Any) -> Any:
 def run_trigger(trigger: Any) -> Any:
     """Round-trip the trigger through ``serialize()`` (as the triggerer does), run it, return its one event."""
     path, kwargs = trigger.serialize()
-    rebuilt = import_string(path)(**kwargs)
+    rebuilt = import_object(path)(**kwargs)
     return asyncio.run(_first(rebuilt))
 
 

@@ -44,7 +44,7 @@ with DAG({dag_id!r}, schedule=None, catchup=False) as dag:
 
 
 def run_dag(airflow_home: Path, dag_id: str, job: dict, root: Path, deferrable: bool):
-    from airflow.dag_processing.dagbag import DagBag
+    from dagspec.dag_factory.airflow.compat import DagBag
 
     path = airflow_home / "dags" / f"{dag_id}.py"
     path.write_text(textwrap.dedent(DAG_FILE).format(dag_id=dag_id, deferrable=deferrable, root=str(root), job=job))

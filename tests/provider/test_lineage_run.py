@@ -69,7 +69,7 @@ with DAG({dag_id!r}, schedule=None, catchup=False) as dag:
 RUN = '''
 import json, sys
 from airflow.dag_processing.bundles.manager import DagBundlesManager
-from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+from dagspec.dag_factory.airflow.compat import DagBag, sync_bag_to_db
 
 DagBundlesManager().sync_bundles_to_db()
 bag = DagBag(dag_folder=sys.argv[1])

@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferralTimeout, TaskDeferred
+from dagspec.provider.compat import TaskDeferralTimeout, TaskDeferred
 from dagspec.provider.errors import ClusterFailed, JobFailed
 from dagspec.provider.hooks.dataproc import DataprocHook
 from dagspec.provider.naming import cluster_name, job_attempt_id, job_id
@@ -109,6 +109,7 @@ def test_someone_elses_cluster_is_neither_used_nor_deleted(emu, hook, run_id) ->
     hook.delete_cluster(name, None, "foreign-delete")
 
 
+@pytest.mark.spark  # the emulator runs the job script with local Spark
 def test_submit_survives_lost_reply_and_writes_result(emu, hook, run_id, scripts) -> None:
     ensure_cluster(run_id)
     try:
@@ -128,6 +129,7 @@ def test_submit_survives_lost_reply_and_writes_result(emu, hook, run_id, scripts
         remove_cluster(run_id)
 
 
+@pytest.mark.spark  # the emulator runs the job script with local Spark
 def test_retry_after_crash_reattaches_to_the_running_job(emu, hook, run_id, scripts) -> None:
     ensure_cluster(run_id)
     try:
@@ -143,6 +145,7 @@ def test_retry_after_crash_reattaches_to_the_running_job(emu, hook, run_id, scri
         remove_cluster(run_id)
 
 
+@pytest.mark.spark  # the emulator runs the job script with local Spark
 def test_failed_job_reports_output_and_a_retry_submits_a_new_attempt(emu, hook, run_id, scripts) -> None:
     ensure_cluster(run_id)
     try:
@@ -158,6 +161,7 @@ def test_failed_job_reports_output_and_a_retry_submits_a_new_attempt(emu, hook, 
         remove_cluster(run_id)
 
 
+@pytest.mark.spark  # the emulator runs the job script with local Spark
 def test_deferral_timeout_cancels_the_job(emu, hook, run_id, scripts) -> None:
     from airflow.sdk.bases.operator import TriggerFailureReason
 
@@ -175,6 +179,7 @@ def test_deferral_timeout_cancels_the_job(emu, hook, run_id, scripts) -> None:
         remove_cluster(run_id)
 
 
+@pytest.mark.spark  # the emulator runs the job script with local Spark
 def test_cluster_selected_by_labels(emu, hook, run_id, scripts) -> None:
     ensure_cluster(run_id)
     try:
@@ -189,6 +194,7 @@ def test_cluster_selected_by_labels(emu, hook, run_id, scripts) -> None:
         remove_cluster(run_id)
 
 
+@pytest.mark.spark  # the emulator runs the job script with local Spark
 def test_batch_get_or_submit(emu, hook, run_id, scripts) -> None:
     op = DataprocSubmitBatchOperator(task_id="report", files_root=str(scripts), staging_bucket="gs://dagspec-test-staging",
                                      batch={"pyspark_batch": {"main_python_file_uri": "ok.py",
@@ -201,6 +207,7 @@ def test_batch_get_or_submit(emu, hook, run_id, scripts) -> None:
     assert "dataproc/batches/local-region/" in ctx["ti"].xcom["dagspec_batch_link"]
 
 
+@pytest.mark.spark  # the emulator runs the job script with local Spark
 def test_on_kill_cancels_the_followed_job(emu, hook, run_id, scripts) -> None:
     import threading
     import time

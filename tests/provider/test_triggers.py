@@ -27,9 +27,9 @@ COMMON = {"project_id": "local-project", "region": "local-region", "gcp_conn_id"
 def test_serialize_is_plain_and_round_trips(trigger) -> None:
     path, kwargs = trigger.serialize()
     assert json.loads(json.dumps(kwargs)) == kwargs  # plain values only
-    from airflow.sdk.module_loading import import_string
+    from dagspec.dag_factory.airflow.build import import_object
 
-    assert import_string(path)(**kwargs).serialize() == (path, kwargs)
+    assert import_object(path)(**kwargs).serialize() == (path, kwargs)
 
 
 def test_cluster_trigger_waits_for_running_and_for_absence(emu) -> None:

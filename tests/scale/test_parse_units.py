@@ -10,9 +10,10 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
-from airflow.dag_processing.dagbag import BundleDagBag
+from dagspec.dag_factory.airflow.compat import bundle_dagbag
 from dagspec.dag_factory.cli.main import main
 from dagspec.dag_factory.deploy.local import collect_local
 from dagspec.dag_factory.spec.units import (
@@ -43,8 +44,8 @@ def folder_of(tmp_path: Path, count: int, units: int, nested: bool = True) -> Pa
     return folder
 
 
-def bag_of(folder: Path) -> BundleDagBag:
-    return BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
+def bag_of(folder: Path) -> Any:
+    return bundle_dagbag(folder, folder)
 
 
 def owner(folder: Path, rel: str, units: int) -> str:
@@ -190,7 +191,7 @@ def test_a_spec_too_slow_to_build_is_its_own_import_error_and_its_unit_still_loa
 
 PROBE = """
 import json, sys
-from airflow.dag_processing.dagbag import DagBag
+from dagspec.dag_factory.airflow.compat import DagBag
 bag = DagBag(dag_folder=sys.argv[1], safe_mode=True)
 print(json.dumps({"dags": sorted(bag.dags), "errors": sorted(bag.import_errors),
                   "compiler": "dagspec.dag_factory.spec.models" in sys.modules}))

@@ -7,11 +7,12 @@ import signal
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
-from airflow.dag_processing.dagbag import BundleDagBag
 from airflow.sdk import DAG
 from dagspec.dag_factory.airflow.build import build_dag
+from dagspec.dag_factory.airflow.compat import bundle_dagbag
 from dagspec.dag_factory.airflow.deadline import OverBudget, time_limit
 from dagspec.dag_factory.cli.main import main
 from dagspec.dag_factory.compile import compiler
@@ -45,8 +46,8 @@ def folder_with(tmp_path: Path, **specs: str) -> Path:
     return folder
 
 
-def bag_of(folder: Path) -> BundleDagBag:
-    return BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
+def bag_of(folder: Path) -> Any:
+    return bundle_dagbag(folder, folder)
 
 
 # --- linear work ---------------------------------------------------------------------------------

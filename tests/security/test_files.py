@@ -396,7 +396,7 @@ def test_the_loader_reports_a_file_reading_spec_as_its_own_import_error(tmp_path
     os.mkfifo(folder / "notes.md")
     write(folder / "blocked.yaml", "doc_file: notes.md\ntasks: {a: {bash: echo}}\n")
     code = textwrap.dedent(f"""
-        from airflow.dag_processing.dagbag import DagBag
+        from dagspec.dag_factory.airflow.compat import DagBag
         bag = DagBag(dag_folder={str(folder)!r}, safe_mode=True)
         print(sorted(bag.dags))
         print(sorted((k.rsplit("/", 1)[-1], v.split(": error ")[1][:6]) for k, v in bag.import_errors.items()))

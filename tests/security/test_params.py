@@ -136,7 +136,7 @@ def test_good_params_still_compile_to_the_same_plan(tmp_path: Path):
 
 
 def test_the_loader_refuses_the_dag_and_the_rest_of_the_folder_loads(tmp_path: Path):
-    from airflow.dag_processing.dagbag import BundleDagBag
+    from dagspec.dag_factory.airflow.compat import bundle_dagbag
 
     folder = tmp_path / "dags"
     folder.mkdir()
@@ -146,6 +146,6 @@ def test_the_loader_refuses_the_dag_and_the_rest_of_the_folder_loads(tmp_path: P
         f'start_date: 2024-01-01\nparams:\n  n: {{type: string, pattern: "^(a+)+$", default: "{"a" * 40}!"}}\n'
         "tasks:\n  t: {bash: echo}\n")
     (folder / "good.yaml").write_text("start_date: 2024-01-01\ntasks:\n  t: {bash: echo}\n")
-    bag = BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
+    bag = bundle_dagbag(folder, folder)
     assert set(bag.dags) == {"good"}
     assert "redos.yaml:3:" in bag.import_errors["redos.yaml"] and "DSP016" in bag.import_errors["redos.yaml"]

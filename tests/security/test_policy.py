@@ -298,9 +298,9 @@ def write_loader(folder: Path) -> None:
 
 
 def bag_of(folder: Path):
-    from airflow.dag_processing.dagbag import BundleDagBag
+    from dagspec.dag_factory.airflow.compat import bundle_dagbag
 
-    return BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
+    return bundle_dagbag(folder, folder)
 
 
 def test_the_loader_refuses_a_bash_task_under_the_policy(dags: Path, policy_env: None) -> None:

@@ -48,9 +48,9 @@ def folder_with(tmp_path: Path, pyname: str, dag_id_expr: str = '"payments"') ->
 
 
 def bag_of(folder: Path):
-    from airflow.dag_processing.dagbag import BundleDagBag
+    from dagspec.dag_factory.airflow.compat import bundle_dagbag
 
-    return BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
+    return bundle_dagbag(folder, folder)
 
 
 @pytest.mark.parametrize("pyname", ["pydag.py", "a_pydag.py"], ids=["parsed-after-the-loader", "parsed-before"])
@@ -66,10 +66,10 @@ def test_a_spec_loses_to_a_python_dag_with_the_same_id_in_a_dagbag(tmp_path: Pat
 
 
 def test_a_dynamic_python_dag_id_already_in_the_bag_still_wins(tmp_path: Path) -> None:
-    from airflow.dag_processing.dagbag import BundleDagBag
+    from dagspec.dag_factory.airflow.compat import bundle_dagbag
 
     folder = folder_with(tmp_path, "a_pydag.py", '"pay" + "ments"')  # invisible to the static scan
-    bag = BundleDagBag(dag_folder=folder / "a_pydag.py", bundle_path=folder, bundle_name="dags-folder")
+    bag = bundle_dagbag(folder / "a_pydag.py", folder)
     bag.process_file(str(folder / "dagspec_loader.py"))  # the loader parsed after the Python file
     assert bag.dags["payments"].fileloc == str(folder / "a_pydag.py")
     assert "DSP046" in bag.import_errors["payments.yaml"]
@@ -77,10 +77,10 @@ def test_a_dynamic_python_dag_id_already_in_the_bag_still_wins(tmp_path: Path) -
 
 def test_the_dag_processor_parsing_only_the_loader_does_not_serialize_the_stolen_id(tmp_path: Path) -> None:
     """The dag processor parses each file in its own process: the loader alone must not emit `payments`."""
-    from airflow.dag_processing.dagbag import BundleDagBag
+    from dagspec.dag_factory.airflow.compat import bundle_dagbag
 
     folder = folder_with(tmp_path, "pydag.py")
-    bag = BundleDagBag(dag_folder=folder / "dagspec_loader.py", bundle_path=folder, bundle_name="dags-folder")
+    bag = bundle_dagbag(folder / "dagspec_loader.py", folder)
     assert set(bag.dags) == {"other"}
     assert "DSP046" in bag.import_errors["payments.yaml"]
 
@@ -90,17 +90,17 @@ def test_one_file_per_process_keeps_the_python_dag_in_the_metadata_db(tmp_path: 
     """As the dag processor does: each file parsed by its own DagBag and synced, the loader after the
     Python file. The serialized `payments` stays the Python DAG; the spec's error is stored."""
     from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
     from airflow.models.dag import DagModel
     from airflow.models.errors import ParseImportError
     from airflow.models.serialized_dag import SerializedDagModel
     from airflow.utils.session import create_session
+    from dagspec.dag_factory.airflow.compat import bundle_dagbag, sync_bag_to_db
     from sqlalchemy import select
 
     DagBundlesManager().sync_bundles_to_db()
     folder = folder_with(tmp_path, "pydag.py")
     for name in ("pydag.py", "dagspec_loader.py"):
-        bag = BundleDagBag(dag_folder=folder / name, bundle_path=folder, bundle_name="dags-folder")
+        bag = bundle_dagbag(folder / name, folder)
         sync_bag_to_db(bag, "dags-folder", None)
     with create_session() as session:
         assert session.get(DagModel, "payments").relative_fileloc == "pydag.py"
@@ -111,14 +111,14 @@ def test_one_file_per_process_keeps_the_python_dag_in_the_metadata_db(tmp_path: 
 
 
 def test_a_loader_in_a_subfolder_sees_python_dags_of_the_whole_bundle(tmp_path: Path) -> None:
-    from airflow.dag_processing.dagbag import BundleDagBag
+    from dagspec.dag_factory.airflow.compat import bundle_dagbag
 
     folder = tmp_path / "dags"
     write(folder, "pydag.py", PYDAG.format(dag_id='"payments"'))
     (folder / "specs").mkdir()
     (folder / "specs" / "dagspec_loader.py").write_text(LOADER.read_text())
     write(folder, "specs/payments.yaml", SPEC)
-    bag = BundleDagBag(dag_folder=folder / "specs" / "dagspec_loader.py", bundle_path=folder, bundle_name="dags-folder")
+    bag = bundle_dagbag(folder / "specs" / "dagspec_loader.py", folder)
     assert bag.dags == {} and "DSP046" in bag.import_errors["specs/payments.yaml"]
 
 

@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from airflow.dag_processing.dagbag import BundleDagBag
+from dagspec.dag_factory.airflow.compat import bundle_dagbag
 from dagspec.dag_factory.cli.main import main
 from dagspec.dag_factory.compile.api import compile_paths
 from dagspec.dag_factory.spec import load
@@ -117,7 +117,7 @@ def test_what_failed_only_in_the_loader_is_the_same_error_under_the_specs_path_a
         text = (BAD / f"limits_{name}.yaml").read_text()
         (folder / f"{name}.yaml").write_text("start_date: 2024-01-01\n" + text)  # one line lower
     (folder / "good.yaml").write_text(GOOD)
-    bag = BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder")
+    bag = bundle_dagbag(folder, folder)
     assert set(bag.dags) == {"good"}
     assert set(bag.import_errors) == {f"{name}.yaml" for name in LOADER_CASES}
     for name in LOADER_CASES:

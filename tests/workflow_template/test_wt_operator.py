@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferralTimeout, TaskDeferred
 from airflow.sdk.module_loading import import_string
+from dagspec.provider.compat import TaskDeferralTimeout, TaskDeferred
 from dagspec.provider.errors import ConfigurationError, JobFailed
 from dagspec.provider.hooks.workflow import WorkflowHook, workflow_progress
 from dagspec.provider.operators.workflow import DataprocInstantiateWorkflowTemplateOperator
