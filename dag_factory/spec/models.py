@@ -462,6 +462,7 @@ ACTION_KEYS: tuple[str, ...] = tuple(_TASK_CLASSES)
 JOB_KINDS: tuple[str, ...] = ("pyspark", "spark", "spark_sql", "hive", "pig", "hadoop", "spark_r", "presto", "trino", "flink")
 
 
+_ACTION_SET = frozenset(ACTION_KEYS)
 _KIND_OF_CLASS: dict[type, str | None] = {}  # a task model class -> its action key (fixed per class)
 
 
@@ -476,8 +477,8 @@ def task_kind(value: Any) -> str | None:
         return _KIND_OF_CLASS[cls]
     if not isinstance(value, dict):
         return None
-    found = [k for k in ACTION_KEYS if k in value]
-    return found[0] if len(found) == 1 else None
+    found = _ACTION_SET.intersection(value)
+    return next(iter(found)) if len(found) == 1 else None
 
 
 TaskModel = Annotated[  # type: ignore[valid-type]

@@ -102,19 +102,21 @@ class SourceMap:
 
     def _pairs(self, node: MappingNode) -> dict[str, tuple[Node, Node]]:
         index = self.__dict__.setdefault("_index", {})
-        if id(node) not in index:
-            index[id(node)] = {k.value: (k, v) for k, v in node.value if isinstance(k, ScalarNode)}
-        return index[id(node)]
+        pairs = index.get(id(node))
+        if pairs is None:
+            pairs = index[id(node)] = {k.value: (k, v) for k, v in node.value if isinstance(k, ScalarNode)}
+        return pairs
 
     def _walk(self, root: Node, path: YamlPath, key: bool) -> tuple[int, Node]:
         node, mark, depth = root, root, 0
-        for i, part in enumerate(path):
+        last = len(path) - 1
+        for part in path:
             if isinstance(node, MappingNode):
-                pair = self._pairs(node).get(str(part))
+                pair = self._pairs(node).get(part if type(part) is str else str(part))
                 if pair is None:
                     break
                 node = pair[1]
-                mark = pair[0] if key and i == len(path) - 1 else pair[1]
+                mark = pair[0] if key and depth == last else node
             elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
                 node = mark = node.value[part]
             else:
@@ -122,21 +124,26 @@ class SourceMap:
             depth += 1
         return depth, mark
 
-    def find(self, path: YamlPath, *, key: bool = False) -> Loc:
-        """The position of ``path`` (its key with ``key=True``), or of its nearest known ancestor."""
-        if len(self.layers) == 1:  # a spec without defaults or templates: one place to look
-            file, root = self.layers[0]
+    def position(self, path: YamlPath, *, key: bool = False) -> tuple[str, int, int]:
+        """``find`` as a (file, line, column) tuple."""
+        layers = self.layers
+        if len(layers) == 1:  # a spec without defaults or templates: one place to look
+            file, root = layers[0]
             start = self._walk(root, path, key)[1].start_mark
-            return Loc(file, start.line + 1, start.column + 1)
+            return file, start.line + 1, start.column + 1
         best: tuple[int, str, Node] | None = None
-        for file, root in self.layers:
+        for file, root in layers:
             depth, mark = self._walk(root, tuple(path), key)
             if best is None or depth > best[0]:
                 best = (depth, file, mark)
         if best is None:
-            return Loc(self.file, 1, 1)
+            return self.file, 1, 1
         start = best[2].start_mark
-        return Loc(best[1], start.line + 1, start.column + 1)
+        return best[1], start.line + 1, start.column + 1
+
+    def find(self, path: YamlPath, *, key: bool = False) -> Loc:
+        """The position of ``path`` (its key with ``key=True``), or of its nearest known ancestor."""
+        return Loc(*self.position(path, key=key))
 
 
 @dataclass
