@@ -96,11 +96,16 @@ def blamed(what: str, source: SourceLoc | None) -> Iterator[None]:
     """Any error inside becomes a ``BuildError`` at ``source`` (an inner one keeps its own place, if it has one)."""
     try:
         yield
-    except BuildError as exc:
-        raise BuildError(str(exc), exc.source or source) from exc
     except Exception as exc:
-        prefix = f"{what}: " if what else ""
-        raise BuildError(f"{prefix}{type(exc).__name__}: {exc}", source) from exc
+        raise _blame(exc, what, source) from exc
+
+
+def _blame(exc: Exception, what: str, source: SourceLoc | None) -> BuildError:
+    """The ``BuildError`` that ``blamed`` raises for ``exc``."""
+    if isinstance(exc, BuildError):
+        return BuildError(str(exc), exc.source or source)
+    prefix = f"{what}: " if what else ""
+    return BuildError(f"{prefix}{type(exc).__name__}: {exc}", source)
 
 
 def _local_id(full_id: str, group: str | None) -> str:
@@ -331,8 +336,12 @@ class _Builder:
         if task is None:
             raise BuildError(f"unknown task `{task_id}`")
         self._enter(f"task `{task_id}`", task.source)
-        with blamed(f"task `{task_id}`", task.source), self._leaving():
+        try:  # ``blamed`` and ``_leaving`` written out: this runs once per task of every DAG built
             op = self._create(task)
+        except Exception as exc:
+            raise _blame(exc, f"task `{task_id}`", task.source) from exc
+        finally:
+            self.pending.pop()
         if op.task_id != task_id:
             raise BuildError(f"Airflow names task `{task_id}` `{op.task_id}`", task.source)
         self.ops[task_id] = op
@@ -360,7 +369,7 @@ class _Builder:
 
     def wire(self, task: TaskPlan) -> None:
         op = self.ops[task.task_id]
-        with blamed(f"task `{task.task_id}`", task.source):
+        try:  # ``blamed`` written out, as in ``operator``
             for up in task.upstream:
                 self._link(self.operator(up), op)
             if task.setup:
@@ -371,6 +380,8 @@ class _Builder:
                     setup_op = self.operator(setup)
                     setup_op.is_setup = True
                     self._link(setup_op, op)
+        except Exception as exc:
+            raise _blame(exc, f"task `{task.task_id}`", task.source) from exc
 
     def _link(self, upstream: Any, downstream: Any) -> None:
         """``upstream >> downstream`` for two operators of this DAG, in constant time.

@@ -61,6 +61,7 @@ logged instead.
 
 from __future__ import annotations
 
+import gc
 import keyword
 import logging
 import os
@@ -68,7 +69,8 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -283,43 +285,50 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
         return
     unit = _checked_unit(unit)
     only = get_parsing_context().dag_id
-    if only is not None and _bind_from_cache(namespace, root, only, loader_file, build_dag, unit):
-        return  # a worker: the plan cache knew the spec, and it is unchanged
-    clock = _Clock.from_conf()  # from the start of the parse: compiling spends the import timeout too
-    paths, python = _list_folder(root)
-    if unit is not None:
-        paths = _unit_share(paths, root, unit)
-    if owner == "airflow":  # Airflow's own YAML importer builds the files in its format
-        paths = [p for p in paths if not _airflow_format(p)]
-    taken = _taken_ids(root, python, loader_file, bag)  # a spec never replaces a DAG defined elsewhere
-    report = _Report(paths)
-    unbuilt: list[Path] = []  # specs never reached before the import timeout's reserve (cheaply reported)
-    # A folder larger than a parse unit is compiled and built in chunks, the clock checked between
-    # them, so that however large it is the DAGs built in time survive (``spec.units`` splits it).
-    size = max(len(paths), 1) if only is not None or len(paths) <= _CHUNK else _CHUNK
-    for start in range(0, max(len(paths), 1), size):  # one round for an empty folder too
-        chunk = paths[start:start + size]
-        if start and clock.out_of_time():
-            unbuilt = paths[start:]
-            break
-        plans = _compile(chunk, root, only, report, taken, unit, merge_index=start > 0)
-        if only is not None:
-            plans = [p for p in plans if p.dag_id == only]
-            if not plans and not report.errors:  # the cheap index missed it: compile everything, keep one
-                plans = [p for p in _compile(paths, root, None, report, taken, unit) if p.dag_id == only]
-        broken = set(report.errors)
-        files = _by_file(plans)
-        for n, (file, file_plans) in enumerate(files):
-            if broken and report.spec_path(file) in broken:  # a file with errors gives no DAG
-                continue
-            if size < len(paths) and clock.out_of_time():
-                done = {Path(f).resolve() for f, _ in files[:n]}
-                unbuilt = [p for p in chunk if p.resolve() not in done] + paths[start + size:]
+    if only is not None:
+        with _gc_paused():  # as for the whole folder below
+            if _bind_from_cache(namespace, root, only, loader_file, build_dag, unit):
+                return  # a worker: the plan cache knew the spec, and it is unchanged
+    # The cyclic garbage collector is paused while the folder's DAGs are compiled and built: they
+    # all stay alive, so each full collection would walk every object built so far for nothing (a
+    # third or more of the parse; a hand-written DAG file pays it too). Unreachable cycles made
+    # meanwhile wait for the collection that follows, once the unit's DAGs are handed to Airflow.
+    with _gc_paused():
+        clock = _Clock.from_conf()  # from the start of the parse: compiling spends the import timeout too
+        paths, python = _list_folder(root)
+        if unit is not None:
+            paths = _unit_share(paths, root, unit)
+        if owner == "airflow":  # Airflow's own YAML importer builds the files in its format
+            paths = [p for p in paths if not _airflow_format(p)]
+        taken = _taken_ids(root, python, loader_file, bag)  # a spec never replaces a DAG defined elsewhere
+        report = _Report(paths)
+        unbuilt: list[Path] = []  # specs never reached before the import timeout's reserve (cheaply reported)
+        # A folder larger than a parse unit is compiled and built in chunks, the clock checked between
+        # them, so that however large it is the DAGs built in time survive (``spec.units`` splits it).
+        size = max(len(paths), 1) if only is not None or len(paths) <= _CHUNK else _CHUNK
+        for start in range(0, max(len(paths), 1), size):  # one round for an empty folder too
+            chunk = paths[start:start + size]
+            if start and clock.out_of_time():
+                unbuilt = paths[start:]
                 break
-            for plan, dag in _build_file(file_plans, loader_file, report, clock, build_dag, BuildError):
-                namespace[_var_name(plan.dag_id, namespace)] = dag
-        if unbuilt:
-            break
+            plans = _compile(chunk, root, only, report, taken, unit, merge_index=start > 0)
+            if only is not None:
+                plans = [p for p in plans if p.dag_id == only]
+                if not plans and not report.errors:  # the cheap index missed it: compile everything, keep one
+                    plans = [p for p in _compile(paths, root, None, report, taken, unit) if p.dag_id == only]
+            broken = set(report.errors)
+            files = _by_file(plans)
+            for n, (file, file_plans) in enumerate(files):
+                if broken and report.spec_path(file) in broken:  # a file with errors gives no DAG
+                    continue
+                if size < len(paths) and clock.out_of_time():
+                    done = {Path(f).resolve() for f, _ in files[:n]}
+                    unbuilt = [p for p in chunk if p.resolve() not in done] + paths[start + size:]
+                    break
+                for plan, dag in _build_file(file_plans, loader_file, report, clock, build_dag, BuildError):
+                    namespace[_var_name(plan.dag_id, namespace)] = dag
+            if unbuilt:
+                break
 
     from ..errors import has_errors, render_text  # lazy: diagnostics, not needed on a worker's cache hit
 
@@ -337,6 +346,17 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
         bag.import_errors.setdefault(_bag_key(bag, path), _unbuilt_text(path, root, len(paths), clock))
     if only is None and bag_bundle(bag):
         _mark_parsed(bag, paths)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 _CHUNK = 100  # specs compiled and built between two looks at the clock, in a folder larger than this

@@ -23,6 +23,7 @@ from ..spec.files import template_folders
 from ..spec.limits import Budget
 from ..spec.secrets import redact_diagnostics
 from .cache import PlanCache, index_key
+from .gitref import forget as forget_git
 from .plan import DagPlan
 from .resolve import Policy, Resolver
 
@@ -137,6 +138,7 @@ def _compile_paths(paths: Sequence[Path | str], root: Path | str, policy: Policy
     store = PlanCache.default(env) if cache is True else (cache or None)
     if store is not None:
         store.begin()
+    forget_git()  # one compile sees one state of the repositories, read once per folder
     root = Path(root).resolve()
     if str(root) not in sys.path:  # as Airflow does: modules beside the specs are importable
         sys.path.append(str(root))

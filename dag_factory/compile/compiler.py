@@ -213,7 +213,7 @@ def _expand_group_edges(graph: Graph, tasks: dict[str, TaskPlan]) -> None:
 def _branch_edges(ctx: CompileContext, graph: Graph, tasks: dict[str, TaskPlan]) -> None:
     """Branch targets must be direct downstream tasks of the branch: add the edges, check the ids."""
     for node in graph.tasks():
-        action = getattr(node.model, "branch", None)
+        action = node.model.__dict__.get("branch")  # only a branch task has the field (no failing getattr per task)
         if action is None or action.callable or node.full_id not in tasks:
             continue
         resolved_cases: dict[str, list[str]] = {}

@@ -41,8 +41,7 @@ class CompileContext:
         return self.loaded.roots or (str(self.loaded.path.parent),)
 
     def loc(self, path: YamlPath) -> SourceLoc:
-        loc = self.loaded.source.find(path, key=True)
-        return SourceLoc(loc.file, loc.line, loc.column)
+        return SourceLoc(*self.loaded.source.position(path, key=True))
 
     def item_path(self, path: YamlPath, i: int) -> YamlPath:
         """``path + (i,)`` when the YAML wrote a list there, else ``path`` (a single item that the

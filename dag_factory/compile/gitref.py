@@ -10,9 +10,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["git_commit", "git_inputs"]
+__all__ = ["git_commit", "git_inputs", "forget"]
 
-_COMMITS: dict[Path, str] = {}  # folder -> commit, for every folder looked at
+# What one compile saw, by folder (a dag folder's specs share a few folders): ``forget`` starts afresh.
+_COMMITS: dict[Path, str] = {}  # folder -> commit
+_CHECKOUTS: dict[Path, tuple[Path, Path] | None] = {}  # folder -> its checkout's git folders
+_INPUTS: dict[Path, tuple[str, ...]] = {}  # folder -> the files its commit is read from
+
+
+def forget() -> None:
+    """Look at the repositories afresh (a new compile: HEAD may have moved since the last one)."""
+    _COMMITS.clear()
+    _CHECKOUTS.clear()
+    _INPUTS.clear()
 
 
 def _git_dirs(folder: Path) -> tuple[Path, Path] | None:
@@ -39,11 +49,15 @@ def _git_dirs(folder: Path) -> tuple[Path, Path] | None:
 
 
 def _checkout(path: Path) -> tuple[Path, Path] | None:
-    for folder in [path.parent, *path.parent.parents]:
-        found = _git_dirs(folder)
-        if found is not None:
-            return found
-    return None
+    start = path.parent
+    if start not in _CHECKOUTS:
+        found = None
+        for folder in [start, *start.parents]:
+            found = _git_dirs(folder)
+            if found is not None:
+                break
+        _CHECKOUTS[start] = found
+    return _CHECKOUTS[start]
 
 
 def _read_commit(own: Path, common: Path) -> str:
@@ -77,6 +91,13 @@ def git_commit(path: Path) -> str:
 def git_inputs(path: Path) -> tuple[str, ...]:
     """The files ``git_commit`` reads for ``path`` (HEAD, the branch's ref, packed-refs): inputs of
     the plan, since its tags and docs name the commit."""
+    folder = path.parent
+    if folder not in _INPUTS:
+        _INPUTS[folder] = _git_inputs(path)
+    return _INPUTS[folder]
+
+
+def _git_inputs(path: Path) -> tuple[str, ...]:
     found = _checkout(path)
     if found is None:
         return ()

@@ -63,15 +63,25 @@ class Record:
 
     _fields: ClassVar[tuple[str, ...]] = ()
     _defaults: ClassVar[dict[str, Any]] = {}
+    _field_set: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         own = [n for n, a in cls.__dict__.get("__annotations__", {}).items() if "ClassVar" not in str(a)]
         cls._fields = tuple(dict.fromkeys([*cls._fields, *own]))
         cls._defaults = {**cls._defaults, **{n: cls.__dict__[n] for n in own if n in cls.__dict__}}
+        cls._field_set = frozenset(cls._fields)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         fields = self._fields
+        if not kwargs and len(args) == len(fields):  # the usual calls: every field by position ...
+            self.__dict__.update(zip(fields, args, strict=True))
+            return
+        if not args and kwargs.keys() <= self._field_set:  # ... or keywords only, all known
+            if len(kwargs) < len(fields):
+                kwargs = {**{n: self._default(n) for n in fields if n not in kwargs}, **kwargs}
+            self.__dict__.update(kwargs)
+            return
         if len(args) > len(fields):
             raise TypeError(f"{type(self).__name__} takes at most {len(fields)} arguments")
         values = dict(zip(fields, args, strict=False))
@@ -81,11 +91,14 @@ class Record:
             values[name] = value
         for name in fields:
             if name not in values:
-                default = self._defaults.get(name, _MISSING)
-                if default is _MISSING:
-                    raise TypeError(f"{type(self).__name__}: missing argument {name!r}")
-                values[name] = default.make() if isinstance(default, _Factory) else default
+                values[name] = self._default(name)
         self.__dict__.update(values)
+
+    def _default(self, name: str) -> Any:
+        default = self._defaults.get(name, _MISSING)
+        if default is _MISSING:
+            raise TypeError(f"{type(self).__name__}: missing argument {name!r}")
+        return default.make() if isinstance(default, _Factory) else default
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")

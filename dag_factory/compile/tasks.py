@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ..spec import models
@@ -79,11 +80,17 @@ def callbacks(ctx: CompileContext, items: list[Any], path: YamlPath) -> list[Cal
     return out
 
 
+@functools.cache
+def _option_names() -> tuple[str, ...]:
+    return tuple(models.OperatorOptions.model_fields)
+
+
 def common_args(ctx: CompileContext, options: models.OperatorOptions, path: YamlPath) -> dict[str, Any]:
     """Operator options shared by every kind (and default_args), as plan values."""
     out: dict[str, Any] = {}
-    for name in models.OperatorOptions.model_fields:
-        value = getattr(options, name)
+    values = options.__dict__  # a pydantic model keeps every field's value here (plain lookups, per task)
+    for name in _option_names():
+        value = values[name]
         if value is None:
             continue
         if name in _DURATIONS:

@@ -119,11 +119,14 @@ def resolve_variables(
 ) -> Any:
     """Replace ``${ns.NAME}`` in every string below ``data``; unknown names become diagnostics.
     ``on_secret(name, value)`` hears of every value taken from the ``env`` table."""
+    # values without a variable (most of them) are taken as they are, without a call
     if isinstance(data, dict):
-        return {k: resolve_variables(v, source, namespaces, diagnostics, path + (k,), on_secret)
+        return {k: v if (type(v) is str and "${" not in v) or not isinstance(v, (str, dict, list)) else
+                resolve_variables(v, source, namespaces, diagnostics, path + (k,), on_secret)
                 for k, v in data.items()}
     if isinstance(data, list):
-        return [resolve_variables(v, source, namespaces, diagnostics, path + (i,), on_secret)
+        return [v if (type(v) is str and "${" not in v) or not isinstance(v, (str, dict, list)) else
+                resolve_variables(v, source, namespaces, diagnostics, path + (i,), on_secret)
                 for i, v in enumerate(data)]
     if not isinstance(data, str) or "${" not in data:
         return data

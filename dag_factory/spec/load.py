@@ -73,6 +73,7 @@ class SpecLoader:
     expand: DocumentExpander | None = None
     _docs: dict[Path, tuple[YamlDocument | None, list[Diagnostic]]] = field(default_factory=dict)
     _used: list[str] = field(default_factory=list)  # the input files of the spec being loaded
+    _cwd: str | None = None
 
     # --- files ----------------------------------------------------------------------------------
 
@@ -127,7 +128,9 @@ class SpecLoader:
 
     def display(self, path: Path) -> str:
         """The path as diagnostics show it: relative to the current directory when below it."""
-        cwd = os.getcwd() + os.sep
+        if self._cwd is None:  # one compile, one working directory: asked once, not per spec
+            self._cwd = os.getcwd() + os.sep
+        cwd = self._cwd
         text = str(path)
         return text[len(cwd):] if text.startswith(cwd) else text
 

@@ -462,17 +462,23 @@ ACTION_KEYS: tuple[str, ...] = tuple(_TASK_CLASSES)
 JOB_KINDS: tuple[str, ...] = ("pyspark", "spark", "spark_sql", "hive", "pig", "hadoop", "spark_r", "presto", "trino", "flink")
 
 
+_ACTION_SET = frozenset(ACTION_KEYS)
+_KIND_OF_CLASS: dict[type, str | None] = {}  # a task model class -> its action key (fixed per class)
+
+
 def task_kind(value: Any) -> str | None:
     """The action key of a raw task mapping, or None when it has none or several."""
     if isinstance(value, BaseModel):
-        for key in ACTION_KEYS:
-            if key in type(value).model_fields and key not in TaskCommon.model_fields:
-                return key
-        return None
+        cls = type(value)
+        if cls not in _KIND_OF_CLASS:
+            fields = cls.model_fields
+            _KIND_OF_CLASS[cls] = next(
+                (key for key in ACTION_KEYS if key in fields and key not in TaskCommon.model_fields), None)
+        return _KIND_OF_CLASS[cls]
     if not isinstance(value, dict):
         return None
-    found = [k for k in ACTION_KEYS if k in value]
-    return found[0] if len(found) == 1 else None
+    found = _ACTION_SET.intersection(value)
+    return next(iter(found)) if len(found) == 1 else None
 
 
 TaskModel = Annotated[  # type: ignore[valid-type]

@@ -23,10 +23,31 @@ from ..errors import Diagnostic
 
 __all__ = ["Loc", "SourceMap", "YamlDocument", "load_yaml", "MAX_BYTES", "MAX_DEPTH", "MAX_NODES"]
 
+_STR = "tag:yaml.org,2002:str"
+
 try:  # the C loader is ~10x faster; the pure one is a correct fallback
-    _Composer: type = yaml.CSafeLoader
+    _Base: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Composer = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class _Composer(_Base):  # type: ignore[misc,valid-type]
+    """The safe loader, with a shortcut for the commonest scalar: one whose first character no implicit
+    resolver (int, float, bool, null, timestamp ...) starts with is a plain string. The C composer asks
+    ``resolve`` for every node; the answers are the ones PyYAML's own ``resolve`` gives."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if not self.yaml_path_resolvers:
+            if kind is ScalarNode:
+                if implicit[0] and value:
+                    resolvers = self.yaml_implicit_resolvers
+                    if value[0] not in resolvers and None not in resolvers:
+                        return _STR
+            elif kind is MappingNode:
+                return self.DEFAULT_MAPPING_TAG
+            elif kind is SequenceNode:
+                return self.DEFAULT_SEQUENCE_TAG
+        return super().resolve(kind, value, implicit)
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 64
@@ -42,7 +63,6 @@ _SAFE_TAGS = {
     "tag:yaml.org,2002:map",
     "tag:yaml.org,2002:seq",
 }
-_STR = "tag:yaml.org,2002:str"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 YamlPath = tuple[str | int, ...]
@@ -83,19 +103,21 @@ class SourceMap:
 
     def _pairs(self, node: MappingNode) -> dict[str, tuple[Node, Node]]:
         index = self.__dict__.setdefault("_index", {})
-        if id(node) not in index:
-            index[id(node)] = {k.value: (k, v) for k, v in node.value if isinstance(k, ScalarNode)}
-        return index[id(node)]
+        pairs = index.get(id(node))
+        if pairs is None:
+            pairs = index[id(node)] = {k.value: (k, v) for k, v in node.value if isinstance(k, ScalarNode)}
+        return pairs
 
     def _walk(self, root: Node, path: YamlPath, key: bool) -> tuple[int, Node]:
         node, mark, depth = root, root, 0
-        for i, part in enumerate(path):
+        last = len(path) - 1
+        for part in path:
             if isinstance(node, MappingNode):
-                pair = self._pairs(node).get(str(part))
+                pair = self._pairs(node).get(part if type(part) is str else str(part))
                 if pair is None:
                     break
                 node = pair[1]
-                mark = pair[0] if key and i == len(path) - 1 else pair[1]
+                mark = pair[0] if key and depth == last else node
             elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
                 node = mark = node.value[part]
             else:
@@ -103,17 +125,26 @@ class SourceMap:
             depth += 1
         return depth, mark
 
-    def find(self, path: YamlPath, *, key: bool = False) -> Loc:
-        """The position of ``path`` (its key with ``key=True``), or of its nearest known ancestor."""
+    def position(self, path: YamlPath, *, key: bool = False) -> tuple[str, int, int]:
+        """``find`` as a (file, line, column) tuple."""
+        layers = self.layers
+        if len(layers) == 1:  # a spec without defaults or templates: one place to look
+            file, root = layers[0]
+            start = self._walk(root, path, key)[1].start_mark
+            return file, start.line + 1, start.column + 1
         best: tuple[int, str, Node] | None = None
-        for file, root in self.layers:
+        for file, root in layers:
             depth, mark = self._walk(root, tuple(path), key)
             if best is None or depth > best[0]:
                 best = (depth, file, mark)
         if best is None:
-            return Loc(self.file, 1, 1)
+            return self.file, 1, 1
         start = best[2].start_mark
-        return Loc(best[1], start.line + 1, start.column + 1)
+        return best[1], start.line + 1, start.column + 1
+
+    def find(self, path: YamlPath, *, key: bool = False) -> Loc:
+        """The position of ``path`` (its key with ``key=True``), or of its nearest known ancestor."""
+        return Loc(*self.position(path, key=key))
 
 
 @dataclass
@@ -164,7 +195,7 @@ class _Builder:
         loc = self.loc(node)
         return _Abort(Diagnostic(code, message, loc.file, loc.line, loc.column, hint))
 
-    def build(self, node: Node, path: YamlPath, depth: int) -> Any:
+    def build(self, node: Node, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
             raise self.fail(
@@ -175,7 +206,8 @@ class _Builder:
             )
         if depth > MAX_DEPTH:
             raise self.fail(node, "DSP003", f"values nested deeper than {MAX_DEPTH} levels", "flatten the spec")
-        if node.tag not in _SAFE_TAGS:
+        tag = node.tag
+        if tag not in _SAFE_TAGS:
             raise self.fail(
                 node,
                 "DSP002",
@@ -183,7 +215,7 @@ class _Builder:
                 "specs use plain YAML values only; remove the tag (python tags never run)",
             )
         if isinstance(node, ScalarNode):
-            if node.tag == _STR:
+            if tag == _STR:
                 return node.value
             try:
                 return self.scalars.construct_object(node)
@@ -192,7 +224,7 @@ class _Builder:
                     return node.value  # model reports it where a date is due and the file's other errors too
                 raise self.fail(node, "DSP001", f"bad value: {exc}") from None
         if isinstance(node, SequenceNode):
-            return [self.build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
+            return [self.build(child, depth + 1) for child in node.value]
         assert isinstance(node, MappingNode)
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -213,7 +245,12 @@ class _Builder:
                     f"duplicate key `{key}` (first at line {first.start_mark.line + 1})",
                     "each key may appear once in a mapping; remove or rename one",
                 )
-            out[key] = self.build(value_node, path + (key,), depth + 1)
+            if (value_node.tag == _STR and type(value_node) is ScalarNode and self.count < MAX_NODES
+                    and depth < MAX_DEPTH):
+                self.count += 1  # the commonest value, a plain string: what ``build`` would do, without the call
+                out[key] = value_node.value
+            else:
+                out[key] = self.build(value_node, depth + 1)
         return out
 
 
@@ -274,7 +311,7 @@ def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Diagnosti
     if node is None:
         return YamlDocument(None, SourceMap(file, None, lines), text), []
     try:
-        data = _Builder(file).build(node, (), 0)
+        data = _Builder(file).build(node, 0)
     except _Abort as abort:
         return None, [abort.diagnostic]
     return YamlDocument(data, SourceMap(file, node, lines), text), []
