@@ -77,7 +77,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ..spec.discover import SPEC_SUFFIXES  # standard library only: cheap on the parse path
-from .compat import DAGBAG_MODULE, bag_bundle  # importing compat imports no Airflow
+from .compat import AIRFLOW_LINE, DAGBAG_MODULE, bag_bundle  # importing compat imports no Airflow
 
 if TYPE_CHECKING:  # the worker's fast path never needs diagnostics: import them on use
     from ..errors import Diagnostic
@@ -524,6 +524,8 @@ def _build_file(plans: list[Any], loader_file: str | None, report: _Report, cloc
 
 def _yaml_owner(bag: Any) -> str | None:
     """On Airflow 3.4, the importer that owns ``.yaml`` in this bundle (see ``importer.yaml_importer_kind``)."""
+    if AIRFLOW_LINE < (3, 4):  # no DAG importers: skip importing the importer (about half a worker's parse)
+        return None
     try:
         from .importer import yaml_importer_kind  # lazy: Airflow 3.4's importer registry, read only when needed
 
