@@ -7,14 +7,13 @@ deleted, 1 otherwise (with the reason and the tail of the relevant log), 130 on 
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from .config import PASSWORD, USERNAME, StackConfig
+from .processes import stop_signals
 from .report import fmt_seconds, format_report, gather
 from .rest import ApiError
 from .runs import run_dag
@@ -55,8 +54,6 @@ class _Clock:
         print(f"[{time.monotonic() - self.t0:6.1f}s] {message}", flush=True)
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,11 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = StackConfig(home=args.home.resolve(), dags_folder=dags, api_port=args.port, executor=args.executor,
                          warm_spark=args.warm_spark)
     clock = _Clock()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     print(f"dagspec demo: {args.dag_id} on a local Airflow 3 + Dataproc/GCS emulators, all on 127.0.0.1\n"
           f"  home {config.home}   process logs {config.logs}/", flush=True)
     try:
-        with local_stack(config, fresh=True, say=clock.say) as stack:
+        with stop_signals(), local_stack(config, fresh=True, say=clock.say) as stack:
             started_in = time.monotonic() - clock.t0
             clock.say(f"Airflow is up: {stack.api_url} (login {USERNAME} / {PASSWORD})")
             dags_seen = stack.wait_for_dags([args.dag_id])
@@ -100,8 +96,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ndemo interrupted: everything it started is stopped", file=sys.stderr)
         return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if failures:
         print(f"\ndemo FAILED: {'; '.join(failures)}", file=sys.stderr)
         return 1

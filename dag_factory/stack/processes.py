@@ -6,10 +6,34 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
-__all__ = ["Child", "tail"]
+__all__ = ["Child", "stop_signals", "tail"]
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def stop_signals() -> Iterator[None]:
+    """Within the block, Ctrl-C (SIGINT) and SIGTERM raise KeyboardInterrupt, whatever the parent left us.
+
+    A command that runs "until Ctrl-C" must not inherit an ignored SIGINT: a shell starts background jobs
+    (``cmd &`` in a script, ``(... &)``) with SIGINT ignored, and Python then never raises KeyboardInterrupt,
+    so the stack would outlive the interrupt. The previous handlers are restored on exit.
+    """
+    previous = {sig: signal.signal(sig, handler)
+                for sig, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, _raise_interrupt))}
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, previous)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 def tail(path: Path, lines: int = 30) -> str:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from .config import PASSWORD, USERNAME, StackConfig
+from .processes import stop_signals
 from .rest import ApiError
 from .stack import LocalStack, StackError, local_stack
 from .topology import EXECUTORS
@@ -45,10 +44,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def run(args: argparse.Namespace) -> int:
     """Start the stack, print where to go, wait for Ctrl-C; 1 if it cannot start or a process dies."""
     dags = args.dags.resolve()
@@ -58,9 +53,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     config = StackConfig(home=args.home.resolve(), dags_folder=dags, api_port=args.port, executor=args.executor,
                          warm_spark=args.warm_spark)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    say = lambda m: print(f"dagspec up: {m}", flush=True)  # noqa: E731
     try:
-        with local_stack(config, fresh=args.fresh, say=lambda m: print(f"dagspec up: {m}", flush=True)) as stack:
+        with stop_signals(), local_stack(config, fresh=args.fresh, say=say) as stack:
             print(f"\n  Airflow UI   {stack.api_url}   (login {USERNAME} / {PASSWORD})\n"
                   f"  dag_folder   {dags}\n"
                   f"  emulators    {'  '.join(f'{k}={v}' for k, v in stack.emulator_env.items())}\n"
@@ -77,8 +72,6 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\ndagspec up: stopped", flush=True)
         return 0
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _report_first_parse(stack: LocalStack, timeout: float = 120.0) -> None:

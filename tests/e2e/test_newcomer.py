@@ -126,8 +126,10 @@ def test_a_newcomer_goes_from_the_built_wheel_to_a_run_and_a_deploy_dry_run_with
     # 5. dagspec up --dags dags: the run succeeds, Ctrl-C stops everything
     port = free_port()
     assert "`dagspec up --dags dags`" in SECTION
+    # started as a shell starts a background job (`dagspec up &` in a script): SIGINT ignored, which Ctrl-C must beat
     up = subprocess.Popen(["dagspec", "up", "--dags", "dags", "--port", str(port)], cwd=project, env=env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(iter(up.stdout.readline, "")), daemon=True).start()  # type: ignore[union-attr]
     try:
@@ -161,6 +163,7 @@ def test_a_newcomer_goes_from_the_built_wheel_to_a_run_and_a_deploy_dry_run_with
         try:
             up.wait(timeout=120)
         except subprocess.TimeoutExpired:
+            lines.append(f"\n[still running 120 s after SIGINT; {_signal_masks(up.pid)}]")
             os.killpg(up.pid, signal.SIGKILL)
             up.wait()
     assert up.returncode == 0, "".join(lines)[-4000:]
@@ -185,3 +188,12 @@ def test_a_newcomer_goes_from_the_built_wheel_to_a_run_and_a_deploy_dry_run_with
     lap("deploy")
     print(f"\nnewcomer walk: {round(time.monotonic() - start, 1)} s {timings}")
     shutil.rmtree(venv, ignore_errors=True)  # the largest part; the rest goes with pytest's tmp folders
+
+
+def _signal_masks(pid: int) -> str:
+    """The Sig* lines of /proc/PID/status (which signals a process blocks, ignores, catches), for a hang report."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError as exc:
+        return f"no /proc status: {exc}"
+    return " ".join(line.replace("\t", "") for line in status.splitlines() if line.startswith(("SigBlk", "SigIgn", "SigCgt")))

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -167,3 +170,32 @@ def test_a_killed_child_can_be_restarted_and_the_stack_check_ignores_it_meanwhil
     assert stack.children["worker"].running()
     stack.stop()
     assert not any(c.running() for c in stack.all_children())
+
+
+_WAIT_FOR_CTRL_C = """
+import sys, time
+from dagspec.dag_factory.stack.processes import stop_signals
+with stop_signals():
+    try:
+        print("waiting", flush=True)
+        time.sleep(120)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        sys.exit(0)
+sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_and_sigterm_interrupt_even_when_the_parent_shell_ignored_sigint(sig: int) -> None:
+    # A shell starts a background job (`dagspec up &` in a script) with SIGINT ignored and Python then never raises
+    # KeyboardInterrupt; `dagspec up` and the demo must stop on Ctrl-C all the same.
+    proc = subprocess.Popen([sys.executable, "-c", _WAIT_FOR_CTRL_C], stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "waiting"
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert (proc.returncode, out.strip()) == (0, "interrupted")
