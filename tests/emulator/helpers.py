@@ -24,10 +24,11 @@ def make_cluster(clients: Any, polling: Any, name: str | None = None, **cluster:
     return op.result(polling=polling)
 
 
-def wait_job(clients: Any, job_id: str, timeout: float = 180) -> d.Job:
+def wait_job(clients: Any, job_id: str, region: str = REGION, timeout: float = 180) -> d.Job:
+    """The job ``job_id`` of ``region`` once it is done (polled every 0.1 s)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = clients.jobs.get_job(project_id=PROJECT, region=REGION, job_id=job_id)
+        job = clients.jobs.get_job(project_id=PROJECT, region=region, job_id=job_id)
         if job.done:
             return job
         time.sleep(0.1)
