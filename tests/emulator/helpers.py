@@ -1,14 +1,15 @@
-"""Small helpers shared by the emulator tests: names, cluster setup, waiting for jobs, reading driver output."""
+"""Small helpers shared by the emulator tests: names, cluster setup, waiting for jobs, reading driver output, leaks."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from google.cloud import dataproc_v1 as d
 
-__all__ = ["PROJECT", "REGION", "driver_output", "make_cluster", "unique", "wait_job"]
+__all__ = ["PROJECT", "REGION", "active_work", "driver_output", "make_cluster", "unique", "wait_job"]
 
 PROJECT, REGION = "local-project", "us-central1"
 
@@ -40,3 +41,16 @@ def driver_output(clients: Any, job: d.Job) -> tuple[list[str], str]:
     bucket, _, prefix = job.driver_output_resource_uri[len("gs://"):].partition("/")
     blobs = sorted(clients.storage.list_blobs(bucket, prefix=prefix + "."), key=lambda b: b.name)
     return [b.name for b in blobs], "".join(b.download_as_bytes().decode() for b in blobs)
+
+
+def active_work(clients: Any, regions: Iterable[str], project: str = PROJECT) -> set[str]:
+    """The jobs and operations (cluster changes, workflows) still active in ``regions``, by name."""
+    names: set[str] = set()
+    for region in regions:
+        jobs = clients.jobs.list_jobs(request={"project_id": project, "region": region,
+                                               "job_state_matcher": d.ListJobsRequest.JobStateMatcher.ACTIVE})
+        names |= {f"job {job.reference.job_id}" for job in jobs}
+        listed = clients.clusters.list_operations(request={
+            "name": f"projects/{project}/regions/{region}/operations", "filter": "status.state = ACTIVE"})
+        names |= {f"operation {op.name}" for op in listed.operations}
+    return names
