@@ -2,7 +2,12 @@
 
 Dataproc refuses (INVALID_ARGUMENT) a cluster, job or batch whose labels break its rules: keys start
 with a lower-case letter, keys and values hold at most 63 lower-case letters, digits, ``_`` and ``-``,
-and a resource carries at most 32 labels. The rules live in ``provider/dataproc_rules.py`` (shared
+and a resource carries at most 32 labels. dagspec's operators rewrite a key or value that breaks the
+character rules into one Dataproc accepts (``Owner: Ana`` is sent as ``owner: ana``), so such a label is a
+warning that names what Dataproc will store (what billing reports and console filters then see); two
+labels that the rewrite turns into one key, and more than 32 labels, fail or lose data and are errors.
+
+The rules live in ``provider/dataproc_rules.py`` (shared
 with the emulator and the workflow-template import, DSP079); the labels dagspec's operators add
 come from ``provider/naming.py``. Both modules import only the standard library, so this module
 keeps the compile layer free of Google and Airflow imports. A label written with Jinja is rendered
@@ -45,14 +50,23 @@ def _jinja(text: str) -> bool:
 
 def _check(ctx: CompileContext, labels: Mapping[str, str], where: YamlPath, what: str, own: tuple[str, ...]) -> None:
     literal = {str(k): str(v) for k, v in labels.items() if not _jinja(str(k)) and not _jinja(str(v))}
+    sent_keys: dict[str, str] = {}
+    merged: set[str] = set()
+    for key in literal:
+        other = sent_keys.setdefault(label_key(key), key)
+        if other != key:
+            merged.add(key)
+            ctx.error(LABELS_CODE, f"{what}: labels `{other}` and `{key}` are both sent as `{label_key(key)}`, "
+                      "so one would silently replace the other", where + (key,),
+                      "give them keys that differ in lower-case letters, digits, `_` or `-`", key=True)
     for key, in_value, problem in label_issues(literal):
-        if key is None:  # the count: checked below, with the labels dagspec adds
+        if key is None or key in merged:  # the count is checked below, with the labels dagspec adds
             continue
-        fixed = label_value(literal[key]) if in_value else label_key(key)
-        written = literal[key] if in_value else key
-        suggestion = f"write e.g. `{fixed}`: " if fixed and fixed != written else ""
-        ctx.error(LABELS_CODE, f"{what}: {problem}", where + (key,), suggestion + _RULES, key=not in_value)
-    total = len(set(map(str, labels)) | set(own))
+        sent = f"`{label_key(key)}: {label_value(literal[key])}`"
+        ctx.warn(LABELS_CODE, f"{what}: {problem}; dagspec sends it to Dataproc as {sent}", where + (key,),
+                 f"write it as {sent} to see the same label in the spec, the console and billing. {_RULES}",
+                 key=not in_value)
+    total = len({label_key(str(k)) for k in labels} | set(own))
     if total > MAX_LABELS:
         ctx.error(LABELS_CODE, f"{what} has {len(labels)} labels; with the {len(own)} dagspec adds "
                   f"({', '.join(f'`{k}`' for k in own)}) that makes {total}, more than Dataproc's {MAX_LABELS}",

@@ -1,4 +1,5 @@
-"""Cluster and job labels Dataproc would refuse are reported by validate (DSP047), where they are written."""
+"""Cluster and job labels Dataproc would refuse are reported by validate (DSP047), where they are written: a
+warning naming what the operators send instead, an error when the rewrite merges two labels or there are too many."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def _at(diags: list[Diagnostic]) -> list[tuple[str, int, int]]:
     return sorted((d.code, d.line, d.column) for d in diags)
 
 
-def test_a_wrong_value_is_reported_at_the_value_and_a_wrong_key_at_the_key(tmp_path: Path) -> None:
+def test_a_rewritten_value_is_warned_at_the_value_and_a_rewritten_key_at_the_key(tmp_path: Path) -> None:
     diags = _diagnostics(tmp_path, (
         "clusters:\n"
         "  etl:\n"
@@ -38,9 +39,24 @@ def test_a_wrong_value_is_reported_at_the_value_and_a_wrong_key_at_the_key(tmp_p
     assert _at(diags) == [("DSP047", 4, 7), ("DSP047", 5, 13), ("DSP047", 9, 48), ("DSP047", 12, 43)]
     owner = next(d for d in diags if d.line == 4)
     assert "cluster `etl`" in owner.message and "`Owner`" in owner.message
-    assert "`owner`" in owner.hint and "lower-case" in owner.hint  # how to write it
+    assert "sends it to Dataproc as `owner: ana`" in owner.message  # what the operators send (naming.label_key)
+    assert "`owner: ana`" in owner.hint and "lower-case" in owner.hint  # how to write it
     assert "task `job`" in next(d for d in diags if d.line == 9).message
-    assert all(d.severity == "error" for d in diags)
+    assert all(d.severity == "warning" for d in diags)  # the spec still runs: the operators rewrite these
+
+
+def test_two_labels_the_rewrite_merges_into_one_key_are_an_error(tmp_path: Path) -> None:
+    diags = _diagnostics(tmp_path, (
+        "clusters:\n"
+        "  etl:\n"
+        "    labels:\n"
+        "      owner: ana\n"
+        "      Owner: bob\n"   # 5: sent as `owner` too
+        "tasks:\n"
+        "  job: {cluster: etl, pyspark: gs://b/a.py}\n"))
+    (error,) = [d for d in diags if d.severity == "error"]
+    assert (error.code, error.line, error.column) == ("DSP047", 5, 7)
+    assert "`owner` and `Owner` are both sent as `owner`" in error.message
 
 
 def test_labels_dataproc_accepts_and_labels_written_with_jinja_pass(tmp_path: Path) -> None:
@@ -67,6 +83,7 @@ def test_the_32_label_limit_counts_the_labels_dagspec_adds(tmp_path: Path) -> No
     assert _diagnostics(tmp_path / "fits", spec(cluster_room, job_room)) == []
     diags = _diagnostics(tmp_path / "over", spec(cluster_room + 1, job_room + 1))
     assert _at(diags) == [("DSP047", 3, 5), ("DSP047", 9, 7)]  # at each `labels:`
+    assert all(d.severity == "error" for d in diags)  # Dataproc refuses the resource
     assert f"keep at most {cluster_room} labels" in diags[0].hint
     assert "dagspec-run" in diags[0].message
 

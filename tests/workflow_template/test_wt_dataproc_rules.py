@@ -128,19 +128,17 @@ def test_validate_reports_template_rules_on_the_included_templates_lines(tmp_pat
     assert "write `RUN_DAY`" in text
 
 
-def test_labels_dataproc_would_refuse_stop_the_spec_before_export(tmp_path: Path) -> None:
-    # validate refuses them (DSP047, tests/unit/test_labels.py), so no plan reaches export-template (DSP088)
-    path = tmp_path / "dags" / "sales.yaml"
-    path.parent.mkdir(parents=True)
-    path.write_text(dump_yaml({
+def test_export_refuses_labels_dataproc_would_refuse(tmp_path: Path) -> None:
+    # validate only warns (DSP047: the operators rewrite such labels), export-template refuses them (DSP088)
+    plan = _plan(tmp_path, {
         "clusters": {"etl": {"config": {}, "labels": {"Owner": "ana"}}},
         "tasks": {"clean": {"cluster": "etl", "pyspark": {"main": "gs://demo/a.py", "labels": {"env": "Prod"}}}},
-    }))
-    result = compile_paths([path], root=path.parent, check_imports=False)
-    assert result.plans == []
-    messages = [d.message for d in result.all_diagnostics if d.code == "DSP047"]
+    })
+    exported = export_plan(plan)
+    assert exported.template is None
+    messages = [d.message for d in exported.diagnostics if d.code == "DSP088"]
     assert any("task `clean`" in m and "`Prod`" in m for m in messages)
-    assert any("cluster `etl`" in m and "`Owner`" in m for m in messages)
+    assert any("the cluster" in m and "`Owner`" in m for m in messages)
 
 
 def test_a_wrong_label_value_on_a_step_is_reported_at_the_value() -> None:
