@@ -17,6 +17,7 @@ from ..spec import models
 from ..spec.yaml_source import YamlPath
 from .context import CompileContext
 from .files import check_bucket, check_job_files
+from .labels import check_cluster_labels, check_job_labels
 from .tasks import OPERATORS, drop_none
 
 __all__ = ["job_args", "ClusterUse", "cluster_tasks", "check_cluster", "create_task_id", "delete_task_id"]
@@ -136,6 +137,7 @@ def job_args(ctx: CompileContext, kind: str, task: Any, full_id: str, path: Yaml
     files_root = str(ctx.loaded.path.parent)
     common = {**_placement(ctx, task.dataproc), "files_root": files_root}
     check_job_files(ctx, job, here)
+    check_job_labels(ctx, full_id, job.labels, here + ("labels",))
     own = task.dataproc is not None and task.dataproc.staging_bucket is not None
     check_bucket(ctx, common.get("staging_bucket"), (path if own else ()) + ("dataproc", "staging_bucket"),
                  "staging")
@@ -188,8 +190,10 @@ def cluster_tasks(ctx: CompileContext, name: str, cluster: models.EphemeralClust
 
 def check_cluster(ctx: CompileContext, name: str, cluster: models.EphemeralCluster) -> dict[str, Any]:
     """The cluster's TTLs and ``config`` checked against Dataproc's LifecycleConfig and ClusterConfig
-    (DSP067-DSP069, DSP110); returns the config as the client takes it (durations as ``"600s"``)."""
+    (DSP067-DSP069, DSP110) and its labels against Dataproc's label rules (DSP047); returns the config as the
+    client takes it (durations as ``"600s"``)."""
     here: YamlPath = ("clusters", name)
+    check_cluster_labels(ctx, name, cluster.labels)
     for key in ("idle_delete_ttl", "auto_delete_ttl"):
         _report(ctx, schema.check_ttl(getattr(cluster, key), "LifecycleConfig", key, here + (key,)))
     if not cluster.config:

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..spec.units import LOADER_TEXT, SINGLE_LOADER  # the one loader text (init, init-dag-folder, README)
 from .emit import spec_text
 from .folders import folder_defaults, inherited, subtract
 from .options import callback, is_plain, options, plain
@@ -37,16 +38,6 @@ KNOWN_DIFFERENCES = (
     "every DAG: dag-factory adds the tag `dagfactory`; dagspec adds `spec:<hash>` (and `git:<commit>`) instead",
     "every DAG: dag-factory appends its YAML to the DAG's docs (`## YML DAG`); dagspec shows the spec's source",
 )
-LOADER_NAME = "dagspec_loader.py"
-LOADER_TEXT = '''"""The dagspec loader (written by `dagspec import-dag-factory`): one Airflow DAG per spec in this dag folder.
-
-Airflow parses this file because it mentions airflow and dag; it replaces dag-factory's loader file.
-"""
-
-from dagspec.dag_factory.airflow.loader import load_dag_folder
-
-load_dag_folder(globals())
-'''
 _RELATIVE = re.compile(r"^\s*\d+\s+(day|hour|minute|second)", re.IGNORECASE)
 
 
@@ -296,8 +287,8 @@ def convert_paths(paths: list[Path], defaults_root: Path | None = None,
         result.dags.append(dag.dag_id)
         result.issues += col.issues
     if loaders:
-        result.files[LOADER_NAME] = LOADER_TEXT
-        result.issues += [Issue("approximate", f"this dag-factory loader file is replaced by {LOADER_NAME} (written "
+        result.files[SINGLE_LOADER] = LOADER_TEXT
+        result.issues += [Issue("approximate", f"this dag-factory loader file is replaced by {SINGLE_LOADER} (written "
                                 "to the output folder), which builds every spec of the dag folder", str(p), 1)
                           for p in loaders]
     if result.dags:

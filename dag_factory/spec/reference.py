@@ -37,6 +37,9 @@ CODES = {
     "DSP044": "a notifier or timetable whose `args` do not fit its signature",
     "DSP045": "under a policy: an `airflow:` pass-through key that loads code or reads files outside the dag folder",
     "DSP046": "the DAG id is already defined by a Python DAG file (or another DAG file Airflow parsed)",
+    "DSP047": "a cluster's or a Dataproc job's `labels` break Dataproc's rules (keys start with a lower-case letter; keys "
+              "and values at most 63 of lower-case letters, digits, `_`, `-`): a warning naming the label the operators "
+              "send instead; an error when two labels become one, or over 32 with the labels dagspec adds",
     "DSP050": "unknown variable `${ns.NAME}`",
     "DSP051": "template or cluster profile not found, or templates extending each other in a cycle",
     "DSP052": "`${env.NAME}` names an environment variable the administrator's `allowed_env` does not allow",

@@ -280,6 +280,7 @@ class Stats:
     clusters_created: Counter[str] = field(default_factory=Counter)
     clusters_deleted: Counter[str] = field(default_factory=Counter)
     ttl_deletions: Counter[str] = field(default_factory=Counter)
+    operation_filters: Counter[str] = field(default_factory=Counter)  # ListOperations calls per filter text
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def bump(self, counter: str, key: str) -> None:
@@ -290,7 +291,7 @@ class Stats:
         """Zero every counter."""
         with self._lock:
             for name in ("calls", "jobs_started", "batches_started", "clusters_created", "clusters_deleted",
-                         "ttl_deletions"):
+                         "ttl_deletions", "operation_filters"):
                 getattr(self, name).clear()
 
     def snapshot(self) -> dict[str, dict[str, int]]:
@@ -298,5 +299,5 @@ class Stats:
             return {
                 name: dict(getattr(self, name))
                 for name in ("calls", "jobs_started", "batches_started", "clusters_created", "clusters_deleted",
-                             "ttl_deletions")
+                             "ttl_deletions", "operation_filters")
             }

@@ -18,6 +18,7 @@ from google.protobuf.message import Message  # type: ignore[import-untyped]
 from google.rpc import status_pb2  # type: ignore[import-untyped]
 
 from .common import ApiError, page
+from .control import Stats
 from .operation_filter import parse_operation_filter
 
 __all__ = ["OperationRecord", "OperationStore", "OperationsService"]
@@ -101,9 +102,10 @@ class OperationsService:
 
     SERVICE = "google.longrunning.Operations"
 
-    def __init__(self, store: OperationStore, stopping: threading.Event | None = None) -> None:
+    def __init__(self, store: OperationStore, stopping: threading.Event | None = None, stats: Stats | None = None) -> None:
         self.store = store
         self.stopping = stopping or threading.Event()
+        self.stats = stats  # control.Stats: counts the filters ListOperations receives
 
     def methods(self) -> dict[str, tuple[Callable, type, type]]:
         o = operations_pb2
@@ -119,6 +121,8 @@ class OperationsService:
 
     def list(self, request: operations_pb2.ListOperationsRequest) -> operations_pb2.ListOperationsResponse:
         flt = parse_operation_filter(request.filter)
+        if self.stats is not None:
+            self.stats.bump("operation_filters", request.filter)
         prefix = request.name.rstrip("/") + "/" if request.name else ""
         ops = [op for op in sorted(self.store.list(prefix), key=lambda op: op.name) if flt.matches(op)]
         chunk, token = page(ops, request.page_size, request.page_token)

@@ -186,7 +186,8 @@ def start_emulators(
     workflows = WorkflowService(backend, clusters, jobs)
     batches = BatchService(backend)
     backend.clusters_service = clusters  # type: ignore[attr-defined]
-    services: list[_Service] = [clusters, jobs, workflows, batches, OperationsService(backend.ops, backend.stopping)]
+    operations = OperationsService(backend.ops, backend.stopping, backend.stats)
+    services: list[_Service] = [clusters, jobs, workflows, batches, operations]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="dataproc-rpc"))
     for service in services:
         handlers = {name: _rpc(backend, name, *spec) for name, spec in service.methods().items()}

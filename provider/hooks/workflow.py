@@ -88,13 +88,16 @@ class WorkflowHook(DataprocHook):
                                                            timeout=_CALL_TIMEOUT)))
         return [j for j in found if all(j.labels.get(k) == v for k, v in labels.items())]
 
-    def workflow_operations(self) -> list[Any]:
-        """Every workflow operation of the project/region (``Operation`` whose metadata is ``WorkflowMetadata``)."""
+    def workflow_operations(self, cluster_name: str = "") -> list[Any]:
+        """The workflow operations of the project/region (``Operation`` whose metadata is ``WorkflowMetadata``);
+        with ``cluster_name``, the server lists only the operations on that cluster (Dataproc's operations
+        filter ``clusterName = NAME``, as ``gcloud dataproc operations list`` documents it), not the region's."""
+        request = {"name": f"{self.parent()}/operations", "filter": f"clusterName = {cluster_name}" if cluster_name
+                   else ""}
         out: list[Any] = []
         token = ""
         while True:
-            response = self.call(self.workflows.list_operations,
-                                 request={"name": f"{self.parent()}/operations", "page_token": token},
+            response = self.call(self.workflows.list_operations, request={**request, "page_token": token},
                                  timeout=_CALL_TIMEOUT)
             out += [op for op in response.operations if op.metadata.type_url.endswith(_METADATA_TYPE)]
             token = response.next_page_token
@@ -124,10 +127,12 @@ class WorkflowHook(DataprocHook):
         ids = {j.reference.job_id for j in jobs}
         facts = {"cluster_name": jobs[0].placement.cluster_name if jobs else (clusters[0] if clusters else ""),
                  "jobs": {step_of(j.reference.job_id, steps): j.reference.job_id for j in jobs}}
-        for op in self.workflow_operations():
-            meta = dataproc_v1.WorkflowMetadata.deserialize(op.metadata.value)
-            if meta.cluster_name in clusters or any(node.job_id in ids for node in meta.graph.nodes):
-                return observed_workflow(n, op), facts
+        # the attempt's workflow ran on its managed cluster, or on the selected cluster its jobs ran on
+        for name in dict.fromkeys([*clusters, *(j.placement.cluster_name for j in jobs)]):
+            for op in self.workflow_operations(name) if name else ():
+                meta = dataproc_v1.WorkflowMetadata.deserialize(op.metadata.value)
+                if meta.cluster_name in clusters or any(node.job_id in ids for node in meta.graph.nodes):
+                    return observed_workflow(n, op), facts
         states = {j.reference.job_id: j.status.state.name for j in jobs}
         running = bool(clusters) or any(job_phase(s) in ("active", "cancelling") for s in states.values())
         failed = [f"job {i} ended in {s}" for i, s in sorted(states.items()) if job_phase(s) == "failed"]

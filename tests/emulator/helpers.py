@@ -1,14 +1,15 @@
-"""Small helpers shared by the emulator tests: names, cluster setup, waiting for jobs, reading driver output."""
+"""Small helpers shared by the emulator tests: names, cluster setup, waiting for jobs, reading driver output, leaks."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from google.cloud import dataproc_v1 as d
 
-__all__ = ["PROJECT", "REGION", "driver_output", "make_cluster", "unique", "wait_job"]
+__all__ = ["PROJECT", "REGION", "active_work", "driver_output", "make_cluster", "unique", "wait_job"]
 
 PROJECT, REGION = "local-project", "us-central1"
 
@@ -24,10 +25,11 @@ def make_cluster(clients: Any, polling: Any, name: str | None = None, **cluster:
     return op.result(polling=polling)
 
 
-def wait_job(clients: Any, job_id: str, timeout: float = 180) -> d.Job:
+def wait_job(clients: Any, job_id: str, region: str = REGION, timeout: float = 180) -> d.Job:
+    """The job ``job_id`` of ``region`` once it is done (polled every 0.1 s)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = clients.jobs.get_job(project_id=PROJECT, region=REGION, job_id=job_id)
+        job = clients.jobs.get_job(project_id=PROJECT, region=region, job_id=job_id)
         if job.done:
             return job
         time.sleep(0.1)
@@ -39,3 +41,16 @@ def driver_output(clients: Any, job: d.Job) -> tuple[list[str], str]:
     bucket, _, prefix = job.driver_output_resource_uri[len("gs://"):].partition("/")
     blobs = sorted(clients.storage.list_blobs(bucket, prefix=prefix + "."), key=lambda b: b.name)
     return [b.name for b in blobs], "".join(b.download_as_bytes().decode() for b in blobs)
+
+
+def active_work(clients: Any, regions: Iterable[str], project: str = PROJECT) -> set[str]:
+    """The jobs and operations (cluster changes, workflows) still active in ``regions``, by name."""
+    names: set[str] = set()
+    for region in regions:
+        jobs = clients.jobs.list_jobs(request={"project_id": project, "region": region,
+                                               "job_state_matcher": d.ListJobsRequest.JobStateMatcher.ACTIVE})
+        names |= {f"job {job.reference.job_id}" for job in jobs}
+        listed = clients.clusters.list_operations(request={
+            "name": f"projects/{project}/regions/{region}/operations", "filter": "status.state = ACTIVE"})
+        names |= {f"operation {op.name}" for op in listed.operations}
+    return names

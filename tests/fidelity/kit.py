@@ -1,11 +1,11 @@
-"""Helpers of the fidelity suite: names, a RUNNING cluster, a light PySpark job, waiting for a job."""
+"""Helpers of the fidelity suite: names, a RUNNING cluster, a light PySpark job (waiting for a job: emulator.helpers)."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
+from emulator.helpers import wait_job  # the one poller, shared with the emulator suite (pass region=)
 from google.cloud import dataproc_v1 as d
 
 __all__ = ["PARENT", "PROJECT", "REGION", "OTHER_REGION", "cluster", "light_job", "unique", "wait_job"]
@@ -33,12 +33,3 @@ def light_job(clients: Any, on: d.Cluster, script: str = "print('hello')\n", **j
     return {"placement": {"cluster_name": on.cluster_name},
             "pyspark_job": {"main_python_file_uri": f"gs://{on.config.config_bucket}/{name}"}, **job}
 
-
-def wait_job(clients: Any, job_id: str, region: str = REGION, timeout: float = 120) -> d.Job:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = clients.jobs.get_job(project_id=PROJECT, region=region, job_id=job_id)
-        if job.done:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s")

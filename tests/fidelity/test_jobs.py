@@ -21,7 +21,7 @@ def test_a_job_id_is_unique_within_the_project_across_regions(emu, emulator_clie
         emulator_clients.jobs.submit_job(request={"project_id": PROJECT, "region": OTHER_REGION, "job": second})
     with pytest.raises(gexc.NotFound):  # a job still lives in its region: nothing was created in the other one
         emulator_clients.jobs.get_job(project_id=PROJECT, region=OTHER_REGION, job_id=job_id)
-    assert wait_job(emulator_clients, job_id).status.state == d.JobStatus.State.DONE
+    assert wait_job(emulator_clients, job_id, region=REGION).status.state == d.JobStatus.State.DONE
     emulator_clients.clusters.delete_cluster(request={"project_id": PROJECT, "region": OTHER_REGION,
                                                       "cluster_name": elsewhere.cluster_name}).result(polling=fast_polling)
 
@@ -33,7 +33,8 @@ def test_a_spark_job_reports_its_yarn_application(emu, emulator_clients, running
                                                    "job": light_job(emulator_clients, running)})
     bad = emulator_clients.jobs.submit_job(request={"project_id": PROJECT, "region": REGION, "job": light_job(
         emulator_clients, running, "raise SystemExit('boom')\n")})
-    done, failed = wait_job(emulator_clients, ok.reference.job_id), wait_job(emulator_clients, bad.reference.job_id)
+    done, failed = (wait_job(emulator_clients, ok.reference.job_id, region=REGION),
+                    wait_job(emulator_clients, bad.reference.job_id, region=REGION))
     (app,) = done.yarn_applications
     assert app.state == d.YarnApplication.State.FINISHED and app.progress == 1.0
     assert app.name and app.tracking_url.startswith(f"http://{running.cluster_name}-m:8088/proxy/application_")

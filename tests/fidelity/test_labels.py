@@ -14,7 +14,7 @@ import pytest
 from google.api_core import exceptions as gexc
 from google.protobuf import field_mask_pb2
 
-from .kit import PARENT, PROJECT, REGION, cluster, light_job, unique
+from .kit import PARENT, PROJECT, REGION, cluster, light_job, unique, wait_job
 
 BAD = [{"Bad Key!": "x"}, {"1team": "data"}, {"team": "Data"}, {"team": "a" * 64},
        {f"k{i}": "v" for i in range(33)}]
@@ -50,6 +50,7 @@ def test_jobs_refuse_bad_labels_on_submit_and_update(emu, emulator_clients, runn
         emulator_clients.jobs.update_job(request={
             "project_id": PROJECT, "region": REGION, "job_id": job.reference.job_id,
             "job": {"labels": BAD[-1]}, "update_mask": field_mask_pb2.FieldMask(paths=["labels"])})
+    wait_job(emulator_clients, job.reference.job_id, region=REGION)  # leave no job running for later tests
 
 
 def test_batches_refuse_bad_labels(emu, emulator_clients):

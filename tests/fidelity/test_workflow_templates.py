@@ -14,8 +14,13 @@ from __future__ import annotations
 
 import pytest
 from google.api_core import exceptions as gexc
+from google.cloud import dataproc_v1 as d
 
-from .kit import PARENT, unique
+from .kit import PARENT, PROJECT, REGION, unique
+
+
+def _job(clients, job_id: str) -> d.Job:
+    return clients.jobs.get_job(project_id=PROJECT, region=REGION, job_id=job_id)
 
 
 def _template(step_id: str = "clean", parameter: str = "DAY", prefix: str = "etl", regex: str = "[0-9]+") -> dict:
@@ -52,5 +57,11 @@ def test_a_parameter_regex_must_match_the_whole_value(emu, emulator_clients, fas
     for value in ("not-a-number", "12a", "a12"):
         with pytest.raises(gexc.InvalidArgument, match="DAY"):
             emulator_clients.workflows.instantiate_workflow_template(name=created.name, parameters={"DAY": value})
-    assert emulator_clients.workflows.instantiate_workflow_template(
-        name=created.name, parameters={"DAY": "42"}).operation.name
+    accepted = emulator_clients.workflows.instantiate_workflow_template(name=created.name, parameters={"DAY": "42"})
+    assert accepted.operation.name
+    accepted.cancel()  # only the value was under test: end the workflow so that it leaves no job running
+    with pytest.raises(gexc.GoogleAPICallError):  # cancelled (or failed first: gs://b/clean.py does not exist)
+        accepted.result(polling=fast_polling)
+    assert accepted.metadata.state == d.WorkflowMetadata.State.DONE
+    for node in accepted.metadata.graph.nodes:  # a step that started has ended
+        assert not node.job_id or _job(emulator_clients, node.job_id).done

@@ -6,10 +6,12 @@ not depend on how long, or whether, Dataproc replays a request id.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,48 +73,59 @@ def _light_job(hook: Any, cluster: str, script: str, **extra: Any) -> Any:
 
 # -- risk 2: a cancel in SETUP_DONE ------------------------------------------------------------------
 
-def test_a_cancel_refused_in_setup_done_is_retried_until_the_job_is_cancelled(emu_modes, hook, run_id) -> None:
-    emu = emu_modes
-    name = _cluster(run_id)["cluster_name"]
-    saved = emu.backend.delays
-    emu.backend.delays = dataclasses.replace(saved, job_setup=1.5)  # the job lingers in SETUP_DONE
-    try:
-        job = _light_job(hook, name, "print('should never run')\n")
-        jid = job.reference.job_id
-        _until(lambda: hook.get_job(jid).status.state.name == "SETUP_DONE", "SETUP_DONE")
-    finally:
-        emu.backend.delays = saved
-    sleeps: list[float] = []
-
-    def sleep(seconds: float) -> None:  # the fake pause lets the job move on to RUNNING
-        sleeps.append(seconds)
-        _until(lambda: hook.get_job(jid).status.state.name != "SETUP_DONE", "the end of SETUP_DONE")
-
-    canceller = DataprocHook(sleep=sleep)
-    assert canceller.cancel_job(jid) is True
-    done = _until(lambda: (j := hook.get_job(jid)) is not None and j.done and j, "the job to end")
-    assert done.status.state.name == "CANCELLED"
-    assert 1 <= len(sleeps) <= 3
-    assert emu.stats.jobs_started.get(jid, 0) <= 1
-    canceller.close()
+def _ended(hook: Any, jid: str) -> Any:
+    return _until(lambda: (j := hook.get_job(jid)) is not None and j.done and j, "the job to end")
 
 
-def test_a_cancel_that_never_takes_is_bounded_and_logged_as_an_error(emu_modes, hook, run_id, capsys) -> None:
-    emu = emu_modes
-    name = _cluster(run_id)["cluster_name"]
-    saved = emu.backend.delays
-    emu.backend.delays = dataclasses.replace(saved, job_setup=3.0)
-    try:
-        jid = _light_job(hook, name, "print('late')\n").reference.job_id
-        _until(lambda: hook.get_job(jid).status.state.name == "SETUP_DONE", "SETUP_DONE")
-    finally:
-        emu.backend.delays = saved
-    sleeps: list[float] = []
-    canceller = DataprocHook(sleep=sleeps.append)  # no real time passes: the job stays in SETUP_DONE
-    assert canceller.cancel_job(jid, budget=20.0) is False
-    assert 3 <= len(sleeps) <= 8 and sum(sleeps) >= 20.0
-    assert "KEEPS RUNNING" in capsys.readouterr().out  # the task log says so, loudly
-    canceller.close()
+@pytest.fixture
+def held_in_setup_done(emu_modes, hook, run_id) -> Any:
+    """``with held_in_setup_done(seconds, script) as jid``: a light job that stays in SETUP_DONE for ``seconds``.
+
+    The emulator's setup delay is slowed only until the job reaches SETUP_DONE (later jobs run at the usual
+    pace); leaving the block waits for the job to end, so it never runs on into a later test.
+    """
+
+    @contextlib.contextmanager
+    def hold(seconds: float, script: str = "print('x')\n") -> Iterator[str]:
+        name = _cluster(run_id)["cluster_name"]
+        saved = emu_modes.backend.delays
+        emu_modes.backend.delays = dataclasses.replace(saved, job_setup=seconds)
+        try:
+            jid = _light_job(hook, name, script).reference.job_id
+            _until(lambda: hook.get_job(jid).status.state.name == "SETUP_DONE", "SETUP_DONE")
+        finally:
+            emu_modes.backend.delays = saved
+        yield jid
+        _ended(hook, jid)
+
+    return hold
+
+
+def test_a_cancel_refused_in_setup_done_is_retried_until_the_job_is_cancelled(emu_modes, hook,
+                                                                              held_in_setup_done) -> None:
+    with held_in_setup_done(1.5, "print('should never run')\n") as jid:
+        sleeps: list[float] = []
+
+        def sleep(seconds: float) -> None:  # the fake pause lets the job move on to RUNNING
+            sleeps.append(seconds)
+            _until(lambda: hook.get_job(jid).status.state.name != "SETUP_DONE", "the end of SETUP_DONE")
+
+        canceller = DataprocHook(sleep=sleep)
+        assert canceller.cancel_job(jid) is True
+        assert _ended(hook, jid).status.state.name == "CANCELLED"
+        assert 1 <= len(sleeps) <= 3
+        assert emu_modes.stats.jobs_started.get(jid, 0) <= 1
+        canceller.close()
+
+
+def test_a_cancel_that_never_takes_is_bounded_and_logged_as_an_error(held_in_setup_done, capsys) -> None:
+    with held_in_setup_done(3.0, "print('late')\n") as jid:
+        sleeps: list[float] = []
+        canceller = DataprocHook(sleep=sleeps.append)  # no real time passes: the job stays in SETUP_DONE
+        assert canceller.cancel_job(jid, budget=20.0) is False
+        assert 3 <= len(sleeps) <= 8 and sum(sleeps) >= 20.0
+        assert "KEEPS RUNNING" in capsys.readouterr().out  # the task log says so, loudly
+        canceller.close()
 
 
 # -- risk 3: driver output read like Dataproc's CLI --------------------------------------------------
@@ -279,15 +292,6 @@ def test_the_driver_output_of_a_restarted_job_follows_the_current_attempt(emu_mo
     assert "[driver] second attempt says hi" in log  # and the current attempt's
 
 
-def test_the_emulator_refuses_a_cancel_in_setup_done(emu_modes, hook, run_id) -> None:
-    emu = emu_modes
-    name = _cluster(run_id)["cluster_name"]
-    saved = emu.backend.delays
-    emu.backend.delays = dataclasses.replace(saved, job_setup=1.0)
-    try:
-        jid = _light_job(hook, name, "print('x')\n").reference.job_id
-        _until(lambda: hook.get_job(jid).status.state.name == "SETUP_DONE", "SETUP_DONE")
-    finally:
-        emu.backend.delays = saved
-    with pytest.raises(errors.PreconditionFailed):
+def test_the_emulator_refuses_a_cancel_in_setup_done(hook, held_in_setup_done) -> None:
+    with held_in_setup_done(1.0) as jid, pytest.raises(errors.PreconditionFailed):
         hook.call(hook.jobs.cancel_job, request={"project_id": hook.project_id, "region": hook.region, "job_id": jid})

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 from dagspec.dag_factory.cli import init_project
 from dagspec.dag_factory.cli.main import _RUNNERS, build_parser, main
+from dagspec.dag_factory.migrate.convert import convert_paths
 from dagspec.dag_factory.spec import schemas
 from dagspec.dag_factory.spec.units import LOADER_TEXT, unit_file_text
 from dagspec.dag_factory.spec.yaml_source import load_yaml
@@ -67,6 +68,12 @@ def test_the_loader_init_writes_is_the_repositorys_the_readmes_and_init_dag_fold
     (project / "dags" / "dagspec_loader.py").unlink()
     assert main(["init-dag-folder", "dags", "--units", "1"]) == 0
     assert (project / "dags" / "dagspec_loader.py").read_text() == written
+    legacy = project / "legacy"  # import-dag-factory writes it in place of dag-factory's loader file
+    legacy.mkdir()
+    (legacy / "load.py").write_text("from dagfactory import load_yaml_dags\n\nload_yaml_dags(globals_dict=globals())\n")
+    (legacy / "hello.yml").write_text("hello:\n  tasks:\n    hi:\n"
+                                      "      operator: airflow.providers.standard.operators.empty.EmptyOperator\n")
+    assert convert_paths([legacy]).files["dagspec_loader.py"] == written
 
 
 def test_the_written_specs_validate_and_the_commented_dataproc_lines_do_too_once_uncommented(project, capsys) -> None:

@@ -129,6 +129,7 @@ def test_validate_reports_template_rules_on_the_included_templates_lines(tmp_pat
 
 
 def test_export_refuses_labels_dataproc_would_refuse(tmp_path: Path) -> None:
+    # validate only warns (DSP047: the operators rewrite such labels), export-template refuses them (DSP088)
     plan = _plan(tmp_path, {
         "clusters": {"etl": {"config": {}, "labels": {"Owner": "ana"}}},
         "tasks": {"clean": {"cluster": "etl", "pyspark": {"main": "gs://demo/a.py", "labels": {"env": "Prod"}}}},
@@ -138,3 +139,13 @@ def test_export_refuses_labels_dataproc_would_refuse(tmp_path: Path) -> None:
     messages = [d.message for d in exported.diagnostics if d.code == "DSP088"]
     assert any("task `clean`" in m and "`Prod`" in m for m in messages)
     assert any("the cluster" in m and "`Owner`" in m for m in messages)
+
+
+def test_a_wrong_label_value_on_a_step_is_reported_at_the_value() -> None:
+    from dagspec.dag_factory.workflow_template.cli import convert_file
+
+    fixture = Path(__file__).parent / "fixtures" / "bad" / "bad_cluster_name_and_labels.yaml"
+    _, diags = convert_file(fixture)
+    at = {d.line: d.column for d in diags if d.code == "DSP079"}
+    assert at[14] == 12  # `      env: Prod`: the value is wrong
+    assert at[9] == 7  # `      Owner: ana`: the key is wrong

@@ -11,6 +11,7 @@ from airflow.sdk.module_loading import import_string
 from dagspec.provider.compat import TaskDeferralTimeout, TaskDeferred
 from dagspec.provider.errors import ConfigurationError, JobFailed
 from dagspec.provider.hooks.workflow import WorkflowHook, workflow_progress
+from dagspec.provider.naming import workflow_key
 from dagspec.provider.operators.workflow import DataprocInstantiateWorkflowTemplateOperator
 from task_kit import context_for
 from wt_kit import LIGHT_JOB
@@ -128,6 +129,20 @@ def test_inline_template_parameters_and_a_retry_after_success_runs_nothing_again
     with pytest.raises(ConfigurationError, match="unknown template parameters"):
         DataprocInstantiateWorkflowTemplateOperator(task_id="wf", template=_template(), parameters={"OTHER": "x"},
                                                     deferrable=False).execute(context_for("wft_dag", "inline-2", "wf"))
+
+
+def test_the_workflow_lookup_lists_only_the_operations_on_the_attempts_cluster(hook: Any, emu: Any) -> None:
+    """A retry finds its workflow's operation with Dataproc's operations filter (``clusterName = NAME``), so the
+    server does not send every operation of the region."""
+    run_id = f"lookup-{time.time_ns()}"
+    first = DataprocInstantiateWorkflowTemplateOperator(task_id="wf", template=_template(), parameters={"VALUE": "delta"},
+                                                        deferrable=False, poll_interval=0.1).execute(
+        context_for("wft_dag", run_id, "wf"))
+    emu.stats.operation_filters.clear()
+    observed, facts = hook.find_instance(workflow_key("wft_dag", run_id, "wf", None), ["first", "second"])
+    assert observed is not None and observed.done and observed.name == first["operation"]
+    assert facts["jobs"] == first["jobs"]
+    assert dict(emu.stats.operation_filters) == {f"clusterName = {facts['cluster_name']}": 1}
 
 
 def test_a_retry_while_the_workflow_runs_reattaches_and_a_failed_one_starts_a_new_attempt(
