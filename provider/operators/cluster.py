@@ -116,6 +116,8 @@ class DataprocCreateClusterOperator(DataprocBaseOperator):
                                      *again)
                     hook.create_cluster(name, config, labels, rid)
                     creates += 1
+                    if self.should_defer():  # the first pause, too, is the triggerer's: no worker slot held for it
+                        self._defer_wait(name, generation, creates, owner, delay=self.poll_interval)
                     self.sleep()  # let Dataproc show the cluster before observing it again: never spin
                 elif action is ClusterAction.START:
                     hook.start_cluster(name, observed.uuid, request_id("start", name, observed.uuid, ident.try_number))
@@ -135,12 +137,13 @@ class DataprocCreateClusterOperator(DataprocBaseOperator):
         finally:
             self.close_hook()
 
-    def _defer_wait(self, name: str, generation: int, creates: int = 0, owner: dict[str, str] | None = None) -> None:
+    def _defer_wait(self, name: str, generation: int, creates: int = 0, owner: dict[str, str] | None = None,
+                    delay: float = 0.0) -> None:
         state = {"generation": generation, "creates": creates}
         # on success the trigger pushes what _done pushes (cluster_name, cluster_uuid, the return value)
         link = {DataprocClusterLink.key: cluster_url(self.hook().project_id, self.hook().region, name)}
         finish = self.finish_args(link, want="running", owner=dict(owner or {}), on_error=self.on_error)
-        trigger = DataprocClusterTrigger(cluster_name=name, **self.trigger_args(), echo=state, finish=finish)
+        trigger = DataprocClusterTrigger(cluster_name=name, **self.trigger_args(), echo=state, finish=finish, delay=delay)
         self.defer(trigger=trigger, method_name="execute_complete", kwargs=state)
 
     def _done(self, context: Any, name: str, observed: ObservedCluster) -> dict[str, str]:

@@ -79,12 +79,14 @@ class _Base(BaseTrigger):
 class DataprocClusterTrigger(_Base):
     """Waits until a cluster is absent or in a state that is not a transition (RUNNING, ERROR, STOPPED ...)."""
 
-    def __init__(self, *, cluster_name: str, **kwargs: Any) -> None:
+    def __init__(self, *, cluster_name: str, delay: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.cluster_name = cluster_name
+        self.delay = delay  # seconds to wait before the first look (a create just sent may not show yet)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return f"{_P}.DataprocClusterTrigger", {"cluster_name": self.cluster_name, **self._common()}
+        kwargs = {"cluster_name": self.cluster_name, **self._common()}
+        return f"{_P}.DataprocClusterTrigger", {**kwargs, "delay": self.delay} if self.delay else kwargs
 
     def _event(self, status: str, exists: bool, state: str | None, message: str = "") -> TriggerEvent:
         payload: ClusterEvent = {"status": status, "cluster_name": self.cluster_name, "exists": exists,
@@ -94,6 +96,8 @@ class DataprocClusterTrigger(_Base):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = self._hook()
         try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
             while True:
                 cluster = await asyncio.to_thread(hook.get_cluster, self.cluster_name)
                 if cluster is None:
