@@ -57,7 +57,7 @@ def scripts(tmp_path: Path) -> Path:
 def job_op(scripts: Path, script: str, task_id: str) -> DataprocSubmitJobOperator:
     return DataprocSubmitJobOperator(
         task_id=task_id, cluster_name="shared-end-trigger", files_root=str(scripts),
-        staging_bucket="gs://dagspec-test-staging/jobs",
+        staging_bucket="gs://dagspec-test-staging/end-from-trigger",  # not the prefix test_operators lists
         job={"pyspark_job": {"main_python_file_uri": script, "args": [str(scripts.parent / "out")]}},
         deferrable=True, **FAST)
 
