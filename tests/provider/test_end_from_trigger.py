@@ -14,16 +14,19 @@ from typing import Any
 
 import pytest
 from dagspec.dag_factory.airflow.build import import_object
-from dagspec.provider.compat import TaskDeferred
+from dagspec.provider.compat import AIRFLOW_V_3_PLUS, TaskDeferred
+from dagspec.provider.emulator.runner import SIMULATE_OUTCOME, SIMULATE_SECONDS
 from dagspec.provider.errors import JobFailed
 from dagspec.provider.naming import job_attempt_id, job_id
 from dagspec.provider.operators import base as operator_base
 from dagspec.provider.operators.cluster import DataprocCreateClusterOperator, DataprocDeleteClusterOperator
 from dagspec.provider.operators.job import DataprocSubmitJobOperator
-from provider_kit import FAST, drive, ended_in_triggerer, write_scripts
+from provider_kit import FAST, drive, ended_in_triggerer
 from task_kit import context_for
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(180)]
+# the tests that hand events to Airflow's own trigger-event handling use Airflow 3's DAG file and DB models
+airflow_3 = pytest.mark.skipif(not AIRFLOW_V_3_PLUS, reason="a real DAG run and trigger row, as Airflow 3 stores them")
 
 DAG_ID = "dagspec_end_from_trigger"
 DAG_FILE = '''
@@ -49,16 +52,12 @@ def dag_run(airflow_db: Path) -> Any:
     return bag.get_dag(DAG_ID).test()
 
 
-@pytest.fixture
-def scripts(tmp_path: Path) -> Path:
-    return write_scripts(tmp_path / "jobs")
-
-
-def job_op(scripts: Path, script: str, task_id: str) -> DataprocSubmitJobOperator:
+def job_op(outcome: str, task_id: str) -> DataprocSubmitJobOperator:
+    """A job in the emulator's load-test mode (no Spark: it runs on every Airflow line the repo tests)."""
+    properties = {SIMULATE_SECONDS: "0.3", SIMULATE_OUTCOME: outcome}
     return DataprocSubmitJobOperator(
-        task_id=task_id, cluster_name="shared-end-trigger", files_root=str(scripts),
-        staging_bucket="gs://dagspec-test-staging/end-from-trigger",  # not the prefix test_operators lists
-        job={"pyspark_job": {"main_python_file_uri": script, "args": [str(scripts.parent / "out")]}},
+        task_id=task_id, cluster_name="shared-end-trigger",
+        job={"pyspark_job": {"main_python_file_uri": "gs://dagspec-test-staging/noop.py", "properties": properties}},
         deferrable=True, **FAST)
 
 
@@ -154,10 +153,11 @@ def shared_cluster(emu) -> str:
     return "shared-end-trigger"
 
 
+@airflow_3
 def test_a_deferred_jobs_success_ends_the_task_in_the_triggerer_with_its_xcoms_and_log_lines(
-        dag_run, emu, scripts, shared_cluster) -> None:
+        dag_run, emu, shared_cluster) -> None:
     context = context_for(DAG_ID, dag_run.run_id, "clean")
-    deferral = deferred(job_op(scripts, "ok.py", "clean"), context)
+    deferral = deferred(job_op("DONE", "clean"), context)
     log = Lines()
 
     event, ti = run_in_triggerer(dag_run, "clean", deferral, log)
@@ -168,23 +168,25 @@ def test_a_deferred_jobs_success_ends_the_task_in_the_triggerer_with_its_xcoms_a
     xcoms = stored_xcoms(dag_run, "clean")
     assert xcoms["job_id"] == xcoms["return_value"] == work_id
     assert xcoms["dagspec_job_link"].startswith("https://console.cloud.google.com/dataproc/jobs/" + work_id)
-    assert log.lines[-3:] == ["[driver] driver says hello", "[driver] result written", f"job {work_id} succeeded"]
+    assert log.lines[-3:] == ["[driver] [dataproc-emulator] simulated job: 0.3s, then DONE",
+                              "[driver] [dataproc-emulator] simulated job finished: DONE", f"job {work_id} succeeded"]
 
 
-def test_the_xcoms_pushed_from_the_triggerer_equal_those_the_worker_pushes(emu, scripts, shared_cluster) -> None:
+def test_the_xcoms_pushed_from_the_triggerer_equal_those_the_worker_pushes(emu, shared_cluster) -> None:
     run_id = f"manual__{uuid.uuid4().hex[:12]}"
     in_triggerer = context_for(DAG_ID, run_id, "clean")
-    drive(job_op(scripts, "ok.py", "clean"), in_triggerer)
+    drive(job_op("DONE", "clean"), in_triggerer)
     on_worker = context_for(DAG_ID, run_id, "clean")  # the same job, found done: the worker's own finish
-    returned = job_op(scripts, "ok.py", "clean").execute(on_worker)
+    returned = job_op("DONE", "clean").execute(on_worker)
     submitted = {"cluster_name": "shared-end-trigger"}  # pushed by the worker that submitted the job
     assert in_triggerer["ti"].xcom == {**on_worker["ti"].xcom, "return_value": returned, **submitted}
 
 
+@airflow_3
 def test_a_failed_job_resumes_on_a_worker_which_fails_the_try_and_the_retry_submits_the_next_attempt(
-        dag_run, emu, scripts, shared_cluster) -> None:
+        dag_run, emu, shared_cluster) -> None:
     context = context_for(DAG_ID, dag_run.run_id, "broken")
-    op = job_op(scripts, "fail.py", "broken")
+    op = job_op("ERROR", "broken")
     deferral = deferred(op, context)
 
     event, ti = run_in_triggerer(dag_run, "broken", deferral)
@@ -193,29 +195,29 @@ def test_a_failed_job_resumes_on_a_worker_which_fails_the_try_and_the_retry_subm
     assert ti.state == "scheduled" and ti.next_method == "execute_complete"  # back to a worker, as before
     with pytest.raises(JobFailed) as failed:
         op.execute_complete(context, event=event.payload, **(deferral.kwargs or {}))
-    assert "ended in ERROR" in str(failed.value) and "bad input: column price is missing" in failed.value.output_tail
+    assert "ended in ERROR" in str(failed.value) and "simulated job finished: ERROR" in failed.value.output_tail
     retry = context_for(DAG_ID, dag_run.run_id, "broken", try_number=2)
-    again = deferred(job_op(scripts, "fail.py", "broken"), retry)
+    again = deferred(job_op("ERROR", "broken"), retry)
     assert again.trigger.id == job_attempt_id(job_id(DAG_ID, dag_run.run_id, "broken", -1), 2)
 
 
 def test_without_the_end_event_class_the_task_resumes_on_a_worker_as_before(
-        emu, scripts, shared_cluster, monkeypatch) -> None:
+        emu, shared_cluster, monkeypatch) -> None:
     monkeypatch.setattr(operator_base, "TaskSuccessEvent", None)  # what provider/compat gives on such a line
     run_id = f"manual__{uuid.uuid4().hex[:12]}"
     context = context_for(DAG_ID, run_id, "clean")
-    deferral = deferred(job_op(scripts, "ok.py", "clean"), context)
+    deferral = deferred(job_op("DONE", "clean"), context)
     assert "finish" not in deferral.trigger.serialize()[1]
 
-    returned = drive_from(deferral, job_op(scripts, "ok.py", "clean"), context)
+    returned = drive_from(deferral, job_op("DONE", "clean"), context)
 
     assert returned == context["ti"].xcom["job_id"] == job_attempt_id(job_id(DAG_ID, run_id, "clean", -1), 1)
 
 
-def test_end_from_trigger_can_be_switched_off_in_the_dagspec_config(emu, scripts, shared_cluster, monkeypatch) -> None:
+def test_end_from_trigger_can_be_switched_off_in_the_dagspec_config(emu, shared_cluster, monkeypatch) -> None:
     monkeypatch.setenv("AIRFLOW__DAGSPEC__END_FROM_TRIGGER", "False")
     context = context_for(DAG_ID, f"manual__{uuid.uuid4().hex[:12]}", "clean")
-    deferral = deferred(job_op(scripts, "ok.py", "clean"), context)
+    deferral = deferred(job_op("DONE", "clean"), context)
     assert "finish" not in deferral.trigger.serialize()[1]
 
 
@@ -227,6 +229,7 @@ def drive_from(deferral: TaskDeferred, op: Any, context: dict[str, Any]) -> Any:
     return getattr(op, deferral.method_name)(context, event=event.payload, **(deferral.kwargs or {}))
 
 
+@airflow_3
 def test_a_created_cluster_and_a_deleted_one_end_their_tasks_in_the_triggerer(dag_run, emu) -> None:
     create = DataprocCreateClusterOperator(task_id="create_cluster_main", cluster="main", cluster_config={},
                                            deferrable=True, **FAST)
