@@ -61,6 +61,16 @@ def get_provider_info() -> dict:
                         "example": "False",
                         "default": "True",
                     },
+                    "end_from_trigger": {
+                        "description": "Whether a deferred wait that succeeds ends the task in the triggerer "
+                        "(TaskSuccessEvent with the operator's XComs) instead of resuming it on a worker. Needs "
+                        "Airflow 2.10+; off while OpenLineage is enabled (its complete event is sent by a worker). "
+                        "Failures always resume on a worker.",
+                        "version_added": "0.1.0",
+                        "type": "boolean",
+                        "example": "False",
+                        "default": "True",
+                    },
                 },
             },
         },

@@ -9,9 +9,14 @@ from __future__ import annotations
 from airflow import __version__ as _airflow_version
 from airflow.triggers.base import BaseTrigger, TriggerEvent  # the same module on every line
 
+try:  # an event that ends the task in the triggerer (Airflow 2.10+); None: every deferral resumes on a worker
+    from airflow.triggers.base import TaskSuccessEvent
+except ImportError:  # pragma: no cover - lines before 2.10
+    TaskSuccessEvent = None  # type: ignore[assignment,misc]
+
 __all__ = ["AIRFLOW_LINE", "AIRFLOW_V_3_PLUS", "AIRFLOW_V_3_2_PLUS", "AirflowNotFoundException", "BaseHook",
            "BaseOperator", "BaseOperatorLink", "BaseTrigger", "TaskDeferralError", "TaskDeferralTimeout",
-           "TaskDeferred", "TriggerEvent", "base_xcom", "conf"]
+           "TaskDeferred", "TaskSuccessEvent", "TriggerEvent", "base_xcom", "conf"]
 
 AIRFLOW_LINE: tuple[int, int] = tuple(int(part) for part in _airflow_version.split(".")[:2])  # type: ignore[assignment]
 AIRFLOW_V_3_PLUS = AIRFLOW_LINE >= (3, 0)

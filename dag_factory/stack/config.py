@@ -43,7 +43,7 @@ class StackConfig:
     parse_interval: int = 10
     extra_env: dict[str, str] = field(default_factory=dict)
     executor: str = "local"  # "local" (LocalExecutor, SQLite) or "celery" (see topology.py)
-    warm_spark: bool = False  # opt-in: the emulator keeps Spark drivers started ahead per cluster (see --warm-spark)
+    warm_spark: bool = True  # the emulator keeps a Spark driver started ahead per cluster (fast jobs; --cold-spark: off)
 
     @property
     def topology(self) -> Topology:

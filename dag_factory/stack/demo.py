@@ -38,10 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local (LocalExecutor, SQLite) or celery (CeleryExecutor, Postgres, Redis, two workers, "
                         "two schedulers) (default: %(default)s)")
-    p.add_argument("--warm-spark", action="store_true",
-                   help="keep Spark drivers started ahead per cluster, so a job skips the JVM start (opt-in: jobs that "
-                        "end within seconds of their deferral expose an Airflow 3.3 executor-event race that costs a "
-                        "task retry; see provider/emulator/README.md)")
+    p.add_argument("--cold-spark", action="store_true",
+                   help="start a fresh JVM for every Spark job (default: a warm Spark driver per cluster)")
+    p.add_argument("--warm-spark", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for old scripts
     p.add_argument("--timeout", type=float, default=900, help="seconds the run may take (default: %(default)s)")
     return p
 
@@ -64,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               "or pass --dags", file=sys.stderr)
         return 2
     config = StackConfig(home=args.home.resolve(), dags_folder=dags, api_port=args.port, executor=args.executor,
-                         warm_spark=args.warm_spark)
+                         warm_spark=not args.cold_spark)
     clock = _Clock()
     print(f"dagspec demo: {args.dag_id} on a local Airflow 3 + Dataproc/GCS emulators, all on 127.0.0.1\n"
           f"  home {config.home}   process logs {config.logs}/", flush=True)

@@ -94,6 +94,8 @@ def _celery(workers: int, schedulers: int, concurrency: int) -> Topology:
         "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "15",
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency),
         "AIRFLOW__CELERY__OPERATION_TIMEOUT": "10",
+        # each worker imports the Google clients and the provider once, before forking: tasks start warm
+        "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "dagspec.dag_factory.stack.celery_config.CELERY_CONFIG",
     }
     return Topology("celery", tuple(components), env, (Postgres, Redis),
                     ("metadatabase", "scheduler", "triggerer", "dag_processor"))

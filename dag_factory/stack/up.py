@@ -27,10 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--home", type=Path, default=Path(".dagspec/airflow"),
                    help="AIRFLOW_HOME: metadata DB, logs (default: %(default)s)")
     p.add_argument("--port", type=int, default=8080, help="UI/API port on 127.0.0.1 (default: %(default)s)")
-    p.add_argument("--warm-spark", action="store_true",
-                   help="keep Spark drivers started ahead per cluster, so a job skips the JVM start (opt-in: jobs that "
-                        "end within seconds of their deferral expose an Airflow 3.3 executor-event race that costs a "
-                        "task retry; see provider/emulator/README.md)")
+    p.add_argument("--cold-spark", action="store_true",
+                   help="start a fresh JVM for every Spark job (default: a warm Spark driver per cluster)")
+    p.add_argument("--warm-spark", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for old scripts
     p.add_argument("--fresh", action="store_true", help="forget earlier runs: start from an empty metadata DB")
     p.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="local: one machine (LocalExecutor, SQLite); celery: a distributed Airflow (CeleryExecutor, "
@@ -52,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
               f"with `dagspec init {args.dags}`", file=sys.stderr)
         return 2
     config = StackConfig(home=args.home.resolve(), dags_folder=dags, api_port=args.port, executor=args.executor,
-                         warm_spark=args.warm_spark)
+                         warm_spark=not args.cold_spark)
     say = lambda m: print(f"dagspec up: {m}", flush=True)  # noqa: E731
     try:
         with stop_signals(), local_stack(config, fresh=args.fresh, say=say) as stack:

@@ -1,4 +1,4 @@
-"""What every dagspec Dataproc operator shares: the run identity, the hook, the deferrable default."""
+"""What every dagspec Dataproc operator shares: the run identity, the hook, the deferrable default, ending in the triggerer."""
 
 from __future__ import annotations
 
@@ -6,16 +6,38 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..compat import BaseOperator, conf
+from ..compat import BaseOperator, TaskSuccessEvent, conf
 from ..hooks.dataproc import DataprocHook
 from ..hooks.settings import DEFAULT_CONN_ID
 
-__all__ = ["RunIdentity", "DataprocBaseOperator", "default_deferrable"]
+__all__ = ["RunIdentity", "DataprocBaseOperator", "default_deferrable", "ends_in_triggerer"]
 
 
 def default_deferrable() -> bool:
     """``[dagspec] default_deferrable`` (True unless configured otherwise)."""
     return conf.getboolean("dagspec", "default_deferrable", fallback=True)
+
+
+def _openlineage_on() -> bool:
+    """OpenLineage is installed and not disabled: its complete event, with our facets, is sent by a worker."""
+    try:
+        # lazy: the OpenLineage provider is optional; its conf module alone is cheap (~8 ms)
+        from airflow.providers.openlineage.conf import is_disabled
+    except ImportError:
+        return False
+    return not is_disabled()
+
+
+def ends_in_triggerer() -> bool:
+    """A deferred wait that succeeds ends the task in the triggerer (no worker slot to resume it).
+
+    True where Airflow has ``TaskSuccessEvent`` (2.10+), ``[dagspec] end_from_trigger`` is on (the
+    default) and OpenLineage is off (with it on, the task ends on a worker so that the listener sends
+    the operator's lineage facets). Failures always resume on a worker.
+    """
+    if TaskSuccessEvent is None or not conf.getboolean("dagspec", "end_from_trigger", fallback=True):
+        return False
+    return not _openlineage_on()
 
 
 @dataclass(frozen=True)
@@ -61,6 +83,12 @@ class DataprocBaseOperator(BaseOperator):
 
     def should_defer(self) -> bool:
         return default_deferrable() if self.deferrable is None else bool(self.deferrable)
+
+    def finish_args(self, xcoms: dict[str, Any], **extra: Any) -> dict[str, Any] | None:
+        """The trigger's ``finish`` (XComs to push on success, plus what it needs to judge it), or None."""
+        if not ends_in_triggerer():
+            return None
+        return {"xcoms": dict(xcoms), "return_value": bool(self.do_xcom_push), **extra}
 
     def trigger_args(self) -> dict[str, Any]:
         hook = self.hook()

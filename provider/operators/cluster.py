@@ -84,7 +84,7 @@ class DataprocCreateClusterOperator(DataprocBaseOperator):
         return self._ensure(context, generation=0)
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, str]:
-        event = event or {}
+        event = event if isinstance(event, dict) else {}  # dag.test() resumes an end event as its payload string
         if event.get("status") == "error":
             self.log.warning("waiting for the cluster failed: %s", event.get("message"))
         echo = event.get("echo") or {}
@@ -116,6 +116,8 @@ class DataprocCreateClusterOperator(DataprocBaseOperator):
                                      *again)
                     hook.create_cluster(name, config, labels, rid)
                     creates += 1
+                    if self.should_defer():  # the first pause, too, is the triggerer's: no worker slot held for it
+                        self._defer_wait(name, generation, creates, owner, delay=self.poll_interval)
                     self.sleep()  # let Dataproc show the cluster before observing it again: never spin
                 elif action is ClusterAction.START:
                     hook.start_cluster(name, observed.uuid, request_id("start", name, observed.uuid, ident.try_number))
@@ -130,14 +132,18 @@ class DataprocCreateClusterOperator(DataprocBaseOperator):
                     raise ClusterFailed(f"cluster {name}: {decision.reason}")
                 else:  # WAIT
                     if self.should_defer():
-                        self._defer_wait(name, generation, creates)
+                        self._defer_wait(name, generation, creates, owner)
                     self.sleep()
         finally:
             self.close_hook()
 
-    def _defer_wait(self, name: str, generation: int, creates: int = 0) -> None:
+    def _defer_wait(self, name: str, generation: int, creates: int = 0, owner: dict[str, str] | None = None,
+                    delay: float = 0.0) -> None:
         state = {"generation": generation, "creates": creates}
-        trigger = DataprocClusterTrigger(cluster_name=name, **self.trigger_args(), echo=state)
+        # on success the trigger pushes what _done pushes (cluster_name, cluster_uuid, the return value)
+        link = {DataprocClusterLink.key: cluster_url(self.hook().project_id, self.hook().region, name)}
+        finish = self.finish_args(link, want="running", owner=dict(owner or {}), on_error=self.on_error)
+        trigger = DataprocClusterTrigger(cluster_name=name, **self.trigger_args(), echo=state, finish=finish, delay=delay)
         self.defer(trigger=trigger, method_name="execute_complete", kwargs=state)
 
     def _done(self, context: Any, name: str, observed: ObservedCluster) -> dict[str, str]:
@@ -187,7 +193,7 @@ class DataprocDeleteClusterOperator(DataprocBaseOperator):
         return self._ensure_absent(context)
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        if event and event.get("status") == "error":
+        if isinstance(event, dict) and event.get("status") == "error":
             self.log.warning("waiting for the cluster failed: %s", event.get("message"))
         return self._ensure_absent(context)
 
@@ -218,7 +224,8 @@ class DataprocDeleteClusterOperator(DataprocBaseOperator):
                         self.sleep()
                     continue
                 if self.should_defer():
-                    self.defer(trigger=DataprocClusterTrigger(cluster_name=name, **self.trigger_args()),
+                    finish = self.finish_args({}, want="absent")  # the link was pushed above; no return value
+                    self.defer(trigger=DataprocClusterTrigger(cluster_name=name, **self.trigger_args(), finish=finish),
                                method_name="execute_complete")
                 self.sleep()
         finally:

@@ -74,7 +74,7 @@ class _WorkOperator(DataprocBaseOperator):
     def _submit(self, context: Any, ident: RunIdentity, work_id: str, attempt: int, base: str) -> None:
         raise NotImplementedError
 
-    def _trigger(self, work_id: str, echo: dict[str, Any]) -> Any:
+    def _trigger(self, work_id: str, echo: dict[str, Any], finish: dict[str, Any] | None) -> Any:
         raise NotImplementedError
 
     def _output_uri(self, raw: Any) -> str:
@@ -111,7 +111,7 @@ class _WorkOperator(DataprocBaseOperator):
         return self._run(context, attached=False)
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None, **kwargs: Any) -> str:
-        event = event or {}
+        event = event if isinstance(event, dict) else {}  # dag.test() resumes an end event as its payload string
         if event.get("status") == "error":
             self.log.warning("waiting for the %s failed: %s", self.kind, event.get("message"))
         echo = event.get("echo") or kwargs
@@ -166,8 +166,8 @@ class _WorkOperator(DataprocBaseOperator):
     def _wait(self, work_id: str, attached: bool) -> None:
         """Defer until the attempt ends, or follow it here (streaming its driver output)."""
         if self.should_defer():
-            self.defer(trigger=self._trigger(work_id, {"attached": attached}), method_name="execute_complete",
-                       kwargs={"attached": attached})
+            self.defer(trigger=self._trigger(work_id, {"attached": attached}, self._finish_args(work_id)),
+                       method_name="execute_complete", kwargs={"attached": attached})
         self._active_id = work_id if attached else None
         output: DriverOutput | None = None
         while True:
@@ -181,6 +181,14 @@ class _WorkOperator(DataprocBaseOperator):
                 self._active_id = None
                 return
             self.sleep()
+
+    def _finish_args(self, work_id: str) -> dict[str, Any] | None:
+        """What the trigger pushes when the attempt succeeds: the XComs ``_finish`` pushes (and returns)."""
+        xcoms = {self.link.key: self._url(work_id), self.xcom_key: work_id}
+        finish = self.finish_args(xcoms)
+        if finish is not None and finish.pop("return_value"):
+            finish["xcoms"]["return_value"] = work_id
+        return finish
 
     def _finish(self, context: Any, work_id: str, raw: Any) -> str:
         url = self._url(work_id)
@@ -294,8 +302,8 @@ class DataprocSubmitJobOperator(_WorkOperator):
     def _cancel(self, work_id: str) -> None:
         self.hook().cancel_job(work_id)
 
-    def _trigger(self, work_id: str, echo: dict[str, Any]) -> Any:
-        return DataprocJobTrigger(id=work_id, **self.trigger_args(), echo=echo)
+    def _trigger(self, work_id: str, echo: dict[str, Any], finish: dict[str, Any] | None) -> Any:
+        return DataprocJobTrigger(id=work_id, **self.trigger_args(), echo=echo, finish=finish)
 
     def _resolve_cluster(self, ident: RunIdentity) -> tuple[str, Any]:
         given = [n for n, v in (("cluster", self.cluster), ("cluster_name", self.cluster_name),
@@ -388,8 +396,8 @@ class DataprocSubmitBatchOperator(_WorkOperator):
     def _cancel(self, work_id: str) -> None:
         self.hook().cancel_batch(work_id)
 
-    def _trigger(self, work_id: str, echo: dict[str, Any]) -> Any:
-        return DataprocBatchTrigger(id=work_id, **self.trigger_args(), echo=echo)
+    def _trigger(self, work_id: str, echo: dict[str, Any], finish: dict[str, Any] | None) -> Any:
+        return DataprocBatchTrigger(id=work_id, **self.trigger_args(), echo=echo, finish=finish)
 
     def _submit(self, context: Any, ident: RunIdentity, work_id: str, attempt: int, base: str) -> None:
         body = dict(self.batch or {})

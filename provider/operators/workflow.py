@@ -129,7 +129,7 @@ class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
         return waits + 1
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
-        event = event or {}
+        event = event if isinstance(event, dict) else {}  # dag.test() resumes an end event as its payload string
         if event.get("status") == "error":
             self.log.warning("waiting for the workflow failed: %s", event.get("message"))
         name = event.get("operation") or kwargs.get("operation")
@@ -150,7 +150,8 @@ class DataprocInstantiateWorkflowTemplateOperator(DataprocBaseOperator):
                 if progress["done"]:
                     return self._finish(progress)
                 if self.should_defer():
-                    self.defer(trigger=DataprocWorkflowTrigger(operation=name, **self.trigger_args()),
+                    finish = self.finish_args({})  # on success the trigger pushes what _finish returns
+                    self.defer(trigger=DataprocWorkflowTrigger(operation=name, **self.trigger_args(), finish=finish),
                                method_name="execute_complete", kwargs={"operation": name})
                 self.sleep()
         finally:

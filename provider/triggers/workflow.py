@@ -2,7 +2,9 @@
 
 ``DataprocWorkflowTrigger`` only observes the workflow's long-running operation through
 ``WorkflowHook`` (``hooks/workflow.py``), logs step progress, and yields one ``WorkflowEvent`` when
-the operation is done; it serializes plain values only.
+the operation is done; it serializes plain values only. Given ``finish`` (by an operator on an Airflow
+with ``TaskSuccessEvent``), a workflow that succeeded ends the task here with the operator's return
+value as XCom; a failed one resumes the operator on a worker, which raises the error.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, TypedDict
 from ..compat import BaseTrigger, TriggerEvent
 from ..errors import DataprocError
 from ..hooks.workflow import WorkflowHook
+from .dataproc import success_event
 
 __all__ = ["WorkflowEvent", "DataprocWorkflowTrigger"]
 
@@ -28,8 +31,9 @@ class DataprocWorkflowTrigger(BaseTrigger):
     """Waits until a workflow's operation is done (success or failure), logging step changes."""
 
     def __init__(self, *, operation: str, project_id: str, region: str, gcp_conn_id: str,
-                 poll_interval: float = 5.0) -> None:
+                 poll_interval: float = 5.0, finish: dict[str, Any] | None = None) -> None:
         super().__init__()
+        self.finish = finish  # None: every outcome resumes the operator on a worker
         self.operation = operation
         self.project_id = project_id
         self.region = region
@@ -37,10 +41,11 @@ class DataprocWorkflowTrigger(BaseTrigger):
         self.poll_interval = poll_interval
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return "dagspec.provider.triggers.workflow.DataprocWorkflowTrigger", {
-            "operation": self.operation, "project_id": self.project_id, "region": self.region,
-            "gcp_conn_id": self.gcp_conn_id, "poll_interval": self.poll_interval,
-        }
+        kwargs = {"operation": self.operation, "project_id": self.project_id, "region": self.region,
+                  "gcp_conn_id": self.gcp_conn_id, "poll_interval": self.poll_interval}
+        if self.finish is not None:
+            kwargs["finish"] = self.finish
+        return "dagspec.provider.triggers.workflow.DataprocWorkflowTrigger", kwargs
 
     def _event(self, status: str, message: str = "") -> TriggerEvent:
         payload: WorkflowEvent = {"status": status, "operation": self.operation, "message": message}
@@ -57,6 +62,9 @@ class DataprocWorkflowTrigger(BaseTrigger):
                         seen[step] = facts["state"]
                         self.log.info("step %s: %s %s", step, facts["state"], facts["job_id"])
                 if progress["done"]:
+                    if self.finish is not None and not progress["error"]:
+                        yield self._success(progress)
+                        return
                     yield self._event("ended", progress["error"] or "")
                     return
                 await asyncio.sleep(self.poll_interval)
@@ -64,3 +72,13 @@ class DataprocWorkflowTrigger(BaseTrigger):
             yield self._event("error", f"{type(exc).__name__}: {exc}")
         finally:
             hook.close()
+
+    def _success(self, progress: dict[str, Any]) -> TriggerEvent:
+        """End the task here: what the operator's ``_finish`` logs and returns for a workflow that succeeded."""
+        jobs = {step: facts["job_id"] for step, facts in progress["steps"].items()}
+        self.log.info("workflow %s succeeded on cluster %s: %s", progress["operation"], progress["cluster_name"], jobs)
+        xcoms = dict((self.finish or {}).get("xcoms") or {})
+        if (self.finish or {}).get("return_value"):
+            xcoms["return_value"] = {"operation": progress["operation"], "cluster_name": progress["cluster_name"],
+                                     "jobs": jobs}
+        return success_event(xcoms)

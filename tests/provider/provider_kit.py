@@ -10,7 +10,7 @@ from typing import Any
 from dagspec.dag_factory.airflow.build import import_object
 from dagspec.provider.compat import TaskDeferred
 
-__all__ = ["run_trigger", "drive", "write_scripts", "FAST"]
+__all__ = ["run_trigger", "drive", "ended_in_triggerer", "write_scripts", "FAST"]
 
 FAST = {"poll_interval": 0.1}
 
@@ -28,6 +28,11 @@ def run_trigger(trigger: Any) -> Any:
     return asyncio.run(_first(rebuilt))
 
 
+def ended_in_triggerer(event: Any) -> bool:
+    """The event ends the task in the triggerer (a ``TaskSuccessEvent`` and the like) instead of resuming it."""
+    return getattr(event, "task_instance_state", None) is not None
+
+
 def drive(op: Any, context: dict[str, Any], max_deferrals: int = 50) -> Any:
     """Run ``op.execute``; whenever it defers, run the trigger and resume it, like Airflow would."""
     try:
@@ -36,6 +41,10 @@ def drive(op: Any, context: dict[str, Any], max_deferrals: int = 50) -> Any:
         current = deferred
     for _ in range(max_deferrals):
         event = run_trigger(current.trigger)
+        if ended_in_triggerer(event):  # as Airflow's triggerer does: push the event's XComs, end the task
+            for key, value in (event.xcoms or {}).items():
+                context["ti"].xcom_push(key=key, value=value)
+            return (event.xcoms or {}).get("return_value")
         try:
             return getattr(op, current.method_name)(context, event=event.payload, **(current.kwargs or {}))
         except TaskDeferred as again:

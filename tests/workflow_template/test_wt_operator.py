@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
@@ -57,13 +58,15 @@ def _drive(op: Any, context: dict[str, Any]) -> Any:
         return op.execute(context)
     except TaskDeferred as deferred:
         path, kwargs = deferred.trigger.serialize()
-        assert all(isinstance(v, (str, int, float, bool)) for v in kwargs.values())  # plain values only
+        assert json.loads(json.dumps(kwargs)) == kwargs  # plain values only (``finish``: a dict of them)
 
         async def first() -> Any:
             async for event in import_string(path)(**kwargs).run():
                 return event
 
         event = asyncio.run(first())
+        if getattr(event, "task_instance_state", None) is not None:  # ended in the triggerer: its XComs
+            return (event.xcoms or {}).get("return_value")
         return getattr(op, deferred.method_name)(context, event=event.payload, **(deferred.kwargs or {}))
 
 
