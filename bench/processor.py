@@ -68,16 +68,19 @@ def _counts(db: Path) -> tuple[int, list[str]] | None:
 
 
 def run_processor(label: str, dags: Path, db: Path, work: Path, expect: int, cache: Path | None,
-                  timeout: float = 1800) -> ProcessorRun:
+                  timeout: float = 1800, extra_env: dict[str, str] | None = None,
+                  prefix: list[str] | None = None) -> ProcessorRun:
+    """Run ``airflow dag-processor -n 1`` over ``dags`` (``extra_env``: more configuration, such as
+    the DAG importers; ``prefix``: a command to run it under, such as ``nice -n 10``)."""
     home = work / f"home-{label.replace(' ', '-')}"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     shutil.copy(db, home / "airflow.db")
-    env = base_env(home, dags, cache)
+    env = {**base_env(home, dags, cache), **(extra_env or {})}
     target = home / "airflow.db"
     log = (home / "dag-processor.log").open("w")
     start = time.monotonic()
-    proc = subprocess.Popen([AIRFLOW, "dag-processor", "-n", "1"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([*(prefix or []), AIRFLOW, "dag-processor", "-n", "1"], env=env, stdout=log, stderr=subprocess.STDOUT)
     reached: float | None = None
     timed_out = False
     while proc.poll() is None:
