@@ -28,6 +28,11 @@ default budgets: every good DAG must load and the big spec must be its own impor
 adds a folder of ``--large-count`` (5,000; 10,000 with ``--large-count 10000``) specs, cold, behind
 parse units and behind the single loader.
 
+``--importer34`` then runs ``bench/importer34.py`` in the Airflow 3.4 environment (``.venv-3.4``, made by
+``make .venv-3.4/.synced``): the 3.4 dag processor with dagspec's DAG importer, one parse unit per
+spec, against the same hand-written files (``--large`` there adds ``--large-count`` specs); its
+figures join the last line with the prefix ``i34_``.
+
 The last line is the one to keep:
 ``BENCH parse_ratio=<ours warm/python> cold_ratio=<ours cold/python> worker_parse_ms=<...> python_single_ms=<...>
 [chain_ratio=<...>] [processor_ratio_units_cold=<...> ...]``.
@@ -141,6 +146,26 @@ def _processor(out: Path, args: argparse.Namespace, python: Path) -> dict[str, f
     return result
 
 
+def _importer34(out: Path, args: argparse.Namespace) -> dict[str, str]:
+    """Airflow 3.4 with the importer, in its own environment; its ``BENCH34`` figures, prefixed ``i34_``."""
+    python34 = Path(__file__).resolve().parents[1] / ".venv-3.4" / "bin" / "python"
+    if not python34.exists():
+        raise SystemExit("--importer34 needs the Airflow 3.4 environment: make .venv-3.4/.synced")
+    command = [str(python34), str(Path(__file__).with_name("importer34.py")), "--count", str(args.count),
+               "--tasks", str(args.tasks), "--out", str(out / "importer34")]
+    if args.large:
+        command += ["--large", "--large-count", str(args.large_count)]
+    lines = []
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            lines.append(line)
+    if proc.returncode != 0 or not lines or not lines[-1].startswith("BENCH34"):
+        raise SystemExit("bench/importer34.py failed")
+    return {f"i34_{k}": v for k, v in (item.split("=", 1) for item in lines[-1].split()[1:])}
+
+
 def _measure(label: str, path: Path, env: dict[str, str], repeat: int, expect_dags: int) -> list[float]:
     times = []
     for i in range(repeat):
@@ -166,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pathological-tasks", type=int, default=12000, help="tasks of the huge spec (12000)")
     parser.add_argument("--large", action="store_true", help="add the large-folder dag-processor run")
     parser.add_argument("--large-count", type=int, default=5000, help="specs in the large folder (5000; try 10000)")
+    parser.add_argument("--importer34", action="store_true",
+                        help="add Airflow 3.4 with dagspec's DAG importer (bench/importer34.py in .venv-3.4)")
     args = parser.parse_args(argv)
 
     out = args.out or Path(tempfile.mkdtemp(prefix="dagspec-bench-"))
@@ -200,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         extra.update({k: round(v, 3) for k, v in _chain(out, args.chain_tasks, env, repeat).items()})
     if not args.no_processor:
         extra.update(_processor(out, args, python))
+    if args.importer34:
+        extra.update(_importer34(out, args))
     tail = "".join(f" {k}={v}" for k, v in extra.items())
     print(f"BENCH parse_ratio={warm / hand:.3f} cold_ratio={cold / hand:.3f} worker_parse_ms={worker * 1000:.1f} "
           f"python_single_ms={single * 1000:.1f}{tail}")
