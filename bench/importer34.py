@@ -10,8 +10,10 @@ this file with ``.venv-3.4/bin/python``). Generates ``--count`` specs x ``--task
 - the spec folder with ``DagspecImporter`` registered in ``[dag_processor] dag_importer_configs``,
   cold (an empty plan cache, as after a dag-processor restart or upgrade) and warm;
 
-and reports the time until every DAG is serialized in the DB, the import errors (must be none), and
-the ratio to the hand-written folder measured in the same run. ``--large`` adds ``--large-count``
+and reports the time until every DAG is serialized in the DB, the import errors (must be none), the
+ratio to the hand-written folder measured in the same run, and the same ratio in CPU seconds of the
+dag processor and its parse processes (``*_cpu_*``: what to trust on a loaded machine, where the wall
+clock of two runs made one after the other measures the neighbours as much as the parse). ``--large`` adds ``--large-count``
 (10,000) specs, cold, and their hand-written twin. ``--nice N`` runs the dag processors under
 ``nice -n N`` (a shared machine).
 
@@ -50,6 +52,10 @@ def _ratio(run: ProcessorRun, base: ProcessorRun) -> float | str:
     return round(run.seconds_to_db / base.seconds_to_db, 3)
 
 
+def _cpu_ratio(run: ProcessorRun, base: ProcessorRun) -> float | str:
+    return round(run.cpu_seconds / base.cpu_seconds, 3) if base.cpu_seconds else "n/a"
+
+
 def _scenario(out: Path, work: Path, db: Path, count: int, tasks: int, prefix: list[str], warm: bool,
               tag: str) -> dict[str, object]:
     specs, python = generate(out / f"{tag}-folders", count, tasks)
@@ -64,6 +70,9 @@ def _scenario(out: Path, work: Path, db: Path, count: int, tasks: int, prefix: l
                                  f"{tag}importer_ratio_cold": _ratio(cold, python_run),
                                  f"{tag}importer_dags": cold.dags, f"{tag}importer_errors": len(cold.errors),
                                  f"{tag}python_errors": len(python_run.errors)}
+    result.update({f"{tag}python_cpu_s": round(python_run.cpu_seconds, 1),
+                   f"{tag}importer_cold_cpu_s": round(cold.cpu_seconds, 1),
+                   f"{tag}importer_cpu_ratio_cold": _cpu_ratio(cold, python_run)})
     runs = [python_run, cold]
     if warm:
         warm_run = run_processor(f"{count} specs, importer, warm", specs, db, work, count, cache,
@@ -71,11 +80,13 @@ def _scenario(out: Path, work: Path, db: Path, count: int, tasks: int, prefix: l
         runs.append(warm_run)
         result.update({f"{tag}importer_warm_s": _seconds(warm_run),
                        f"{tag}importer_ratio_warm": _ratio(warm_run, python_run),
-                       f"{tag}importer_warm_errors": len(warm_run.errors)})
+                       f"{tag}importer_warm_errors": len(warm_run.errors),
+                       f"{tag}importer_cpu_ratio_warm": _cpu_ratio(warm_run, python_run)})
     for run in runs:
         if run.seconds_to_db is None or run.errors:
             print(f"  !! {run.label}: {run.dags} of {count} DAGs, import errors {run.errors[:5]}", flush=True)
-    print(f"  ratio to hand-written: cold {result[f'{tag}importer_ratio_cold']}"
+    print(f"  ratio to hand-written (CPU in brackets): cold {result[f'{tag}importer_ratio_cold']} "
+          f"({result[f'{tag}importer_cpu_ratio_cold']})"
           + (f", warm {result[f'{tag}importer_ratio_warm']}" if warm else ""), flush=True)
     return result
 

@@ -145,7 +145,9 @@ def _taken_ids(root: Path, python: list[Path], loader_file: str | None, bag: Any
 
 def _policy() -> Any:
     """The administrator's ``[dagspec]`` policy (cheap: the worker's fast path calls it too)."""
-    from ..compile.resolve import POLICY_OPTIONS, Policy  # lazy: stdlib-only module, kept off the import of this file
+    # lazy, and from compile.policy (standard library only), not compile.resolve, which re-exports it
+    # but imports the resolver's helpers (difflib, pkgutil) a worker's cache hit never uses
+    from ..compile.policy import POLICY_OPTIONS, Policy
 
     return Policy.from_env({f"AIRFLOW__DAGSPEC__{name.upper()}": _conf_get("dagspec", name, "")
                             for name in POLICY_OPTIONS})

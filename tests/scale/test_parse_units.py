@@ -195,7 +195,8 @@ from dagspec.dag_factory.airflow.compat import DagBag
 bag = DagBag(dag_folder=sys.argv[1], safe_mode=True)
 print(json.dumps({"dags": sorted(bag.dags), "errors": sorted(bag.import_errors),
                   "compiler": "dagspec.dag_factory.spec.models" in sys.modules,
-                  "compile_api": "dagspec.dag_factory.compile.api" in sys.modules}))
+                  "compile_api": "dagspec.dag_factory.compile.api" in sys.modules
+                                 or "dagspec.dag_factory.compile.resolve" in sys.modules}))
 """
 
 
