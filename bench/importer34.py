@@ -58,8 +58,8 @@ def _cpu_ratio(run: ProcessorRun, base: ProcessorRun) -> float | str:
 
 def _scenario(out: Path, work: Path, db: Path, count: int, tasks: int, prefix: list[str], warm: bool,
               tag: str) -> dict[str, object]:
-    specs, python = generate(out / f"{tag}-folders", count, tasks)
-    cache = work / f"cache-{tag}"
+    specs, python = generate(out / f"{tag or 'base_'}folders", count, tasks)
+    cache = work / f"cache-{tag or 'base_'}specs"
     shutil.rmtree(cache, ignore_errors=True)
     print(f"{count} DAGs x {tasks} tasks: hand-written files, then specs with DagspecImporter (one parse unit "
           "each)", flush=True)
