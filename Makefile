@@ -12,14 +12,14 @@ DF_REQS  := tests/envs/dag-factory.txt
 EXECUTOR ?= local
 SERVERS  := /usr/bin/redis-server /usr/bin/pg_conftool
 
-.PHONY: help venv test test-min min-lock lock test-line test-lines dagfactory-lock test-34 lock-34 test-fast demo airflow bench bench-load lint clean
+.PHONY: help venv test test-min min-lock lock test-line test-lines dagfactory-lock test-34 lock-34 test-fast demo airflow bench bench-34 bench-load lint clean
 
 help:
 	@echo "make demo   run the flagship example end to end on the local stack"
 	@echo "make airflow  the local stack kept running: UI on http://127.0.0.1:8080 (admin / admin)"
 	@echo "make test   build the environment (first time) and run every test"
 	@echo "make test-line LINE=3.2  the fast suites on another Airflow line (3.2, 3.1, 2.11; make lock LINE=... re-pins it)"
-	@echo "make bench  run the benchmarks (ARGS=--large: add the 5,000-spec run; make bench-load: 20 runs on the celery stack)"
+	@echo "make bench  run the benchmarks (ARGS=--large: add the 5,000-spec run; --importer34: add Airflow 3.4 with the importer, or make bench-34; make bench-load: 20 runs on the celery stack)"
 	@echo "make lint   ruff and mypy"
 
 $(UV):
@@ -127,8 +127,13 @@ $(SERVERS):
 	else echo "no redis-server/postgresql and no root apt-get: install them (apt-get install postgresql" \
 	  "redis-server) for EXECUTOR=celery; the chaos tests will be skipped"; fi
 
-bench: $(STAMP)
+bench: $(STAMP) $(if $(findstring --importer34,$(ARGS)),.venv-3.4/.synced)
 	$(VENV)/bin/python bench/run.py $(ARGS)
+
+# Airflow 3.4 (pre-release) with dagspec's DAG importer: the real dag processor, one parse unit per spec
+# (`make bench-34 ARGS="--large --nice 10"` adds 10,000 specs). `make bench ARGS=--importer34` runs it too.
+bench-34: .venv-3.4/.synced
+	.venv-3.4/bin/python bench/importer34.py $(ARGS)
 
 # Load scenario on the distributed stack: 20 concurrent runs of a three-job pipeline, a cluster each.
 bench-load: $(STAMP) $(SERVERS)

@@ -61,7 +61,6 @@ logged instead.
 
 from __future__ import annotations
 
-import gc
 import keyword
 import logging
 import os
@@ -69,13 +68,13 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Iterable, Iterator, MutableMapping
-from contextlib import contextmanager
+from collections.abc import Iterable, MutableMapping
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from ..compile.gcpause import gc_paused  # standard library only, as the line below
 from ..spec.discover import SPEC_SUFFIXES  # standard library only: cheap on the parse path
 from .compat import AIRFLOW_LINE, DAGBAG_MODULE, bag_bundle  # importing compat imports no Airflow
 
@@ -146,7 +145,9 @@ def _taken_ids(root: Path, python: list[Path], loader_file: str | None, bag: Any
 
 def _policy() -> Any:
     """The administrator's ``[dagspec]`` policy (cheap: the worker's fast path calls it too)."""
-    from ..compile.resolve import POLICY_OPTIONS, Policy  # lazy: stdlib-only module, kept off the import of this file
+    # lazy, and from compile.policy (standard library only), not compile.resolve, which re-exports it
+    # but imports the resolver's helpers (difflib, pkgutil) a worker's cache hit never uses
+    from ..compile.policy import POLICY_OPTIONS, Policy
 
     return Policy.from_env({f"AIRFLOW__DAGSPEC__{name.upper()}": _conf_get("dagspec", name, "")
                             for name in POLICY_OPTIONS})
@@ -286,14 +287,14 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
     unit = _checked_unit(unit)
     only = get_parsing_context().dag_id
     if only is not None:
-        with _gc_paused():  # as for the whole folder below
+        with gc_paused():  # as for the whole folder below
             if _bind_from_cache(namespace, root, only, loader_file, build_dag, unit):
                 return  # a worker: the plan cache knew the spec, and it is unchanged
     # The cyclic garbage collector is paused while the folder's DAGs are compiled and built: they
     # all stay alive, so each full collection would walk every object built so far for nothing (a
     # third or more of the parse; a hand-written DAG file pays it too). Unreachable cycles made
     # meanwhile wait for the collection that follows, once the unit's DAGs are handed to Airflow.
-    with _gc_paused():
+    with gc_paused():
         clock = _Clock.from_conf()  # from the start of the parse: compiling spends the import timeout too
         paths, python = _list_folder(root)
         if unit is not None:
@@ -346,17 +347,6 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
         bag.import_errors.setdefault(_bag_key(bag, path), _unbuilt_text(path, root, len(paths), clock))
     if only is None and bag_bundle(bag):
         _mark_parsed(bag, paths)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 _CHUNK = 100  # specs compiled and built between two looks at the clock, in a folder larger than this

@@ -6,13 +6,11 @@ actually be compiled, not when every plan comes from the cache (a worker's usual
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import sys
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +21,7 @@ from ..spec.files import template_folders
 from ..spec.limits import Budget
 from ..spec.secrets import redact_diagnostics
 from .cache import PlanCache, index_key
+from .gcpause import gc_paused
 from .gitref import forget as forget_git
 from .plan import DagPlan
 from .resolve import Policy, Resolver
@@ -88,19 +87,6 @@ def candidates_for(dag_id: str, paths: Sequence[Path]) -> list[Path]:
         if dag_id in text and dag_id in _DAG_ID_LINE.findall(text):
             out.append(p)
     return out
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: compiling allocates many small objects that live on,
-    and full collections while the loaded YAML trees are alive cost more than the work itself."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def compile_paths(paths: Sequence[Path | str], *, root: Path | str, policy: Policy | None = None,

@@ -193,3 +193,39 @@ def test_a_bundle_can_pick_dagspecs_importer_through_its_importers_key(
     bag = bag_of(folder, bundle="specs")
     assert set(bag.dags) == {"good"}
     assert set(bag.import_errors) == {"team/broken.yaml"}
+
+
+PRELOAD_PROBE = """
+import json, os, sys
+from pathlib import Path
+from airflow.sdk.importers import find_file_dag_definitions
+from dagspec.dag_factory.airflow.importer import DagspecImporter
+
+importer = DagspecImporter()  # the dag processor builds it once, before it forks a parse process per file
+folder = Path(sys.argv[1])
+
+class Bundle:
+    path, name = str(folder), "dags-folder"
+
+before = set(sys.modules)
+result = importer.import_definition(next(iter(find_file_dag_definitions(folder, [".yaml"]))), Bundle())
+print(json.dumps({"dags": [d.dag_id for d in result.dags], "errors": len(result.errors),
+                  "imported": sorted(m for m in set(sys.modules) - before if m.startswith("airflow"))}))
+"""
+
+
+def test_a_parse_process_imports_no_airflow_module_the_importer_could_have_preloaded_before_the_fork(
+        tmp_path: Path) -> None:
+    """Every spec is parsed in its own process forked after the importer is built: an Airflow module a
+    spec's build imports lazily (the timetables, asset definitions) is paid again in every process."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    folder = write_specs(tmp_path / "dags", {"daily.yaml": GOOD_SPEC})
+    env = {**os.environ, "DAGSPEC_CACHE_DIR": str(tmp_path / "cold-cache")}
+    out = subprocess.run([sys.executable, "-c", PRELOAD_PROBE, str(folder)], env=env, capture_output=True,
+                         text=True, timeout=300, check=True)
+    probe = json.loads(out.stdout.strip().splitlines()[-1])
+    assert probe == {"dags": ["daily"], "errors": 0, "imported": []}
