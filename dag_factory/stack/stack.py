@@ -202,7 +202,7 @@ def local_stack(config: StackConfig, *, fresh: bool = True, start_timeout: float
         for component in shape.components:
             cwd = config.home / component.workdir
             cwd.mkdir(parents=True, exist_ok=True)
-            argv = [sys.executable, "-m", "airflow", *component.args]
+            argv = [sys.executable, "-m", component.module, *component.args]
             stack.children[component.name] = Child(component.name, argv, {**env, **component.env},
                                                    stack.log(component.name), cwd=cwd).start()
         note(f"starting Airflow ({shape.executor} executor): {', '.join(shape.names)} (logs: {config.logs}/)")

@@ -23,6 +23,12 @@ class Component:
     args: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
     workdir: str = ""  # under the stack's home; "" = the home itself
+    prewarmed: bool = False  # run through stack/prewarmed.py: the tasks it forks inherit the Google clients
+
+    @property
+    def module(self) -> str:
+        """The module ``python -m`` runs: Airflow's command line, or the same after the provider's imports."""
+        return "dagspec.dag_factory.stack.prewarmed" if self.prewarmed else "airflow"
 
     @property
     def kind(self) -> str:
@@ -67,7 +73,8 @@ _SKIP_SERVE_LOGS = ("--skip-serve-logs",)  # serve_logs binds every interface: t
 def _local() -> Topology:
     return Topology("local", (
         Component("api-server", ("api-server",)),
-        Component("scheduler", ("scheduler", *_SKIP_SERVE_LOGS)),
+        # LocalExecutor: the scheduler forks the workers that fork the tasks
+        Component("scheduler", ("scheduler", *_SKIP_SERVE_LOGS), prewarmed=True),
         Component("dag-processor", ("dag-processor",)),
         Component("triggerer", ("triggerer", *_SKIP_SERVE_LOGS)),
     ), {"AIRFLOW__CORE__EXECUTOR": "LocalExecutor"})

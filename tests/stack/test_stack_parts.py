@@ -136,6 +136,25 @@ def test_the_default_topology_is_one_machine_and_celery_is_the_distributed_stack
         topology("kubernetes")
 
 
+def test_the_local_scheduler_runs_airflow_after_loading_the_google_clients_its_tasks_inherit(tmp_path: Path) -> None:
+    # LocalExecutor workers fork from the scheduler and tasks from them: the scheduler preloads the provider
+    from dagspec.dag_factory.stack.topology import topology
+
+    assert [c.module for c in topology("local").components] == [
+        "airflow", "dagspec.dag_factory.stack.prewarmed", "airflow", "airflow"]
+    probe = ("import runpy, sys; sys.argv = ['prewarmed', 'version']\n"
+             "try:\n    runpy.run_module('dagspec.dag_factory.stack.prewarmed', run_name='__main__')\n"
+             "except SystemExit as e:\n    code = e.code\n"
+             "print('loaded', 'google.cloud.dataproc_v1' in sys.modules, 'dagspec.provider.operators.job' in sys.modules,"
+             " code)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "AIRFLOW_HOME": str(tmp_path)})
+    lines = out.stdout.split()
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert lines[-4:] == ["loaded", "True", "True", "None"]  # the modules are loaded, and `airflow version` ran
+    assert re.fullmatch(r"\d+\.\d+\.\d+\S*", lines[0])  # what `airflow version` prints
+
+
 def test_the_celery_env_names_postgres_redis_and_the_psycopg2_result_backend(tmp_path: Path) -> None:
     from dagspec.dag_factory.stack.servers import Postgres, Redis
 
