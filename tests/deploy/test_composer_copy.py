@@ -100,9 +100,10 @@ def test_a_composer_copy_of_the_repository_loads_the_same_dags(bucket: Bucket, t
 
 @pytest.mark.slow
 @pytest.mark.spark
-def test_the_flagship_runs_to_success_from_the_composer_copy(bucket: Bucket, tmp_path: Path, emu: Any,
+def test_the_flagship_runs_to_success_from_the_composer_copy(bucket: Bucket, tmp_path: Path, warm_emu: Any,
                                                              emulator_clients: Any, run_dag: Any,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # warm Spark: the copy's three job files still run on real Spark, one JVM for the cluster instead of three
     deploy_repository(bucket)
     folder = copy_dags_prefix(bucket, tmp_path / "composer") / "dagspec"
     monkeypatch.setenv("DAGSPEC_POLL_INTERVAL", "0.5s")

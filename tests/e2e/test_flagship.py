@@ -18,14 +18,6 @@ def _rows(storage, bucket: str, prefix: str) -> list[dict[str, str]]:
     return [row for b in parts for row in csv.DictReader(io.StringIO(b.download_as_text()))]
 
 
-@pytest.fixture
-def warm_emu(emu):
-    """The session emulator with warm Spark on for this test: its three Spark jobs skip the JVM start."""
-    emu.set_warm_spark(True)
-    yield emu
-    emu.set_warm_spark(False)
-
-
 def test_sales_pipeline_runs_on_an_ephemeral_cluster(warm_emu, emulator_clients, run_dag, monkeypatch) -> None:
     emu = warm_emu
     monkeypatch.setenv("DAGSPEC_POLL_INTERVAL", "0.5s")
