@@ -2,7 +2,8 @@
 
 Every test session gets its own AIRFLOW_HOME under pytest's temp folder, so tests never touch
 ~/airflow. The ``airflow_db`` fixture migrates the database once per session, for tests that
-need a real metadata DB (``dag.test()``, DagBag syncing).
+need a real metadata DB (``dag.test()``, DagBag syncing); ``migrated_db`` copies that freshly migrated DB
+for tests whose own Airflow processes need an empty metadata DB of their own.
 """
 
 from __future__ import annotations
@@ -37,11 +38,35 @@ def airflow_home() -> Path:
 
 @pytest.fixture(scope="session")
 def airflow_db(airflow_home: Path) -> Path:
-    """A migrated SQLite metadata DB for this test session."""
+    """A migrated SQLite metadata DB for this test session (and a pristine copy of it for ``migrated_db``)."""
     from airflow.utils import db
 
     db.resetdb(skip_init=False)
+    _copy_sqlite(airflow_home / "airflow.db", airflow_home / "migrated-template.db")
     return airflow_home
+
+
+@pytest.fixture(scope="session")
+def migrated_db(airflow_db: Path):
+    """``migrated_db(path)``: writes at ``path`` a fresh copy of the session's just-migrated SQLite metadata DB
+    (the same schema ``airflow db migrate`` gives, without paying a migration per test); returns ``path``."""
+
+    def copy(path: Path) -> Path:
+        _copy_sqlite(airflow_db / "migrated-template.db", path)
+        return path
+
+    return copy
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    import sqlite3
+
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
 
 
 @pytest.fixture(scope="session")

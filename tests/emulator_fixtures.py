@@ -5,6 +5,8 @@
 - ``emu`` (function): the same handle with faults cleared and counters zeroed before the test.
 - ``emulator_clients`` (session): real Dataproc/GCS clients on the emulator (``.clusters``,
   ``.jobs``, ``.workflows``, ``.batches``, ``.storage``).
+- ``warm_emu`` (function): ``emu`` with warm Spark on for the test (a cluster's jobs share one running Spark
+  instead of a JVM start each; real Spark all the same), off again afterwards.
 - ``emu_modes`` (function, parametrized): ``emu`` once per request_id replay mode of workflows:
   "retained" (a finished workflow's request_id still replays, the emulator's default) and
   "concurrent" (it replays only while that workflow runs: all Dataproc documents). Tests of the
@@ -23,7 +25,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["emu", "emu_modes", "emulator", "emulator_clients", "fast_polling", "pytest_runtest_setup"]
+__all__ = ["emu", "emu_modes", "emulator", "emulator_clients", "fast_polling", "pytest_runtest_setup", "warm_emu"]
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -60,6 +62,14 @@ def emu(emulator: Any) -> Any:
     emulator.reset()
     yield emulator
     emulator.faults.clear()
+
+
+@pytest.fixture
+def warm_emu(emu: Any) -> Any:
+    """``emu`` with warm Spark on for this test: the jobs of a cluster it creates skip the JVM start."""
+    emu.set_warm_spark(True)
+    yield emu
+    emu.set_warm_spark(False)
 
 
 @pytest.fixture(params=["retained", "concurrent"])

@@ -59,8 +59,10 @@ class Child:
         self.log = log
         self.cwd = cwd
         self.proc: subprocess.Popen[bytes] | None = None
+        self._terminated = False  # SIGTERM already sent to this start's group (terminate(), then stop())
 
     def start(self) -> Child:
+        self._terminated = False
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             out.write(f"\n==== {time.strftime('%H:%M:%S')} {' '.join(self.argv)}\n".encode())
@@ -80,12 +82,20 @@ class Child:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def terminate(self) -> None:
+        """SIGTERM the whole process group without waiting (``stop()`` then waits), so that several children
+        can shut down at the same time; a second SIGTERM is never sent."""
+        if self.proc is not None and not self._terminated:
+            self._terminated = True
+            _signal_group(self.proc.pid, signal.SIGTERM)
+
     def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM the whole process group, wait, then SIGKILL whatever is left of it; idempotent."""
+        """SIGTERM the whole process group (unless ``terminate()`` did), wait, then SIGKILL whatever is left of
+        it; idempotent."""
         if self.proc is None:
             return
         pgid = self.proc.pid  # start_new_session: the group id is the leader's pid
-        _signal_group(pgid, signal.SIGTERM)
+        self.terminate()
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:

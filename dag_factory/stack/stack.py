@@ -112,6 +112,19 @@ class LocalStack:
         self.children[name] = child.start()
         return child
 
+    def _stop_waves(self) -> list[list[Child]]:
+        """The children in the order they stop, in waves stopped together: the Airflow processes started after
+        the api-server (schedulers, workers, triggerer, dag processor) and any killed on purpose, then the
+        api-server (the others' tasks talk to it), then the emulator, then each backing server in reverse."""
+        names = list(self.children)
+        if "api-server" not in names or "emulator" not in names:  # a partial start: one by one, in reverse
+            return [[child] for child in [*reversed(list(self.children.values())), *self.stopped]]
+        api, emulator = names.index("api-server"), names.index("emulator")
+        later = [self.children[n] for n in reversed(names[api + 1:])] + self.stopped
+        servers = [[self.children[n]] for n in reversed(names[:emulator])]
+        between = [[self.children[n]] for n in reversed(names[emulator + 1:api])]
+        return [later, [self.children["api-server"]], *between, [self.children["emulator"]], *servers]
+
     def all_children(self) -> list[Child]:
         """Every process the stack started, running or killed (to check that none outlives it)."""
         return [*self.children.values(), *self.stopped]
@@ -127,8 +140,11 @@ class LocalStack:
         in_main = threading.current_thread() is threading.main_thread()
         saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)} if in_main else {}
         try:
-            for child in [*reversed(list(self.children.values())), *self.stopped]:
-                child.stop()
+            for wave in self._stop_waves():
+                for child in wave:
+                    child.terminate()
+                for child in wave:
+                    child.stop()
         finally:
             for sig, handler in saved.items():
                 signal.signal(sig, handler)

@@ -25,7 +25,8 @@ BIN = Path(sys.executable).parent
 PAGES = ["README.md", *sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md"))]
 
 SKIP = {  # (page, how the block starts): why it is not run here
-    ("README.md", "make demo"): "builds the environment and runs Airflow and Spark for minutes (tests/e2e cover it)",
+    ("README.md", "make demo"): "builds the environment and runs Airflow and Spark for minutes (tests/stack and "
+                                "tests/deploy/test_composer_copy.py run its pipeline)",
     ("README.md", 'python -m pip install "$(ls dist/'): "installs into the reader's Airflow environment; "
                                                        "tests/e2e/test_newcomer.py does it in a fresh venv",
     ("docs/deploy.md", 'echo "dagspec=='): "changes a Composer environment in Google Cloud",

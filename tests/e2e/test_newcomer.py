@@ -136,11 +136,11 @@ def test_a_newcomer_goes_from_the_built_wheel_to_a_run_and_a_deploy_dry_run_with
         deadline = time.monotonic() + 300
         while not any("Airflow UI" in line for line in lines):
             assert up.poll() is None and time.monotonic() < deadline, "".join(lines)[-4000:]
-            time.sleep(1)
+            time.sleep(0.2)
         client = AirflowClient(f"http://127.0.0.1:{port}", USERNAME, PASSWORD)
         while "team_report" not in client.dags():
             assert up.poll() is None and time.monotonic() < deadline + 120, "".join(lines)[-4000:]
-            time.sleep(2)
+            time.sleep(0.5)
         assert client.import_errors() == []
         lap("up")
         client.unpause("team_report")
@@ -148,7 +148,7 @@ def test_a_newcomer_goes_from_the_built_wheel_to_a_run_and_a_deploy_dry_run_with
         state = ""
         while state not in ("success", "failed"):
             assert up.poll() is None and time.monotonic() < deadline + 420, ("".join(lines)[-4000:], state)
-            time.sleep(2)
+            time.sleep(0.5)
             try:
                 state = client.run("team_report", run_id)["state"]
             except ApiError:

@@ -25,7 +25,7 @@ def spec(i: int, tasks: int = 3) -> str:
 
 @pytest.mark.timeout(420)
 def test_the_dag_processor_serializes_every_dag_from_its_unit_and_reports_bad_specs_under_their_own_paths(
-        tmp_path: Path):
+        tmp_path: Path, migrated_db):
     dags = tmp_path / "dags"
     dags.mkdir()
     ids = [f"unit_wf_{i:02d}" for i in range(15)]
@@ -43,7 +43,7 @@ def test_the_dag_processor_serializes_every_dag_from_its_unit_and_reports_bad_sp
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
                 "AIRFLOW__DAGSPEC__MAX_TASKS_PER_DAG": "50", "DAGSPEC_CACHE_DIR": str(tmp_path / "cache")})
     airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300, check=True)
+    migrated_db(home / "airflow.db")  # what `airflow db migrate` would leave there, copied
     out = subprocess.run([airflow, "dag-processor", "-n", "1"], env=env, capture_output=True, text=True, timeout=400,
                          check=False)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]

@@ -172,6 +172,21 @@ def test_the_celery_env_names_postgres_redis_and_the_psycopg2_result_backend(tmp
         "sqlite:///")
 
 
+def test_the_stack_stops_the_airflow_processes_together_then_the_api_server_the_emulator_and_the_servers(
+        tmp_path: Path) -> None:
+    from dagspec.dag_factory.stack.stack import LocalStack
+
+    stack = LocalStack(StackConfig(home=tmp_path, dags_folder=tmp_path), "http://127.0.0.1:1", {}, {},
+                       "http://127.0.0.1:1", None)  # type: ignore[arg-type]
+    for name in ["postgres", "redis", "emulator", "api-server", "scheduler-1", "scheduler-2", "celery-worker-1"]:
+        stack.children[name] = Child(name, ["true"], {}, tmp_path / f"{name}.log")
+    killed = Child("triggerer", ["true"], {}, tmp_path / "triggerer.log")
+    stack.stopped.append(killed)
+    waves = [[child.name for child in wave] for wave in stack._stop_waves()]
+    assert waves == [["celery-worker-1", "scheduler-2", "scheduler-1", "triggerer"], ["api-server"], ["emulator"],
+                     ["redis"], ["postgres"]]
+
+
 def test_a_killed_child_can_be_restarted_and_the_stack_check_ignores_it_meanwhile(tmp_path: Path) -> None:
     import signal
     import sys
