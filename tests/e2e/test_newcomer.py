@@ -86,7 +86,12 @@ def test_a_newcomer_goes_from_the_built_wheel_to_a_run_and_a_deploy_dry_run_with
 
     # 1. install: build the wheel, a fresh venv with the locked Airflow, then the README's pip command
     uv_env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "UV_PROJECT"))}
-    subprocess.run([str(UV), "build", "-q", "--out-dir", str(walk / "dist"), str(ROOT)], check=True, env=uv_env,
+    # from a copy of the sources: a build writes dagspec.egg-info into its tree, and `make test` may be installing
+    # the other Airflow lines' environments from ROOT (editable: the same egg-info) while this test runs
+    source = walk / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", ".tools", ".dagspec", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", "build", "dist"))
+    subprocess.run([str(UV), "build", "-q", "--out-dir", str(walk / "dist"), str(source)], check=True, env=uv_env,
                    cwd=walk, timeout=600)
     venv = walk / "venv"
     subprocess.run([str(UV), "venv", "-q", "--python", str(Path(sys.executable).resolve()), str(venv)], check=True,
