@@ -48,7 +48,10 @@ def _sh(script: str, cwd: Path, env: dict[str, str], timeout: float = 600) -> st
 
 
 def _ours(marker: str) -> list[str]:
-    """Processes whose command line or environment names ``marker`` (the walk's temporary folder)."""
+    """Processes whose command line, environment or working folder names ``marker`` (the walk's temporary folder).
+
+    The working folder finds the api-server and the LocalExecutor workers too: Airflow retitles them, which
+    overwrites the command line and environment /proc shows."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         if int(pid) == os.getpid():
@@ -56,9 +59,10 @@ def _ours(marker: str) -> list[str]:
         try:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
             env = Path(f"/proc/{pid}/environ").read_bytes()
+            cwd = os.readlink(f"/proc/{pid}/cwd")
         except OSError:
             continue
-        if marker.encode() in cmd or marker.encode() in env:
+        if marker.encode() in cmd or marker.encode() in env or cwd.startswith(marker):
             shown = cmd.replace(b"\0", b" ").decode(errors="replace")[:200]
             found.append(f"{pid}: {shown}")
     return found
