@@ -76,7 +76,7 @@ def _local() -> Topology:
         # LocalExecutor: the scheduler forks the workers that fork the tasks
         Component("scheduler", ("scheduler", *_SKIP_SERVE_LOGS), prewarmed=True),
         Component("dag-processor", ("dag-processor",)),
-        Component("triggerer", ("triggerer", *_SKIP_SERVE_LOGS)),
+        Component("triggerer", ("triggerer", *_SKIP_SERVE_LOGS), prewarmed=True),  # its trigger runner forks too
     ), {"AIRFLOW__CORE__EXECUTOR": "LocalExecutor"})
 
 

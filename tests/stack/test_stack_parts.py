@@ -141,7 +141,7 @@ def test_the_local_scheduler_runs_airflow_after_loading_the_google_clients_its_t
     from dagspec.dag_factory.stack.topology import topology
 
     assert [c.module for c in topology("local").components] == [
-        "airflow", "dagspec.dag_factory.stack.prewarmed", "airflow", "airflow"]
+        "airflow", "dagspec.dag_factory.stack.prewarmed", "airflow", "dagspec.dag_factory.stack.prewarmed"]
     probe = ("import runpy, sys; sys.argv = ['prewarmed', 'version']\n"
              "try:\n    runpy.run_module('dagspec.dag_factory.stack.prewarmed', run_name='__main__')\n"
              "except SystemExit as e:\n    code = e.code\n"
