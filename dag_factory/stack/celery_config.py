@@ -11,12 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
+from dagspec.dag_factory.stack.prewarmed import TASK_MODULES
 
-__all__ = ["CELERY_CONFIG", "WARM_MODULES"]
-
-WARM_MODULES = ("dagspec.provider.warm", "dagspec.dag_factory.airflow.loader")
+__all__ = ["CELERY_CONFIG"]
 
 CELERY_CONFIG: dict[str, Any] = {
     **DEFAULT_CELERY_CONFIG,
-    "imports": (*tuple(DEFAULT_CELERY_CONFIG.get("imports") or ()), *WARM_MODULES),
+    "imports": (*tuple(DEFAULT_CELERY_CONFIG.get("imports") or ()), *TASK_MODULES),
 }

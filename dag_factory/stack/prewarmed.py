@@ -12,9 +12,12 @@ from __future__ import annotations
 import importlib
 import sys
 
-# Airflow's configuration first, as ``python -m airflow`` does (it avoids import cycles in settings), then the
-# loader a task's DAG parse runs and the provider's warm start (the Google clients, operators, triggers).
-PRELOAD = ("airflow.configuration", "dagspec.dag_factory.airflow.loader", "dagspec.provider.warm")
+# What a forked task needs already imported: the loader its DAG parse runs and the provider's warm start (the
+# Google clients, operators, triggers). The one list for every prewarmed process: ``celery_config`` gives it to
+# the Celery workers (this module imports no Celery code, so the scheduler can use it without the provider).
+TASK_MODULES = ("dagspec.dag_factory.airflow.loader", "dagspec.provider.warm")
+# Airflow's configuration first, as ``python -m airflow`` does (it avoids import cycles in settings).
+PRELOAD = ("airflow.configuration", *TASK_MODULES)
 
 
 def main() -> int | None:

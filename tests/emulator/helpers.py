@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from google.cloud import dataproc_v1 as d
 
-__all__ = ["PROJECT", "REGION", "active_work", "driver_output", "make_cluster", "unique", "wait_job"]
+__all__ = ["PROJECT", "REGION", "active_work", "driver_output", "make_cluster", "no_work_left", "unique", "wait_job"]
 
 PROJECT, REGION = "local-project", "us-central1"
 
@@ -54,3 +55,16 @@ def active_work(clients: Any, regions: Iterable[str], project: str = PROJECT) ->
             "name": f"projects/{project}/regions/{region}/operations", "filter": "status.state = ACTIVE"})
         names |= {f"operation {op.name}" for op in listed.operations}
     return names
+
+
+@contextlib.contextmanager
+def no_work_left(clients: Any, regions: Iterable[str], project: str = PROJECT) -> Iterator[None]:
+    """Fails when the block leaves a job or an operation active in ``regions`` that was not active before it.
+
+    Work a test leaves running would be counted by the tests after it: the test must wait for it (or cancel it).
+    """
+    regions = tuple(regions)
+    before = active_work(clients, regions, project)
+    yield
+    left = active_work(clients, regions, project) - before
+    assert not left, f"the test left work running: {sorted(left)}"

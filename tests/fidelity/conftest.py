@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from emulator.helpers import active_work
+from emulator.helpers import no_work_left
 
 from .kit import OTHER_REGION, REGION, cluster
 
@@ -19,7 +19,5 @@ def running(emulator_clients: Any, fast_polling: Any) -> Any:
 @pytest.fixture(autouse=True)
 def leaves_nothing_running(emulator_clients: Any) -> Iterator[None]:
     """A job or workflow a test leaves running would be counted by the tests after it: wait for it (or cancel it)."""
-    before = active_work(emulator_clients, (REGION, OTHER_REGION))
-    yield
-    left = active_work(emulator_clients, (REGION, OTHER_REGION)) - before
-    assert not left, f"the test left work running: {sorted(left)}"
+    with no_work_left(emulator_clients, (REGION, OTHER_REGION)):
+        yield

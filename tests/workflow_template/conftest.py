@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from dagspec.provider.hooks.settings import LOCAL_PROJECT, LOCAL_REGION
-from emulator.helpers import active_work
+from emulator.helpers import no_work_left
 
 
 @pytest.fixture(autouse=True)
@@ -15,8 +15,5 @@ def leaves_nothing_running(request: pytest.FixtureRequest) -> Iterator[None]:
     if not {"emu", "emu_modes"} & set(request.fixturenames):
         yield  # a pure test: no emulator
         return
-    clients = request.getfixturevalue("emulator_clients")
-    before = active_work(clients, (LOCAL_REGION,), LOCAL_PROJECT)
-    yield
-    left = active_work(clients, (LOCAL_REGION,), LOCAL_PROJECT) - before
-    assert not left, f"the test left work running: {sorted(left)}"
+    with no_work_left(request.getfixturevalue("emulator_clients"), (LOCAL_REGION,), LOCAL_PROJECT):
+        yield
