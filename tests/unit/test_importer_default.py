@@ -147,3 +147,14 @@ def test_init_dag_folder_writes_loader_files_before_3_4_0_final_and_honours_the_
     monkeypatch.delenv(MODE_ENV)
     assert main(["init-dag-folder", str(tmp_path), "--airflow-version", "3.4.0b2"]) == 0
     assert (tmp_path / "dagspec_loader.py").exists()
+
+
+def test_dagspec_up_refuses_on_before_airflow_3_4_before_starting_anything(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    version = parse_version(installed_airflow_version())
+    if version is None or version.release[:2] >= (3, 4):
+        pytest.skip("`on` is valid on this Airflow: the stack would start")
+    monkeypatch.setenv(MODE_ENV, "on")
+    assert main(["up", "--dags", str(ROOT / "dags"), "--home", str(tmp_path / "home")]) == 2
+    assert "DSP105" in capsys.readouterr().err
+    assert not (tmp_path / "home").exists()
