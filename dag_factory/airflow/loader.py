@@ -284,10 +284,10 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
     if owner == "dagspec":  # Airflow 3.4 with dagspec's importer: each spec is its own parse unit
         log.info("dagspec: DagspecImporter parses the specs of this bundle; %s builds nothing (delete it)", loader_file)
         return
-    if owner is None and AIRFLOW_LINE >= (3, 4):
-        _warn_importer_unregistered()
     unit = _checked_unit(unit)
     only = get_parsing_context().dag_id
+    if owner is None and only is None and AIRFLOW_LINE >= (3, 4):  # the dag processor's parse, not a worker's
+        _warn_importer_unregistered()
     if only is not None:
         with gc_paused():  # as for the whole folder below
             if _bind_from_cache(namespace, root, only, loader_file, build_dag, unit):
