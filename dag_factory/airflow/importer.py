@@ -1,6 +1,7 @@
 """Airflow 3.4's DAG importer (AIP-85) for dagspec: every spec file is its own parse unit.
 
-Register it for the spec extensions (not the default: Airflow 3.4.0 is still a pre-release)::
+Airflow registers importers only through its configuration (importer_default.py decides when dagspec
+writes or recommends it: by itself from Airflow 3.4.0 final on)::
 
     [dag_processor]
     dag_importer_configs = [{"classpath": "dagspec.dag_factory.airflow.importer.DagspecImporter"}]

@@ -286,6 +286,8 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
         return
     unit = _checked_unit(unit)
     only = get_parsing_context().dag_id
+    if owner is None and only is None and AIRFLOW_LINE >= (3, 4):  # the dag processor's parse, not a worker's
+        _warn_importer_unregistered()
     if only is not None:
         with gc_paused():  # as for the whole folder below
             if _bind_from_cache(namespace, root, only, loader_file, build_dag, unit):
@@ -523,6 +525,31 @@ def _yaml_owner(bag: Any) -> str | None:
     except Exception:  # a broken importer configuration is Airflow's to report
         log.debug("dagspec: could not read the DAG importer configuration", exc_info=True)
         return None
+
+
+_warned_unregistered = False
+
+
+def _warn_importer_unregistered() -> None:
+    """Once per process: on an Airflow where dagspec's importer is the default parse path (importer_default.py)
+    but no importer owns ``.yaml``, the loader builds the specs as before and says how to register it (DSP103)."""
+    global _warned_unregistered
+    if _warned_unregistered:
+        return
+    _warned_unregistered = True
+    from . import importer_default as default  # lazy: only on Airflow 3.4, once per process
+
+    version = default.installed_airflow_version()
+    try:
+        wanted = default.importer_is_default(version, default.importer_mode(
+            {default.MODE_ENV: _conf_get("dagspec", "dag_importer", "")}))
+    except default.ImporterModeError as exc:
+        log.warning("dagspec: %s", exc)
+        return
+    if wanted:
+        log.warning("dagspec: %s: on Airflow %s dagspec's DAG importer is the default parse path (one parse unit per "
+                    "spec), but it is not registered; this loader builds the specs meanwhile. Register it with:\n%s",
+                    default.UNREGISTERED_CODE, version, default.config_line())
 
 
 def _airflow_format(path: Path) -> bool:

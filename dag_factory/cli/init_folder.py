@@ -9,6 +9,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..airflow.importer_default import (
+    MODE_ENV,
+    ImporterModeError,
+    config_line,
+    importer_is_default,
+    importer_mode,
+    installed_airflow_version,
+)
+from ..compile.lines import LINE_ENV
 from ..spec.units import (
     MAX_SPECS_PER_UNIT,
     SINGLE_LOADER,
@@ -38,7 +47,13 @@ import error while the rest of its unit loads. One unit is the single loader, {S
 alone, loader files dagspec wrote for another layout are replaced, and any other file in the way is
 never overwritten (exit 1). Deploy afterwards: `dagspec deploy` uploads the new unit files and deletes
 the old ones it had uploaded. For the first setup of a project (the single loader, an example spec,
-editor schemas), run `dagspec init` instead."""
+editor schemas), run `dagspec init` instead.
+
+On Airflow 3.4.0 final and later, dagspec's DAG importer (one parse unit per spec) is the default
+parse path ([dagspec] dag_importer = auto): without --units or --auto the command writes nothing and
+prints the airflow.cfg line that registers the importer. --units/--auto still write loader files
+(for a 3.3 environment, or the importer switched off with {MODE_ENV}=off).
+The Airflow version is --airflow-version, else ${LINE_ENV}, else the installed Airflow's."""
 
 EPILOG = f"""\
 examples:
@@ -54,8 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     how = parser.add_mutually_exclusive_group()
     how.add_argument("--units", type=int, metavar="N", help="exactly N parse units (1: the single loader)")
     how.add_argument("--auto", action="store_true",
-                     help=f"as many units as the specs need, about {SPECS_PER_UNIT} each (the default)")
+                     help=f"as many units as the specs need, about {SPECS_PER_UNIT} each "
+                          "(the default before Airflow 3.4.0 final)")
     parser.add_argument("--dry-run", action="store_true", help="print what would change and change nothing")
+    parser.add_argument("--airflow-version", metavar="VERSION",
+                        help=f"the Airflow that will parse the folder (e.g. 3.4.0, 3.3.2; default: ${LINE_ENV}, else "
+                             "the installed one): from 3.4.0 final on, dagspec's importer replaces the loader files")
 
 
 @dataclass
@@ -114,6 +133,20 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _importer_text(version: str | None, folder: Path) -> str:
+    """What to do instead of writing loader files, where dagspec's importer is the default parse path."""
+    indented = config_line().replace("\n", "\n    ")
+    return (f"Airflow {version or '(version unknown)'}: dagspec's DAG importer is the default parse path (each spec "
+            "its own parse unit), so no loader files are written. Register the importer in airflow.cfg:\n\n"
+            f"    {indented}\n\n"
+            "(or the environment variable AIRFLOW__DAG_PROCESSOR__DAG_IMPORTER_CONFIGS; on Composer `dagspec deploy` "
+            "prints the gcloud command)."
+            + (f" Until then {SINGLE_LOADER} keeps building the specs; once the importer is registered it builds "
+               "nothing (delete it then)." if (folder / SINGLE_LOADER).exists() else "") + "\n"
+            "--auto or --units N still write loader files (parse units) if asked for explicitly, e.g. for an "
+            f"Airflow 3.3 environment; {MODE_ENV}=off makes them the default again.")
+
+
 def run(args: argparse.Namespace) -> int:
     folder: Path = args.folder
     if not folder.is_dir():
@@ -122,6 +155,19 @@ def run(args: argparse.Namespace) -> int:
     if args.units is not None and not 1 <= args.units <= 10000:
         print("dagspec init-dag-folder: --units must be between 1 and 10000", file=sys.stderr)
         return 2
+    explicit = args.units is not None or args.auto
+    version = getattr(args, "airflow_version", None) or os.environ.get(LINE_ENV) or installed_airflow_version()
+    try:
+        importer = importer_is_default(version, importer_mode(os.environ))
+    except ImporterModeError as exc:
+        print(f"dagspec init-dag-folder: {exc}", file=sys.stderr)
+        return 2
+    if importer and not explicit:
+        print(_importer_text(version, folder))
+        return 0
+    if importer:
+        print(f"note: on Airflow {version or '(version unknown)'} dagspec's DAG importer is the default parse path; "
+              "these loader files serve a 3.3 environment or one without the importer registered", flush=True)
     print(f"counting the specs of {folder} ...", flush=True)
     plan = plan_folder(folder, args.units)
     spread = f", {min(plan.per_unit)}-{max(plan.per_unit)} per unit" if plan.units > 1 else ""

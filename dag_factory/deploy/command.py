@@ -9,8 +9,16 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..compile.lines import LINE_HELP, target_line
-from ..errors import render_json, render_text
+from ..airflow.importer_default import (
+    DEPLOY_CODE,
+    ImporterModeError,
+    composer_command,
+    importer_configs_value,
+    importer_is_default,
+    importer_mode,
+)
+from ..compile.lines import LINE_ENV, LINE_HELP, target_line
+from ..errors import Diagnostic, render_json, render_text
 from .bucket import DeployError, normalise_prefix, parse_bucket
 from .plan import Change, DeployPlan, format_size
 from .run import DeployOptions, Outcome, Prepared, apply, prepare
@@ -30,6 +38,10 @@ is uploaded when a spec has an error. Only files an earlier deploy uploaded (lis
 PREFIX/.dagspec-manifest.json) are ever deleted; nothing outside PREFIX is touched.
 Credentials: application default credentials (gcloud auth application-default login);
 STORAGE_EMULATOR_HOST=http://127.0.0.1:PORT sends everything to a local GCS emulator instead.
+When --airflow-version is 3.4.0 final or later (or [dagspec] dag_importer = on), dagspec's DAG importer
+is the environment's parse path: deploy prints (DSP104) the `gcloud composer environments update
+--update-airflow-configs` command that registers it; the loader file is deployed as before and builds
+the specs until then.
 exit codes: 0 deployed (or nothing to do), 1 invalid specs or the deploy failed, 2 bad usage
 """
 
@@ -79,7 +91,22 @@ def _progress(stream: TextIO) -> Any:
     return report
 
 
-def _json(prepared: Prepared, dry_run: bool, outcome: Outcome | None) -> str:
+def importer_note(version: str | None, dags: Path, env: Any = os.environ) -> Diagnostic | None:
+    """DSP104 (a warning): the target environment's Airflow parses specs with dagspec's importer once it is
+    registered, and the gcloud command that registers it; None where the loader files are the parse path.
+    Deploy writes only to the bucket, so it says what to run rather than changing the environment.
+    ImporterModeError for ``[dagspec] dag_importer = on`` with a target older than 3.4."""
+    if not importer_is_default(version, importer_mode(env)):
+        return None
+    return Diagnostic(
+        DEPLOY_CODE, f"on Airflow {version or '(version not given)'} dagspec's DAG importer is the default parse path "
+        "(one parse unit per spec); register it on the environment once (the deployed loader file builds the specs "
+        "until then, and nothing afterwards)", str(dags),
+        hint=f"{composer_command()}   (airflow.cfg: [dag_processor] dag_importer_configs = {importer_configs_value()})",
+        severity="warning")
+
+
+def _json(prepared: Prepared, dry_run: bool, outcome: Outcome | None, note: Diagnostic | None = None) -> str:
     data: dict[str, Any] = {
         "bucket": prepared.options.bucket, "prefix": prepared.target.prefix if prepared.target else prepared.options.prefix,
         "dry_run": dry_run, "ok": prepared.local.ok and (outcome is None or outcome.ok),
@@ -87,6 +114,9 @@ def _json(prepared: Prepared, dry_run: bool, outcome: Outcome | None) -> str:
         "diagnostics": json.loads(render_json(prepared.local.diagnostics)),
         "plan": prepared.plan.to_data() if prepared.plan else None,
         "result": outcome.to_data() if outcome else None,
+        "dag_importer": None if note is None else {
+            **note.to_dict(), "airflow_configs": {"dag_processor-dag_importer_configs": importer_configs_value()},
+            "command": composer_command()},
     }
     return json.dumps(data, indent=2)
 
@@ -116,6 +146,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"dagspec deploy: --airflow-version: {exc}", file=sys.stderr)
         return 2
+    version = args.airflow_version or os.environ.get(LINE_ENV) or None
+    try:
+        note = importer_note(version, args.dags)
+    except ImporterModeError as exc:
+        print(f"dagspec deploy: {exc}", file=sys.stderr)
+        return 2
     options = DeployOptions(bucket, prefix, args.dags, args.templates, args.project, not args.no_imports, line)
     try:
         prepared = prepare(options)
@@ -131,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
             print(render_text(prepared.local.diagnostics), file=sys.stderr)
             print(f"\nnothing uploaded: {len(prepared.local.diagnostics)} problem(s) in the specs", file=sys.stderr)
         else:
-            print(_json(prepared, args.dry_run, None))
+            print(_json(prepared, args.dry_run, None, note))
         return 1
     plan, target = prepared.plan, prepared.target
     if text:
@@ -140,11 +176,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"{prepared.local.spec_count} spec file(s), {prepared.local.dag_count} DAG(s) valid; "
               f"{len(prepared.local.files)} file(s) to keep in sync")
         print(render_plan(plan, target.url, show_unchanged=getattr(args, "verbose", False)))
+        if note is not None:
+            print(note.render())
     if args.dry_run or plan.is_noop:
         if text:
             print("dry run: nothing changed" if args.dry_run else "up to date: nothing to do")
         else:
-            print(_json(prepared, args.dry_run, None))
+            print(_json(prepared, args.dry_run, None, note))
         return 0
     outcome = apply(prepared, _progress(sys.stderr))
     if text:
@@ -156,5 +194,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"dagspec deploy: FAILED: {outcome.error}", file=sys.stderr)
             print(f"partial deploy to {target.url}: {summary}", file=sys.stderr)
     else:
-        print(_json(prepared, False, outcome))
+        print(_json(prepared, False, outcome, note))
     return 0 if outcome.ok else 1

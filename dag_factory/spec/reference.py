@@ -88,6 +88,11 @@ CODES = {
     "DSP100": "import-dag-factory: something that cannot be converted (with its source file:line)",
     "DSP101": "import-dag-factory: something converted approximately, and how",
     "DSP102": "import-dag-factory: something dropped, as dag-factory itself ignores it on Airflow 3",
+    "DSP103": "loader (Airflow 3.4.0 final and later): dagspec's DAG importer is the default parse path but is not "
+              "registered; the loader builds the specs and logs the config line once per process (warning)",
+    "DSP104": "deploy --airflow-version 3.4.0 or later: the gcloud command that registers dagspec's DAG importer on "
+              "the environment (warning)",
+    "DSP105": "`[dagspec] dag_importer`: a value other than auto/on/off, or `on` on an Airflow before 3.4",
     "DSP110": "two fields of a Dataproc oneof (alternatives, like `auto_delete_ttl` and `auto_delete_time`)",
     "DSP111": "a compiled job or batch that Dataproc's message does not take (a dagspec bug after a client upgrade)",
     "DSP900": "Airflow rejected the compiled DAG (loader), or dagspec itself failed on this file (a bug to report)",

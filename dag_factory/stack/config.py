@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..airflow.importer_default import CONFIGS_ENV, MODE_ENV, ParsePath, installed_airflow_version, parse_path
+
 if TYPE_CHECKING:
     from .topology import Topology
 
@@ -44,6 +46,7 @@ class StackConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
     executor: str = "local"  # "local" (LocalExecutor, SQLite) or "celery" (see topology.py)
     warm_spark: bool = True  # the emulator keeps a Spark driver started ahead per cluster (fast jobs; --cold-spark: off)
+    airflow_version: str | None = None  # the stack's Airflow (None: the one installed beside this interpreter)
 
     @property
     def topology(self) -> Topology:
@@ -60,6 +63,18 @@ class StackConfig:
     @property
     def passwords_file(self) -> Path:
         return self.home / "passwords.json"
+
+    def parse_path(self, base: dict[str, str] | None = None) -> ParsePath:
+        """How the stack's dag processor parses the specs (dagspec's importer or the loader files) and why, from
+        the stack's Airflow version and ``[dagspec] dag_importer`` / ``dag_importer_configs`` as the caller's
+        environment or ``extra_env`` set them; ImporterModeError for a bad ``[dagspec] dag_importer``."""
+        return parse_path(self.airflow_version or installed_airflow_version(), self._importer_settings(base))
+
+    def _importer_settings(self, base: dict[str, str] | None) -> dict[str, str]:
+        """The two importer settings the stack takes from the caller's environment (it drops its other Airflow
+        settings), overridden by ``extra_env``."""
+        inherited = os.environ if base is None else base
+        return {k: v for k, v in {**inherited, **self.extra_env}.items() if k in (MODE_ENV, CONFIGS_ENV)}
 
     def airflow_env(self, api_port: int, emulator_env: dict[str, str], base: dict[str, str] | None = None,
                     servers_env: dict[str, str] | None = None) -> dict[str, str]:
@@ -100,6 +115,8 @@ class StackConfig:
             **emulator_env,
             **self.topology.env,
             **(servers_env or {}),
+            **self._importer_settings(base),
+            **self.parse_path(base).env,  # dagspec's importer when it is this Airflow's default parse path
             **self.extra_env,
         })
         return env

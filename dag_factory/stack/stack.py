@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..airflow.importer_default import ImporterModeError
 from .config import HOST, PASSWORD, USERNAME, StackConfig, free_port, prepare_home
 from .processes import Child, tail
 from .rest import AirflowClient
@@ -183,6 +184,10 @@ def local_stack(config: StackConfig, *, fresh: bool = True, start_timeout: float
     names the log to read.
     """
     note = say or (lambda message: None)
+    try:
+        note(config.parse_path().line)
+    except ImporterModeError as exc:
+        raise StackError(str(exc)) from None
     prepare_home(config, fresh)
     api_port = config.api_port or free_port()
     if not _port_free(api_port):

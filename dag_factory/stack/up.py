@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..airflow.importer_default import ImporterModeError
 from .config import PASSWORD, USERNAME, StackConfig
 from .processes import stop_signals
 from .rest import ApiError
@@ -46,12 +47,17 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Start the stack, print where to go, wait for Ctrl-C; 1 if it cannot start or a process dies."""
     dags = args.dags.resolve()
-    if not (dags / "dagspec_loader.py").exists():
+    config = StackConfig(home=args.home.resolve(), dags_folder=dags, api_port=args.port, executor=args.executor,
+                         warm_spark=not args.cold_spark)
+    try:
+        importer = config.parse_path().importer  # dagspec's importer needs no loader file in the folder
+    except ImporterModeError as exc:
+        print(f"dagspec up: {exc}", file=sys.stderr)
+        return 2
+    if not importer and not (dags / "dagspec_loader.py").exists():
         print(f"dagspec up: {dags} is not a dagspec dag_folder (no dagspec_loader.py); pass --dags, or set it up "
               f"with `dagspec init {args.dags}`", file=sys.stderr)
         return 2
-    config = StackConfig(home=args.home.resolve(), dags_folder=dags, api_port=args.port, executor=args.executor,
-                         warm_spark=not args.cold_spark)
     say = lambda m: print(f"dagspec up: {m}", flush=True)  # noqa: E731
     try:
         with stop_signals(), local_stack(config, fresh=args.fresh, say=say) as stack:

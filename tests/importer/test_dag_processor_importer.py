@@ -15,14 +15,18 @@ import pytest
 
 pytest.importorskip("airflow.sdk.importers", reason="Airflow 3.4's DAG importers (airflow.sdk.importers) are not installed")
 
+from dagspec.dag_factory.airflow.importer_default import (  # noqa: E402
+    CONFIGS_ENV,
+    MODE_ENV,
+    installed_airflow_version,
+    parse_path,
+)
 from importer_kit import (  # noqa: E402
     BROKEN_SPEC,
     GOOD_SPEC,
     HANGING_MODULE,
     HANGING_SPEC,
     ROOT,
-    dagspec_entry,
-    importer_configs,
     write_specs,
 )
 
@@ -52,11 +56,13 @@ def test_the_dag_processor_stores_each_spec_alone_and_times_out_only_the_hanging
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{db}",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        "AIRFLOW__DAG_PROCESSOR__DAG_IMPORTER_CONFIGS": importer_configs(dagspec_entry()),
+        # what the local stack writes with `[dagspec] dag_importer = on` (the default from 3.4.0 final)
+        **parse_path(installed_airflow_version(), {MODE_ENV: "on"}).env,
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "3",
         "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": "20",
         "DAGSPEC_CACHE_DIR": str(tmp_path / "plan-cache"),
     })
+    assert CONFIGS_ENV in env
     migrate = _airflow(["db", "migrate"], env, timeout=240)
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     run = _airflow(["dag-processor", "-n", "1"], env, timeout=240)
