@@ -42,15 +42,19 @@ venv: $(STAMP)
 # Each pytest has its own AIRFLOW_HOME and plan cache (tests/conftest.py); stacks bind free ports. Both main
 # runs list their slowest tests, so every CI log shows where the time goes.
 HEAVY := tests/stack tests/chaos tests/e2e tests/deploy/test_composer_copy.py tests/emulator/test_warm_spark.py
+# a background job of a non-interactive shell ignores Ctrl-C (SIGINT): the heavy pytest restores it, so that
+# Ctrl-C stops it too and its fixtures stop their stacks
+HEAVY_PYTEST := $(VENV)/bin/python -c "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); \
+  os.execv(sys.executable, [sys.executable, '-m', 'pytest', *sys.argv[1:]])"
 EXTRA_VENVS = .venv-min/.synced .venv-3.4/.synced $(foreach l,$(LINES),.venv-$(l)/.synced)
 
 test: $(STAMP) $(CHROMIUM) $(SERVERS) $(DF_VENV)/.synced
 	@$(MAKE) --no-print-directory $(EXTRA_VENVS) > .tools/extra-venvs.log 2>&1 & venvs=$$!; \
-	$(VENV)/bin/python -m pytest -p no:cacheprovider --durations=20 $(HEAVY) > .tools/heavy-tests.log 2>&1 & heavy=$$!; \
+	$(HEAVY_PYTEST) -p no:cacheprovider --durations=20 $(HEAVY) > .tools/heavy-tests.log 2>&1 & heavy=$$!; \
 	$(VENV)/bin/python -m pytest --durations=20 $(addprefix --ignore=,$(HEAVY)); rc=$$?; \
-	if wait $$venvs; then \
-	  for t in test-min test-34 test-lines; do $(MAKE) --no-print-directory $$t || rc=1; done; \
-	else echo "building the other lines' environments failed:"; cat .tools/extra-venvs.log; rc=1; fi; \
+	if ! wait $$venvs; then echo "building the other lines' environments failed:"; cat .tools/extra-venvs.log; rc=1; \
+	elif [ $$rc = 0 ]; then \
+	  for t in test-min test-34 test-lines; do $(MAKE) --no-print-directory $$t || { rc=1; break; }; done; fi; \
 	wait $$heavy || rc=1; \
 	echo "======== the process-heavy tests, run beside the above: $(HEAVY)"; cat .tools/heavy-tests.log; \
 	exit $$rc
