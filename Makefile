@@ -32,20 +32,32 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 
 venv: $(STAMP)
 
-# The other lines' environments are built in the background while the main suite runs (on a clean machine
-# that is downloads and unpacking, mostly waiting; one at a time, as their editable installs share the
-# checkout's build folders), then each line's tests run one after the other. The main run lists its 25
-# slowest tests, so every CI log shows where the time goes.
+# `make test` runs two streams side by side ("share caches, run what differs"), as the machine has two cores:
+# - HEAVY, the process-heavy tests (real Airflow stacks, the Celery chaos tests, the newcomer's fresh venv, warm
+#   Spark, the Composer copy's run), one at a time in a second pytest: they mostly wait on their subprocesses.
+#   Its log (.tools/heavy-tests.log) is printed when it ends;
+# - the rest of the main suite, then the other lines' fast suites (test-min, test-34, test-lines), whose
+#   environments are built in the background meanwhile (downloads and unpacking, mostly waiting; one at a
+#   time, as their editable installs share the checkout's build folders).
+# Each pytest has its own AIRFLOW_HOME and plan cache (tests/conftest.py); stacks bind free ports. Both main
+# runs list their slowest tests, so every CI log shows where the time goes.
+HEAVY := tests/stack tests/chaos tests/e2e tests/deploy/test_composer_copy.py tests/emulator/test_warm_spark.py
+# a background job of a non-interactive shell ignores Ctrl-C (SIGINT): the heavy pytest restores it, so that
+# Ctrl-C stops it too and its fixtures stop their stacks
+HEAVY_PYTEST := $(VENV)/bin/python -c "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); \
+  os.execv(sys.executable, [sys.executable, '-m', 'pytest', *sys.argv[1:]])"
 EXTRA_VENVS = .venv-min/.synced .venv-3.4/.synced $(foreach l,$(LINES),.venv-$(l)/.synced)
 
 test: $(STAMP) $(CHROMIUM) $(SERVERS) $(DF_VENV)/.synced
 	@$(MAKE) --no-print-directory $(EXTRA_VENVS) > .tools/extra-venvs.log 2>&1 & venvs=$$!; \
-	$(VENV)/bin/python -m pytest --durations=25; rc=$$?; \
-	wait $$venvs || { echo "building the other lines' environments failed:"; cat .tools/extra-venvs.log; exit 1; }; \
+	$(HEAVY_PYTEST) -p no:cacheprovider --durations=20 $(HEAVY) > .tools/heavy-tests.log 2>&1 & heavy=$$!; \
+	$(VENV)/bin/python -m pytest --durations=20 $(addprefix --ignore=,$(HEAVY)); rc=$$?; \
+	if ! wait $$venvs; then echo "building the other lines' environments failed:"; cat .tools/extra-venvs.log; rc=1; \
+	elif [ $$rc = 0 ]; then \
+	  for t in test-min test-34 test-lines; do $(MAKE) --no-print-directory $$t || { rc=1; break; }; done; fi; \
+	wait $$heavy || rc=1; \
+	echo "======== the process-heavy tests, run beside the above: $(HEAVY)"; cat .tools/heavy-tests.log; \
 	exit $$rc
-	$(MAKE) --no-print-directory test-min
-	$(MAKE) --no-print-directory test-34
-	$(MAKE) --no-print-directory test-lines
 
 # Other Airflow lines, one pinned environment each: tests/envs/airflow-$(LINE).in lists what a line
 # needs, airflow-$(LINE).txt pins every package (uv.lock's versions except where that Airflow forces
@@ -58,6 +70,13 @@ LOCK_FLAGS_3.4 := --prerelease allow
 # the fast suites that run on every extra line: unit, integration (the examples through DagBag), the
 # Airflow builder and loader, and the provider's operators and a dag.test() against the emulator
 LINE_TESTS := tests/unit tests/integration tests/airflow tests/provider/test_operators.py tests/provider/test_triggers.py
+# Run what differs: the lines whose pins differ from uv.lock only in Airflow and its own web/API stack (min,
+# 3.4, 3.2, 3.1) skip the Airflow-free test modules (tests/conftest.py AIRFLOW_FREE: they import neither Airflow
+# nor any package such a line pins differently, which tests/unit/test_line_subsets.py proves on every make test);
+# 2.11 pins older general packages too (python-dateutil, SQLAlchemy, rich...), so it runs them all. Every new
+# test module runs on every line until it is listed there.
+LINE_MARKS := not slow and not airflow_free
+LINE_MARKS_2.11 := not slow
 
 .venv-%/.synced: $(UV) pyproject.toml tests/envs/airflow-%.txt
 	$(UV) venv -q --allow-existing --python $(PY) .venv-$*
@@ -71,12 +90,13 @@ lock: $(UV)
 	  -o tests/envs/airflow-$(LINE).txt --no-header
 
 test-line: .venv-$(LINE)/.synced
-	.venv-$(LINE)/bin/python -m pytest -p no:cacheprovider -q -m "not slow" $(LINE_TESTS)
+	.venv-$(LINE)/bin/python -m pytest -p no:cacheprovider -q -m "$(or $(LINE_MARKS_$(LINE)),$(LINE_MARKS))" $(LINE_TESTS)
 
 test-lines:
 	@for l in $(LINES); do $(MAKE) --no-print-directory test-line LINE=$$l || exit 1; done
 
-# The lowest 3.3 (pyproject's range reaches further back, tested per line above): the fast tests run on it too.
+# The lowest 3.3 (pyproject's range reaches further back, tested per line above): the fast tests that touch
+# Airflow run on it too (LINE_MARKS: its pins differ from uv.lock only where Airflow 3.3.0 forces them).
 min-lock:
 	$(MAKE) --no-print-directory lock LINE=min
 
@@ -93,7 +113,7 @@ dagfactory-lock: $(UV)
 	$(UV) pip compile -q --universal --python-version 3.11 tests/envs/dag-factory.in -o $(DF_REQS) --no-header
 
 test-min: .venv-min/.synced
-	.venv-min/bin/python -m pytest -p no:cacheprovider -q -m "not slow" tests/unit tests/integration tests/airflow
+	.venv-min/bin/python -m pytest -p no:cacheprovider -q -m "$(LINE_MARKS)" tests/unit tests/integration tests/airflow
 
 # Airflow 3.4 (pre-release): the DAG importer (AIP-85, dagspec.dag_factory.airflow.importer). Only what
 # differs from 3.3 runs here: the importer tests (the real 3.4 DagBag and dag processor), the fast unit
@@ -103,7 +123,7 @@ lock-34:
 
 test-34: .venv-3.4/.synced
 	.venv-3.4/bin/python -m pytest -p no:cacheprovider -q tests/importer tests/integration/test_examples.py
-	.venv-3.4/bin/python -m pytest -p no:cacheprovider -q -m "not slow" tests/unit
+	.venv-3.4/bin/python -m pytest -p no:cacheprovider -q -m "$(LINE_MARKS)" tests/unit
 
 test-fast: $(STAMP)
 	$(VENV)/bin/python -m pytest -m "not slow"

@@ -28,6 +28,8 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+# a plan cache of its own per session too: `make test` runs two pytest sessions side by side (Makefile: HEAVY)
+os.environ.setdefault("DAGSPEC_CACHE_DIR", str(_home / "plan-cache"))
 (_home / "dags").mkdir(parents=True, exist_ok=True)
 
 
@@ -90,3 +92,30 @@ def run_dag(airflow_db: Path):
         return bag.dags[dag_id].test(run_conf=conf or None)
 
     return run
+
+
+# Airflow-free test modules: their outcome cannot depend on the Airflow line, so `make test-line` skips them on
+# the lines whose pins differ from uv.lock only in Airflow and Airflow's own web/API stack (Makefile:
+# LINE_MARKS). A module belongs here only if it imports neither Airflow nor a package pinned differently
+# on those lines, in process or in the Python subprocesses it starts: tests/unit/test_line_subsets.py proves
+# it on every `make test` by running these modules with such imports blocked. A new test runs on every line
+# unless its module is added here (and passes that proof).
+AIRFLOW_FREE = {
+    "tests/unit/test_cache.py",
+    "tests/unit/test_cli_init.py",
+    "tests/unit/test_dataproc_schema.py",
+    "tests/unit/test_fieldpath.py",
+    "tests/unit/test_gitref.py",
+    "tests/unit/test_labels.py",
+    "tests/unit/test_packaging.py",
+    "tests/unit/test_schema_kinds.py",
+    "tests/unit/test_values_compose.py",
+    "tests/unit/test_yaml_source.py",
+    "tests/unit/test_airflow_lines.py",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.resolve().relative_to(ROOT).as_posix() in AIRFLOW_FREE:
+            item.add_marker(pytest.mark.airflow_free)
