@@ -75,7 +75,6 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ..compile.gcpause import gc_paused  # standard library only, as the line below
-from ..spec.discover import SPEC_SUFFIXES  # standard library only: cheap on the parse path
 from .compat import AIRFLOW_LINE, DAGBAG_MODULE, bag_bundle  # importing compat imports no Airflow
 
 if TYPE_CHECKING:  # the worker's fast path never needs diagnostics: import them on use
@@ -87,6 +86,14 @@ log = logging.getLogger(__name__)
 
 BUILD_ERROR_CODE = "DSP900"  # a compiled plan that Airflow refused, or a crash in dagspec itself
 BUILD_TIME_CODE = "DSP066"  # a spec whose build overran its time budget (or found none left)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SPEC_SUFFIXES":  # re-exported on use: a worker's cache hit never imports spec.discover
+        from ..spec.discover import SPEC_SUFFIXES
+
+        return SPEC_SUFFIXES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _conf_get(section: str, key: str, fallback: str) -> str:
@@ -104,7 +111,8 @@ def list_spec_files(root: str | Path) -> list[Path]:
 
 def _list_folder(root: str | Path) -> tuple[list[Path], list[Path]]:
     """The spec candidates and the Python files below ``root``, in one walk."""
-    from .compat import find_path_from_directory  # lazy: full parse only
+    from ..spec.discover import SPEC_SUFFIXES  # lazy: full parse only (standard library only)
+    from .compat import find_path_from_directory
 
     syntax = _conf_get("core", "dag_ignore_file_syntax", "glob")
     specs: list[Path] = []

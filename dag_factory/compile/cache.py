@@ -47,8 +47,14 @@ _VERSION = "dagspec-plan-cache-2"
 _MAGIC = b"dagspec-plan-cache-2\n"
 _KEY_FILE = "key"
 _KEY_SIZE = 32
-ENV_REF = re.compile(r"\$\{env\.([A-Za-z0-9_]+)")
+_ENV_REF = r"\$\{env\.([A-Za-z0-9_]+)"  # compiled on first use (``ENV_REF``): a worker's cache hit never needs it
 _WARNED: set[str] = set()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ENV_REF":
+        return re.compile(_ENV_REF)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _stat(path: str) -> tuple[int, int] | None:
@@ -299,7 +305,7 @@ class PlanCache:
 
     def put(self, spec: str, inputs: Sequence[str], dirs: Sequence[str], texts: Sequence[str],
             env: Mapping[str, str], policy: str, plans: Sequence[DagPlan], diagnostics: Sequence[Any]) -> None:
-        names = sorted({n for text in texts for n in ENV_REF.findall(text)})
+        names = sorted({n for text in texts for n in re.findall(_ENV_REF, text)})
         if not self._ready:
             # before the stats: it may sit in a watched folder
             if self._secret(create=True) is None:
