@@ -80,7 +80,7 @@ from .compat import AIRFLOW_LINE, DAGBAG_MODULE, bag_bundle  # importing compat 
 if TYPE_CHECKING:  # the worker's fast path never needs diagnostics: import them on use
     from ..errors import Diagnostic
 
-__all__ = ["load_dag_folder", "list_spec_files", "SPEC_SUFFIXES", "BUILD_ERROR_CODE", "BUILD_TIME_CODE"]
+__all__ = ["load_dag_folder", "list_spec_files", "BUILD_ERROR_CODE", "BUILD_TIME_CODE"]
 
 log = logging.getLogger(__name__)
 
