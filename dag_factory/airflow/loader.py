@@ -280,7 +280,6 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
 
     ``unit=(i, n)``: this loader file is parse unit ``i`` of ``n`` (``spec.units``, written by
     ``dagspec init-dag-folder``) and builds only the specs whose path relative to ``root`` hashes to ``i``."""
-    from .build import BuildError, build_dag  # lazy: the CLI imports this module without Airflow
     from .compat import get_parsing_context
 
     loader_file = namespace.get("__file__")
@@ -295,7 +294,11 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
     unit = _checked_unit(unit)
     only = get_parsing_context().dag_id
     if only is not None:
-        with gc_paused():  # as for the whole folder below
+        # As for the whole folder below; the builder is imported inside the pause too (its objects live on,
+        # as the DAG's do), so that a worker's parse runs one young collection at its end, not two.
+        with gc_paused():
+            from .build import build_dag  # lazy: the CLI imports this module without Airflow
+
             if _bind_from_cache(namespace, root, only, loader_file, build_dag, unit):
                 return  # a worker: the plan cache knew the spec, and it is unchanged
     # The cyclic garbage collector is paused while the folder's DAGs are compiled and built: they
@@ -303,6 +306,8 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
     # third or more of the parse; a hand-written DAG file pays it too). Unreachable cycles made
     # meanwhile wait for the collection that follows, once the unit's DAGs are handed to Airflow.
     with gc_paused():
+        from .build import BuildError, build_dag
+
         clock = _Clock.from_conf()  # from the start of the parse: compiling spends the import timeout too
         paths, python = _list_folder(root)
         if unit is not None:

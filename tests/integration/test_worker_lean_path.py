@@ -1,6 +1,7 @@
 """A worker's cache hit stays lean: it imports only the loader, the builder and the plan cache's modules (no
-spec package, no compiler), finds its spec through the dag_id index without decoding the whole index, reads
-an index written by an older dagspec too, and never builds a spec that is gone."""
+spec package, no compiler), imports and builds them with the garbage collector paused, finds its spec
+through the dag_id index without decoding the whole index, reads an index written by an older dagspec
+too, and never builds a spec that is gone. Counts and module names, never clocks."""
 
 from __future__ import annotations
 
@@ -61,6 +62,43 @@ def test_a_workers_cache_hit_imports_no_spec_module_and_nothing_of_the_compiler(
     imported = set(worker["imported"])
     assert not {m for m in imported if m.startswith("dagspec.dag_factory.spec")}, imported
     assert imported - {"dagspec.dag_factory.airflow.compat"} <= WORKER_MODULES, imported - WORKER_MODULES
+
+
+GC_PROBE = """
+import gc, json, sys
+from dagspec.dag_factory.airflow.compat import DagBag
+WATCHED = ("airflow/build.py", "compile/cache.py", "compile/plan.py", "compile/policy.py")
+during = []
+
+def watch(phase, info):
+    if phase != "start":
+        return
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.replace("\\\\", "/").endswith(WATCHED):
+            during.append(frame.f_code.co_filename)
+            return
+        frame = frame.f_back
+
+gc.set_threshold(1)  # any allocation with the collector running starts a collection
+gc.callbacks.append(watch)
+bag = DagBag(dag_folder=sys.argv[1], safe_mode=False)
+gc.callbacks.remove(watch)
+print(json.dumps({"dags": sorted(bag.dags), "during": during, "enabled": gc.isenabled()}))
+"""
+
+
+def test_a_workers_cache_hit_imports_the_builder_and_the_cache_and_builds_with_the_collector_paused(
+        tmp_path: Path) -> None:
+    dags, env = _folder(tmp_path)
+    _parse(dags, env)
+    env = {**env, "_AIRFLOW_PARSING_CONTEXT_DAG_ID": "s2"}
+    out = subprocess.run([sys.executable, "-c", GC_PROBE, str(dags / "dagspec_loader.py")], env=env,
+                         capture_output=True, text=True, check=True, timeout=300)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["dags"] == ["s2"]
+    assert result["during"] == []  # no collection while the builder or the cache loads, decodes or builds
+    assert result["enabled"]  # and the collector runs again afterwards
 
 
 def test_the_dag_id_index_is_one_entry_per_line_and_looked_up_without_decoding_it_all(tmp_path: Path) -> None:
