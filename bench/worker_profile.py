@@ -7,6 +7,7 @@ two alternate so that the shared machine's load hits both alike; medians of CPU 
     .venv/bin/python bench/worker_profile.py --repeat 15            # CPU/wall medians and the ratio
     .venv/bin/python bench/worker_profile.py --profile              # + cProfile of one worker parse (top entries)
     .venv/bin/python bench/worker_profile.py --modules              # + modules the worker parse imports beyond the file's
+    .venv/bin/python bench/worker_profile.py --units 4              # 4 parse units: the worker parses its unit's file
 
 The folder (``--count`` specs of ``--tasks`` bash tasks, ``bench/generate.py``) is made once in ``--out`` and its
 plan cache warmed by one full parse.
@@ -24,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import generate  # noqa: E402
+from generate import generate, write_units  # noqa: E402
 
 _PROBE = r"""
 import cProfile, json, pstats, io, sys, time
@@ -64,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=11)
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "dagspec-worker-profile")
+    parser.add_argument("--units", type=int, default=1, help="parse units of the folder (dagspec init-dag-folder)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of one worker parse")
     parser.add_argument("--modules", action="store_true", help="list the modules only the worker parse imports")
     args = parser.parse_args(argv)
@@ -76,13 +78,17 @@ def main(argv: list[str] | None = None) -> int:
            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
            "DAGSPEC_CACHE_DIR": str(home / "plan-cache"), "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    if not (specs / "dagspec_loader.py").exists() or len(list(specs.glob("*.yaml"))) != args.count:
+    if len(list(specs.glob("*.yaml"))) != args.count or len(list(python.glob("*.py"))) != args.count:
         generate(args.out, args.count, args.tasks)
+    write_units(specs, args.units)
     full = _probe(specs, env)  # warms the plan cache and its dag_id index
     print(f"full parse: {full['dags']} DAGs, {full['errors']} errors, {full['seconds']:.2f} s", flush=True)
     target = f"bench_{args.count // 2:04d}"
     worker_env = {**env, "_AIRFLOW_PARSING_CONTEXT_DAG_ID": target, "_AIRFLOW_PARSING_CONTEXT_TASK_ID": "start"}
-    loader, single = specs / "dagspec_loader.py", python / f"{target}.py"
+    from dagspec.dag_factory.spec.units import unit_file_name, unit_of
+
+    unit = unit_of(f"{target}.yaml", args.units) if args.units > 1 else 0
+    loader, single = specs / unit_file_name(unit, args.units), python / f"{target}.py"
     for _ in range(2):  # bytecode of both sides written
         _probe(loader, worker_env), _probe(single, env)
     runs: dict[str, list[dict]] = {"worker": [], "single": []}
