@@ -304,7 +304,8 @@ class PlanCache:
         """Replace ``root``'s index (atomically): a JSON object written one entry per line, for ``lookup_index``."""
         if not self._checked(create=True) or index == self.read_index(root):
             return
-        text = "{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in index.items()) + "\n}\n"
+        flat = json.dumps(dict(index), separators=(",\n", ": "))  # the C encoder: `{"id": "file",\n"id2": ...}`
+        text = "{\n" + flat[1:-1] + "\n}\n" if index else "{\n}\n"
         tmp = self.folder / f"index.{os.getpid()}.{os.urandom(4).hex()}.tmp"
         try:
             with os.fdopen(self._open_private(tmp), "w", encoding="utf-8") as fh:
