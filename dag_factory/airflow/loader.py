@@ -75,18 +75,25 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ..compile.gcpause import gc_paused  # standard library only, as the line below
-from ..spec.discover import SPEC_SUFFIXES  # standard library only: cheap on the parse path
 from .compat import AIRFLOW_LINE, DAGBAG_MODULE, bag_bundle  # importing compat imports no Airflow
 
 if TYPE_CHECKING:  # the worker's fast path never needs diagnostics: import them on use
     from ..errors import Diagnostic
 
-__all__ = ["load_dag_folder", "list_spec_files", "SPEC_SUFFIXES", "BUILD_ERROR_CODE", "BUILD_TIME_CODE"]
+__all__ = ["load_dag_folder", "list_spec_files", "BUILD_ERROR_CODE", "BUILD_TIME_CODE"]
 
 log = logging.getLogger(__name__)
 
 BUILD_ERROR_CODE = "DSP900"  # a compiled plan that Airflow refused, or a crash in dagspec itself
 BUILD_TIME_CODE = "DSP066"  # a spec whose build overran its time budget (or found none left)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SPEC_SUFFIXES":  # re-exported on use: a worker's cache hit never imports spec.discover
+        from ..spec.discover import SPEC_SUFFIXES
+
+        return SPEC_SUFFIXES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _conf_get(section: str, key: str, fallback: str) -> str:
@@ -104,7 +111,8 @@ def list_spec_files(root: str | Path) -> list[Path]:
 
 def _list_folder(root: str | Path) -> tuple[list[Path], list[Path]]:
     """The spec candidates and the Python files below ``root``, in one walk."""
-    from .compat import find_path_from_directory  # lazy: full parse only
+    from ..spec.discover import SPEC_SUFFIXES  # lazy: full parse only (standard library only)
+    from .compat import find_path_from_directory
 
     syntax = _conf_get("core", "dag_ignore_file_syntax", "glob")
     specs: list[Path] = []
@@ -272,7 +280,6 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
 
     ``unit=(i, n)``: this loader file is parse unit ``i`` of ``n`` (``spec.units``, written by
     ``dagspec init-dag-folder``) and builds only the specs whose path relative to ``root`` hashes to ``i``."""
-    from .build import BuildError, build_dag  # lazy: the CLI imports this module without Airflow
     from .compat import get_parsing_context
 
     loader_file = namespace.get("__file__")
@@ -289,7 +296,11 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
     if owner is None and only is None and AIRFLOW_LINE >= (3, 4):  # the dag processor's parse, not a worker's
         _warn_importer_unregistered()
     if only is not None:
-        with gc_paused():  # as for the whole folder below
+        # As for the whole folder below; the builder is imported inside the pause too (its objects live on,
+        # as the DAG's do), so that a worker's parse runs one young collection at its end, not two.
+        with gc_paused():
+            from .build import build_dag  # lazy: the CLI imports this module without Airflow
+
             if _bind_from_cache(namespace, root, only, loader_file, build_dag, unit):
                 return  # a worker: the plan cache knew the spec, and it is unchanged
     # The cyclic garbage collector is paused while the folder's DAGs are compiled and built: they
@@ -297,6 +308,8 @@ def load_dag_folder(namespace: MutableMapping[str, Any], root: str | Path | None
     # third or more of the parse; a hand-written DAG file pays it too). Unreachable cycles made
     # meanwhile wait for the collection that follows, once the unit's DAGs are handed to Airflow.
     with gc_paused():
+        from .build import BuildError, build_dag
+
         clock = _Clock.from_conf()  # from the start of the parse: compiling spends the import timeout too
         paths, python = _list_folder(root)
         if unit is not None:

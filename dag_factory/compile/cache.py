@@ -39,7 +39,7 @@ from typing import Any
 from .plan import DagPlan, Record
 from .policy import parse_patterns, policy_key  # re-exported: callers read them here
 
-__all__ = ["PlanCache", "CacheEntry", "ENV_REF", "policy_key", "parse_patterns", "indexed_plans", "index_key"]
+__all__ = ["PlanCache", "CacheEntry", "policy_key", "parse_patterns", "indexed_plans", "index_key"]
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,14 @@ _VERSION = "dagspec-plan-cache-2"
 _MAGIC = b"dagspec-plan-cache-2\n"
 _KEY_FILE = "key"
 _KEY_SIZE = 32
-ENV_REF = re.compile(r"\$\{env\.([A-Za-z0-9_]+)")
+_ENV_REF = r"\$\{env\.([A-Za-z0-9_]+)"  # compiled on first use (``ENV_REF``): a worker's cache hit never needs it
 _WARNED: set[str] = set()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ENV_REF":
+        return re.compile(_ENV_REF)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _stat(path: str) -> tuple[int, int] | None:
@@ -251,22 +257,59 @@ class PlanCache:
 
     def read_index(self, root: str) -> dict[str, str]:
         """dag_id -> spec file, as the last full parse of ``root`` found them (empty if unknown)."""
-        if not self._checked(create=False):
+        text = self._index_text(root)
+        if text is None:
             return {}
         try:
-            with open(self._index_file(root), encoding="utf-8") as fh:
-                data = json.load(fh)
-        except (OSError, ValueError):
+            data = json.loads(text)
+        except ValueError:
             return {}
         return data if isinstance(data, dict) else {}
 
+    def lookup_index(self, root: str, dag_id: str) -> str | None:
+        """The spec file of ``dag_id`` in ``root``'s index, without decoding the whole index (the worker's
+        fast path: a folder of 10,000 specs has a 700 kB index). The index holds one entry per line
+        (``write_index``), and a JSON text has no raw line break inside a string, so an entry of this
+        dag_id starts exactly at a line break followed by its key; an index of another shape is decoded whole."""
+        text = self._index_text(root)
+        if text is None:
+            return None
+        if not text.startswith("{\n"):  # not written one entry per line (an older dagspec): decode it all
+            try:
+                data = json.loads(text)
+            except ValueError:
+                return None
+            found = data.get(dag_id) if isinstance(data, dict) else None
+            return found if isinstance(found, str) else None
+        needle = "\n" + json.dumps(dag_id) + ": "
+        at = text.find(needle)
+        if at < 0:
+            return None
+        try:
+            value, _ = json.JSONDecoder().raw_decode(text, at + len(needle))
+        except ValueError:
+            return None
+        return value if isinstance(value, str) else None
+
+    def _index_text(self, root: str) -> str | None:
+        if not self._checked(create=False):
+            return None
+        try:
+            with open(self._index_file(root), encoding="utf-8") as fh:
+                return fh.read()
+        except (OSError, ValueError):
+            return None
+
     def write_index(self, root: str, index: Mapping[str, str]) -> None:
+        """Replace ``root``'s index (atomically): a JSON object written one entry per line, for ``lookup_index``."""
         if not self._checked(create=True) or index == self.read_index(root):
             return
+        flat = json.dumps(dict(index), separators=(",\n", ": "))  # the C encoder: `{"id": "file",\n"id2": ...}`
+        text = "{\n" + flat[1:-1] + "\n}\n" if index else "{\n}\n"
         tmp = self.folder / f"index.{os.getpid()}.{os.urandom(4).hex()}.tmp"
         try:
             with os.fdopen(self._open_private(tmp), "w", encoding="utf-8") as fh:
-                json.dump(dict(index), fh)
+                fh.write(text)
             os.replace(tmp, self._index_file(root))
         except OSError:
             try:
@@ -299,7 +342,7 @@ class PlanCache:
 
     def put(self, spec: str, inputs: Sequence[str], dirs: Sequence[str], texts: Sequence[str],
             env: Mapping[str, str], policy: str, plans: Sequence[DagPlan], diagnostics: Sequence[Any]) -> None:
-        names = sorted({n for text in texts for n in ENV_REF.findall(text)})
+        names = sorted({n for text in texts for n in re.findall(_ENV_REF, text)})
         if not self._ready:
             # before the stats: it may sit in a watched folder
             if self._secret(create=True) is None:
@@ -341,8 +384,8 @@ def indexed_plans(root: str | Path, dag_id: str, policy: str, env: Mapping[str, 
     store = PlanCache.default(env)
     if store is None:
         return None
-    spec = store.read_index(index_key(root, unit)).get(dag_id)
-    if not spec or not os.path.exists(spec):
+    spec = store.lookup_index(index_key(root, unit), dag_id)
+    if not spec:  # a spec gone since is a miss in ``get``: its freshness check stats it
         return None
     entry = store.get(spec, env, policy)
     if entry is None:

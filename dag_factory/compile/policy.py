@@ -7,9 +7,10 @@ plans by it); standard library only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
+
+from .plan import Record  # standard library only; a record, not a dataclass: no code generated at import
 
 __all__ = ["Policy", "POLICY_OPTIONS", "POLICY_RULES", "parse_patterns", "policy_key"]
 
@@ -17,8 +18,7 @@ POLICY_RULES = 2  # raise when the policy checks change
 POLICY_OPTIONS = ("allowed_operators", "allowed_callables", "allowed_env", "allowed_buckets")
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(Record):
     """What specs may use: fnmatch patterns per ``[dagspec]`` option (None: not restricted).
 
     Administrators set it in Airflow's configuration, section ``[dagspec]`` (comma-separated), or the
