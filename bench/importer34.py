@@ -63,10 +63,13 @@ def _scenario(out: Path, work: Path, db: Path, count: int, tasks: int, prefix: l
     shutil.rmtree(cache, ignore_errors=True)
     print(f"{count} DAGs x {tasks} tasks: " + ("hand-written files, then " if anchor else "")
           + "specs with DagspecImporter (one parse unit each)", flush=True)
-    python_run = (run_processor(f"{count} hand-written python", python, db, work, count, None, prefix=prefix)
-                  if anchor else None)
-    cold = run_processor(f"{count} specs, importer, cold", specs, db, work, count, cache, extra_env=importer_env(),
-                         prefix=prefix)
+    # Airflow's dag processor costs 0.1-0.2 s per file on 2 cores (more per file in bigger folders): give a
+    # big folder time in proportion, so that a slow machine ends in a figure, not in a timeout
+    limit = max(1800.0, 0.6 * count)
+    python_run = (run_processor(f"{count} hand-written python", python, db, work, count, None, timeout=limit,
+                                prefix=prefix) if anchor else None)
+    cold = run_processor(f"{count} specs, importer, cold", specs, db, work, count, cache, timeout=limit,
+                         extra_env=importer_env(), prefix=prefix)
     result: dict[str, object] = {f"{tag}python_s": _seconds(python_run) if python_run else "n/a",
                                  f"{tag}importer_cold_s": _seconds(cold),
                                  f"{tag}importer_ratio_cold": _ratio(cold, python_run),
@@ -77,7 +80,7 @@ def _scenario(out: Path, work: Path, db: Path, count: int, tasks: int, prefix: l
                    f"{tag}importer_cpu_ratio_cold": _cpu_ratio(cold, python_run)})
     runs = [run for run in (python_run, cold) if run is not None]
     if warm:
-        warm_run = run_processor(f"{count} specs, importer, warm", specs, db, work, count, cache,
+        warm_run = run_processor(f"{count} specs, importer, warm", specs, db, work, count, cache, timeout=limit,
                                  extra_env=importer_env(), prefix=prefix)
         runs.append(warm_run)
         result.update({f"{tag}importer_warm_s": _seconds(warm_run),
