@@ -32,30 +32,37 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 
 venv: $(STAMP)
 
-# `make test` runs two streams side by side ("share caches, run what differs"), as the machine has two cores:
+# `make test` runs three streams side by side ("share caches, run what differs"): on two cores, the first two
+# mostly wait on subprocesses (measured: about one core between them), which leaves room for the third.
 # - HEAVY, the process-heavy tests (real Airflow stacks, the Celery chaos tests, the newcomer's fresh venv, warm
-#   Spark, the Composer copy's run), one at a time in a second pytest: they mostly wait on their subprocesses.
-#   Its log (.tools/heavy-tests.log) is printed when it ends;
-# - the rest of the main suite, then the other lines' fast suites (test-min, test-34, test-lines), whose
-#   environments are built in the background meanwhile (downloads and unpacking, mostly waiting; one at a
-#   time, as their editable installs share the checkout's build folders).
-# Each pytest has its own AIRFLOW_HOME and plan cache (tests/conftest.py); stacks bind free ports. Both main
-# runs list their slowest tests, so every CI log shows where the time goes.
+#   Spark, the Composer copy's run), one at a time in a second pytest. Log: .tools/heavy-tests.log;
+# - the other lines: their environments are built (one at a time, as their editable installs share the
+#   checkout's build folders), then their fast suites run (test-min, test-34, test-lines). Log:
+#   .tools/line-tests.log;
+# - the rest of the main suite, in the foreground.
+# Both logs are printed when everything has ended. Each pytest has its own AIRFLOW_HOME and plan cache
+# (tests/conftest.py); stacks bind free ports. Both main runs list their slowest tests, so every CI log shows
+# where the time goes.
 HEAVY := tests/stack tests/chaos tests/e2e tests/deploy/test_composer_copy.py tests/emulator/test_warm_spark.py
-# a background job of a non-interactive shell ignores Ctrl-C (SIGINT): the heavy pytest restores it, so that
-# Ctrl-C stops it too and its fixtures stop their stacks
+# a background job of a non-interactive shell ignores Ctrl-C (SIGINT): the background streams restore it before
+# they start, so that Ctrl-C stops them too and the heavy tests' fixtures stop their stacks
 HEAVY_PYTEST := $(VENV)/bin/python -c "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); \
   os.execv(sys.executable, [sys.executable, '-m', 'pytest', *sys.argv[1:]])"
+WITH_SIGINT := $(VENV)/bin/python -c "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); \
+  os.execvp('sh', ['sh', '-c', sys.argv[1]])"
 EXTRA_VENVS = .venv-min/.synced .venv-3.4/.synced $(foreach l,$(LINES),.venv-$(l)/.synced)
+LINE_STREAM = $(MAKE) --no-print-directory $(EXTRA_VENVS) > .tools/extra-venvs.log 2>&1 \
+  || { echo "building the environments of the other lines failed:"; cat .tools/extra-venvs.log; exit 1; }; \
+  r=0; for t in test-min test-34 test-lines; do $(MAKE) --no-print-directory $$t || r=1; done; exit $$r
 
 test: $(STAMP) $(CHROMIUM) $(SERVERS) $(DF_VENV)/.synced
-	@$(MAKE) --no-print-directory $(EXTRA_VENVS) > .tools/extra-venvs.log 2>&1 & venvs=$$!; \
+	@$(WITH_SIGINT) '$(LINE_STREAM)' > .tools/line-tests.log 2>&1 & lines=$$!; \
 	$(HEAVY_PYTEST) -p no:cacheprovider --durations=20 $(HEAVY) > .tools/heavy-tests.log 2>&1 & heavy=$$!; \
 	$(VENV)/bin/python -m pytest --durations=20 $(addprefix --ignore=,$(HEAVY)); rc=$$?; \
-	if ! wait $$venvs; then echo "building the other lines' environments failed:"; cat .tools/extra-venvs.log; rc=1; \
-	elif [ $$rc = 0 ]; then \
-	  for t in test-min test-34 test-lines; do $(MAKE) --no-print-directory $$t || { rc=1; break; }; done; fi; \
+	wait $$lines || rc=1; \
 	wait $$heavy || rc=1; \
+	echo "======== the other Airflow lines, run beside the above (test-min, test-34, test-lines)"; \
+	cat .tools/line-tests.log; \
 	echo "======== the process-heavy tests, run beside the above: $(HEAVY)"; cat .tools/heavy-tests.log; \
 	exit $$rc
 

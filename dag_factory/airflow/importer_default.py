@@ -115,7 +115,10 @@ def composer_command() -> str:
 def installed_airflow_version() -> str | None:
     """The installed Airflow's full version (``3.4.0b2``), read from ``airflow/__init__.py`` without importing
     ``airflow``; None when Airflow is not installed or its version cannot be read."""
-    found = importlib.util.find_spec("airflow")
+    try:
+        found = importlib.util.find_spec("airflow")
+    except (ImportError, ValueError):  # an import hook refusing it, or a half-imported module
+        return None
     if found is None or found.origin is None:
         return None
     try:
