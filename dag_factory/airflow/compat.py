@@ -10,10 +10,8 @@ importing ``airflow``.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import re
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 __all__ = ["AIRFLOW_LINE", "AIRFLOW_V_3_PLUS", "AIRFLOW_V_3_2_PLUS", "DAGBAG_MODULE", "airflow_line",
@@ -34,13 +32,13 @@ def airflow_line() -> tuple[int, int]:
         minor = rest.partition(".")[0]
         if major.isdigit() and minor.isdigit():
             return int(major), int(minor)
-    found = importlib.util.find_spec("airflow")
-    if found is None or found.origin is None:
-        raise RuntimeError("dagspec needs Airflow: the airflow package is not installed")
-    text = Path(found.origin).read_text(encoding="utf-8")
-    version = re.search(r'^__version__\s*=\s*["\'](\d+)\.(\d+)', text, re.MULTILINE)
+    from .importer_default import installed_airflow_version  # lazy: only where Airflow is not imported yet
+
+    text = installed_airflow_version()
+    version = re.match(r"(\d+)\.(\d+)", text or "")
     if version is None:
-        raise RuntimeError(f"cannot read Airflow's version from {found.origin}")
+        raise RuntimeError("dagspec needs Airflow: " + ("the airflow package is not installed" if text is None
+                                                          else f"cannot read a version from {text!r}"))
     return int(version.group(1)), int(version.group(2))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,8 +114,12 @@ def composer_command() -> str:
 
 
 def installed_airflow_version() -> str | None:
-    """The installed Airflow's full version (``3.4.0b2``), read from ``airflow/__init__.py`` without importing
-    ``airflow``; None when Airflow is not installed or its version cannot be read."""
+    """The installed Airflow's full version (``3.4.0b2``): the loaded module's ``__version__`` when ``airflow`` is
+    imported, else read from ``airflow/__init__.py`` without importing it (which sets Airflow up); None when Airflow
+    is not installed or its version cannot be read. The one reader: ``compat.airflow_line`` uses it too."""
+    loaded = getattr(sys.modules.get("airflow"), "__version__", None)
+    if isinstance(loaded, str):
+        return loaded
     try:
         found = importlib.util.find_spec("airflow")
     except (ImportError, ValueError):  # an import hook refusing it, or a half-imported module
