@@ -14,6 +14,8 @@ variable's value. ``VSCODE_MAPPING`` is the one ``yaml.schemas`` setting the REA
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any
 
 from pydantic import BaseModel
@@ -133,9 +135,14 @@ def _workflow_template() -> dict[str, Any]:
 
 
 def build(kind: str) -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of one kind of file."""
+    """The JSON Schema (draft 2020-12) of one kind of file (a copy of its own: the caller may change it)."""
     if kind not in KINDS:
         raise ValueError(f"unknown schema kind `{kind}`; one of {', '.join(KINDS)}")
+    return copy.deepcopy(_built(kind))
+
+
+@functools.cache  # pydantic takes about half a second per model; the models never change in a process
+def _built(kind: str) -> dict[str, Any]:
     if kind == "workflow-template":
         data = _workflow_template()
     elif kind == "spec":

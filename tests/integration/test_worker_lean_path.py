@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
+import forked_python
 from dagspec.dag_factory.compile.cache import PlanCache, index_key
 
 LOADER = "from dagspec.dag_factory.airflow.loader import load_dag_folder  # airflow dag loader\nload_dag_folder(globals())\n"
@@ -49,8 +48,7 @@ def _parse(target: Path, env: dict[str, str], dag_id: str | None = None) -> dict
     env.pop("_AIRFLOW_PARSING_CONTEXT_DAG_ID", None)
     if dag_id:
         env["_AIRFLOW_PARSING_CONTEXT_DAG_ID"] = dag_id
-    out = subprocess.run([sys.executable, "-c", PROBE, str(target)], env=env, capture_output=True, text=True,
-                         check=True, timeout=300)
+    out = forked_python.run(PROBE, str(target), env=env)  # a process of its own, forked as a worker's parse is
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -93,8 +91,7 @@ def test_a_workers_cache_hit_imports_the_builder_and_the_cache_and_builds_with_t
     dags, env = _folder(tmp_path)
     _parse(dags, env)
     env = {**env, "_AIRFLOW_PARSING_CONTEXT_DAG_ID": "s2"}
-    out = subprocess.run([sys.executable, "-c", GC_PROBE, str(dags / "dagspec_loader.py")], env=env,
-                         capture_output=True, text=True, check=True, timeout=300)
+    out = forked_python.run(GC_PROBE, str(dags / "dagspec_loader.py"), env=env)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["dags"] == ["s2"]
     assert result["during"] == []  # no collection while the builder or the cache loads, decodes or builds

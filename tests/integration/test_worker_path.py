@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+import forked_python
 
 LOADER = "from dagspec.dag_factory.airflow.loader import load_dag_folder  # airflow dag loader\nload_dag_folder(globals())\n"
 PROBE = """
@@ -30,7 +30,7 @@ def _parse(folder: Path, env: dict[str, str], dag_id: str | None = None) -> dict
     else:
         env.pop("_AIRFLOW_PARSING_CONTEXT_DAG_ID", None)
         target = folder
-    out = subprocess.run([sys.executable, "-c", PROBE, str(target)], env=env, capture_output=True, text=True, check=True)
+    out = forked_python.run(PROBE, str(target), env=env)  # a process of its own, forked as a worker's parse is
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

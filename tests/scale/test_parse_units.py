@@ -1,17 +1,17 @@
 """Parse units (Airflow 3.3): a large dag folder's specs are shared out over several loader files, each
 spec in exactly one, and a broken, oversized or slow spec is its own import error while the rest of
-its unit loads. Real Airflow DagBag; the worker path in a fresh interpreter, as Airflow runs it."""
+its unit loads. Real Airflow DagBag; the worker path in a process of its own that imported Airflow before it parses, as
+Airflow's task runner does (forked_python)."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import forked_python
 import pytest
 from dagspec.dag_factory.airflow.compat import bundle_dagbag
 from dagspec.dag_factory.cli.main import main
@@ -204,8 +204,7 @@ def _parse(target: Path, env: dict[str, str], dag_id: str | None = None) -> dict
     env = {k: v for k, v in env.items() if not k.startswith("_AIRFLOW_PARSING_CONTEXT")}
     if dag_id:
         env["_AIRFLOW_PARSING_CONTEXT_DAG_ID"] = dag_id
-    out = subprocess.run([sys.executable, "-c", PROBE, str(target)], env=env, capture_output=True, text=True,
-                         check=True, timeout=300)
+    out = forked_python.run(PROBE, str(target), env=env)  # a process of its own, forked as a worker's parse is
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
