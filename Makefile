@@ -124,12 +124,14 @@ test-min: .venv-min/.synced
 
 # Airflow 3.4 (pre-release): the DAG importer (AIP-85, dagspec.dag_factory.airflow.importer). Only what
 # differs from 3.3 runs here: the importer tests (the real 3.4 DagBag and dag processor), the fast unit
-# tests and the DagBag-level example loading, in .venv-3.4 (`make lock-34` = `make lock LINE=3.4`).
+# tests, the DagBag-level example loading and the worker's lean parse path (the loader asks 3.4's importer
+# registry who owns .yaml), in .venv-3.4 (`make lock-34` = `make lock LINE=3.4`).
 lock-34:
 	$(MAKE) --no-print-directory lock LINE=3.4
 
 test-34: .venv-3.4/.synced
-	.venv-3.4/bin/python -m pytest -p no:cacheprovider -q tests/importer tests/integration/test_examples.py
+	.venv-3.4/bin/python -m pytest -p no:cacheprovider -q tests/importer tests/integration/test_examples.py \
+	  tests/integration/test_worker_lean_path.py
 	.venv-3.4/bin/python -m pytest -p no:cacheprovider -q -m "$(LINE_MARKS)" tests/unit
 
 test-fast: $(STAMP)

@@ -37,9 +37,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..compile.airflow_yaml import is_airflow_yaml
-from ..spec.discover import is_spec_file
-
 if TYPE_CHECKING:
     from ..compile.cache import PlanCache
     from ..errors import Diagnostic
@@ -174,6 +171,8 @@ class DagspecImporter(AbstractDagImporter[FileDagDefinition]):
 
     def might_contain_dag(self, definition: Any, safe_mode: bool) -> bool:
         """By name: ``_defaults.yaml``, ``dagspec.yaml`` and other ``_``/``.`` files are no DAG definitions."""
+        from ..spec.discover import is_spec_file  # lazy: the loader imports this module on a worker's parse too
+
         return is_spec_file(Path(repr(definition)))
 
     # --- parsing: runs in a parse process (or a worker), under the import timeout -------------------
@@ -187,6 +186,8 @@ class DagspecImporter(AbstractDagImporter[FileDagDefinition]):
             result.errors.append(DagImportError(source_reference=ref, message=f"cannot read the spec: {exc}",
                                                 error_type="read_error"))
             return result
+        from ..compile.airflow_yaml import is_airflow_yaml  # lazy, as is_spec_file above
+
         if self.airflow_yaml == "delegate" and is_airflow_yaml(data):
             return self._airflow_yaml_importer().import_definition(definition, bundle)
 

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import forked_python
+from dagspec.dag_factory.airflow.compat import AIRFLOW_LINE
 from dagspec.dag_factory.compile.cache import PlanCache, index_key
 
 LOADER = "from dagspec.dag_factory.airflow.loader import load_dag_folder  # airflow dag loader\nload_dag_folder(globals())\n"
@@ -32,6 +33,8 @@ WORKER_MODULES = {
     "dagspec.dag_factory.compile.policy",
     "dagspec.dag_factory.compile.gcpause",
 }
+if AIRFLOW_LINE >= (3, 4):  # the loader asks Airflow's importer registry whether dagspec's importer owns .yaml
+    WORKER_MODULES.add("dagspec.dag_factory.airflow.importer")
 
 
 def _folder(tmp_path: Path, count: int = 5) -> tuple[Path, dict[str, str]]:
