@@ -51,11 +51,15 @@ def format_line(line: Line) -> str:
 
 
 def parse_line(text: str) -> Line:
-    """``"3.2"`` or ``"3.2.2"`` -> ``(3, 2)``; ValueError naming the supported lines otherwise."""
-    found = re.fullmatch(r"\s*(\d+)\.(\d+)(?:\.\d+\S*)?\s*", text or "")
+    """``"3.2"``, ``"3.2.2"`` or a Composer image version (``composer-3-airflow-3.2.2-build.5``, what
+    ``gcloud composer environments describe`` prints as ``config.softwareConfig.imageVersion``) -> ``(3, 2)``;
+    ValueError naming the supported lines otherwise."""
+    found = (re.fullmatch(r"\s*composer-[\w.]+-airflow-(\d+)\.(\d+)(?:\.\d+\S*)?\s*", text or "")
+             or re.fullmatch(r"\s*(\d+)\.(\d+)(?:\.\d+\S*)?\s*", text or ""))
     supported = ", ".join(format_line(line) for line in SUPPORTED_LINES)
     if found is None:
-        raise ValueError(f"`{text}` is not an Airflow version like 3.2 or 2.11.1 (dagspec knows {supported})")
+        raise ValueError(f"`{text}` is not an Airflow version like 3.2 or 2.11.1, nor a Composer image version like "
+                         f"composer-3-airflow-3.2.2-build.5 (dagspec knows {supported})")
     line = (int(found.group(1)), int(found.group(2)))
     if line not in SUPPORTED_LINES:
         raise ValueError(f"dagspec does not support Airflow {format_line(line)} (it knows {supported})")
@@ -63,7 +67,8 @@ def parse_line(text: str) -> Line:
 
 
 LINE_ENV = "AIRFLOW__DAGSPEC__AIRFLOW_VERSION"  # `[dagspec] airflow_version`: the default of --airflow-version
-LINE_HELP = ("check the specs against this Airflow line, the one that will parse them (e.g. 3.1, 2.11; default: "
+LINE_HELP = ("check the specs against this Airflow line, the one that will parse them (e.g. 3.1, 2.11, or the "
+             "environment's Composer image version, composer-3-airflow-3.1.8-build.3; default: "
              f"${LINE_ENV}, else no line check)")
 
 

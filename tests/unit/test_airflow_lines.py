@@ -78,3 +78,15 @@ def test_an_unknown_airflow_version_is_a_usage_error(folder: Path, capsys) -> No
     assert "does not support Airflow 2.9" in capsys.readouterr().err
     with pytest.raises(ValueError, match="not an Airflow version"):
         parse_line("three")
+
+
+def test_a_composer_image_version_names_its_airflow_line(folder: Path, capsys) -> None:
+    assert parse_line("composer-3-airflow-3.2.2-build.5") == (3, 2)
+    assert parse_line("composer-2.9.7-airflow-2.11.1") == (2, 11)
+    assert parse_line(" composer-3-airflow-3.1.8-build.3 ") == (3, 1)
+    with pytest.raises(ValueError, match="does not support Airflow 2.10"):
+        parse_line("composer-3-airflow-2.10.5-build.10")
+    with pytest.raises(ValueError, match="nor a Composer image version"):
+        parse_line("composer-3-build.5")
+    on_image = validate(folder, capsys, "--airflow-version", "composer-3-airflow-3.1.8-build.3")
+    assert on_image[0] == 1 and on_image == validate(folder, capsys, "--airflow-version", "3.1")
