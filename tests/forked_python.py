@@ -113,21 +113,33 @@ class _Zygote:
             err.touch()
             request = {"code": code, "args": args, "env": env, "cwd": cwd, "stdout": str(out), "stderr": str(err)}
             assert self.process.stdin is not None and self.process.stdout is not None
-            self.process.stdin.write(json.dumps(request).encode() + b"\n")
-            self.process.stdin.flush()
-            pid = json.loads(self.process.stdout.readline())["pid"]
-            timer = threading.Timer(timeout, _kill, (pid,)) if timeout else None
-            if timer:
-                timer.start()
+            pid, expired = None, threading.Event()
+
+            def expire() -> None:
+                expired.set()
+                _kill(pid)
+
+            timer = threading.Timer(timeout, expire) if timeout else None
             try:
+                self.process.stdin.write(json.dumps(request).encode() + b"\n")
+                self.process.stdin.flush()
+                pid = json.loads(self.process.stdout.readline())["pid"]
+                if timer:
+                    timer.start()
                 reply = self.process.stdout.readline()
+            except BaseException:  # interrupted mid-request (Ctrl-C, pytest's timeout): this zygote is done
+                if pid is not None:
+                    _kill(pid)
+                self.process.kill()
+                self.process.wait()
+                raise
             finally:
                 if timer:
                     timer.cancel()
             if not reply:
                 raise RuntimeError(f"the probe zygote ended (exit status {self.process.wait()})")
             status = json.loads(reply)["status"]
-            if timer and timer.finished.is_set() and status == -signal.SIGKILL:
+            if expired.is_set() and status == -signal.SIGKILL:
                 raise subprocess.TimeoutExpired([sys.executable, "-c", code, *args], timeout or 0,
                                                 out.read_bytes(), err.read_bytes())
             return status, out.read_text(errors="replace"), err.read_text(errors="replace")
@@ -143,7 +155,9 @@ class _Zygote:
                 self.process.wait()
 
 
-def _kill(pid: int) -> None:
+def _kill(pid: int | None) -> None:
+    if pid is None:
+        return
     try:
         os.killpg(pid, signal.SIGKILL)  # the probe and whatever it started
     except ProcessLookupError:

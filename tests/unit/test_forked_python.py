@@ -42,6 +42,8 @@ def test_a_probe_gets_its_argv_environment_folder_and_output_and_no_dagspec_modu
 
 def test_exit_status_errors_and_timeouts_are_reported_as_subprocess_run_does() -> None:
     assert forked_python.run("import sys; sys.exit(3)", check=False).returncode == 3
+    killed = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
+    assert forked_python.run(killed, check=False, timeout=60).returncode == -9  # a signal, not a timeout
     with pytest.raises(subprocess.CalledProcessError) as failed:
         forked_python.run("raise ValueError('boom')")
     assert failed.value.returncode == 1 and "ValueError: boom" in failed.value.stderr
