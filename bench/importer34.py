@@ -17,15 +17,24 @@ clock of two runs made one after the other measures the neighbours as much as th
 (10,000) specs, cold, and their hand-written twin. ``--nice N`` runs the dag processors under
 ``nice -n N`` (a shared machine).
 
+Then a worker's parse (``--no-worker`` skips it): Airflow's DagBag over one spec with the parsing context set
+to its DAG, through the importer, the plan cache warm from a parse of the folder, against the DagBag over the
+same DAG's hand-written file (medians of ``--repeat`` fresh processes; target <= 2.0, as the loader's in
+``bench/run.py``).
+
 The last line: ``BENCH34 airflow=<version> count=<n> python_s=<...> importer_cold_s=<...>
-importer_ratio_cold=<...> importer_warm_s=<...> importer_ratio_warm=<...> importer_errors=<...> [large_...]``.
+importer_ratio_cold=<...> importer_warm_s=<...> importer_ratio_warm=<...> importer_errors=<...> [large_...]
+[worker_ms=<...> python_single_ms=<...> worker_ratio=<...> cpu_worker_ratio=<...>]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -54,6 +63,65 @@ def _ratio(run: ProcessorRun, base: ProcessorRun | None) -> float | str:
 
 def _cpu_ratio(run: ProcessorRun, base: ProcessorRun | None) -> float | str:
     return round(run.cpu_seconds / base.cpu_seconds, 3) if base is not None and base.cpu_seconds else "n/a"
+
+
+_WORKER_PROBE = r"""
+import json, sys, time
+from pathlib import Path
+from airflow.dag_processing.dagbag import DagBag
+path, bundle = sys.argv[1], Path(sys.argv[2])
+t0, c0 = time.perf_counter(), time.process_time()
+bag = DagBag(dag_folder=path, bundle_path=bundle, bundle_name="dags-folder", safe_mode=False)
+elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+print(json.dumps({"seconds": elapsed, "cpu": cpu, "dags": sorted(bag.dags), "errors": len(bag.import_errors)}))
+"""
+
+
+def _parse(path: Path, bundle: Path, env: dict[str, str]) -> dict:
+    done = subprocess.run([sys.executable, "-c", _WORKER_PROBE, str(path), str(bundle)], env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the worker probe failed for {path}:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _worker(out: Path, count: int, tasks: int, repeat: int) -> dict[str, object]:
+    """A worker's parse of one DAG through the importer against one hand-written file (fresh processes)."""
+    specs, python = generate(out / "worker_folders", count, tasks)
+    home = out / "worker-home"
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW__CORE__DAGS_FOLDER": str(specs), "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
+           "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+           "DAGSPEC_CACHE_DIR": str(home / "plan-cache"), "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
+           **importer_env()}
+    env = {k: v for k, v in env.items() if not k.startswith("_AIRFLOW_PARSING_CONTEXT")}
+    target = f"bench_{count // 2:04d}"
+    print(f"a worker's parse of {target} through the importer (plan cache warm) against its hand-written file",
+          flush=True)
+    folder = _parse(specs, specs, env)  # the dag processor's parse: every spec compiled into the plan cache
+    if len(folder["dags"]) != count or folder["errors"]:
+        raise SystemExit(f"the folder's parse built {len(folder['dags'])} of {count} DAGs, {folder['errors']} errors")
+    worker_env = {**env, "_AIRFLOW_PARSING_CONTEXT_DAG_ID": target, "_AIRFLOW_PARSING_CONTEXT_TASK_ID": "start"}
+    env.pop("AIRFLOW__DAG_PROCESSOR__DAG_IMPORTER_CONFIGS")  # the anchor: an environment of Python files only
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as deployed: both keep their bytecode between parses
+    worker_env.pop("PYTHONDONTWRITEBYTECODE", None)
+    runs: dict[str, list[dict]] = {"importer worker": [], "python single": []}
+    for label, path, run_env, bundle in (("importer worker", specs / f"{target}.yaml", worker_env, specs),
+                                         ("python single", python / f"{target}.py", env, python)):
+        for i in range(repeat):
+            result = _parse(path, bundle, run_env)
+            if result["dags"] != [target] or result["errors"]:
+                raise SystemExit(f"{label}: expected only {target} and no errors, got {result}")
+            runs[label].append(result)
+            print(f"  {label:<15} run {i + 1}/{repeat}: {result['seconds'] * 1000:8.1f} ms, "
+                  f"CPU {result['cpu'] * 1000:8.1f} ms", flush=True)
+    ours, single = (statistics.median(r["seconds"] for r in runs[k]) for k in runs)
+    ours_cpu, single_cpu = (statistics.median(r["cpu"] for r in runs[k]) for k in runs)
+    print(f"  worker parse {ours * 1000:.1f} ms, one hand-written file {single * 1000:.1f} ms, ratio "
+          f"{ours / single:.2f} (CPU {ours_cpu / single_cpu:.2f}; target <= 2.0)", flush=True)
+    return {"worker_ms": round(ours * 1000, 1), "python_single_ms": round(single * 1000, 1),
+            "worker_ratio": round(ours / single, 2), "cpu_worker_ratio": round(ours_cpu / single_cpu, 2)}
 
 
 def _scenario(out: Path, work: Path, db: Path, count: int, tasks: int, prefix: list[str], warm: bool,
@@ -108,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the hand-written files of the large run (its ratios print n/a); for a re-run "
                              "whose anchor was measured before")
     parser.add_argument("--nice", type=int, default=0, help="run the dag processors under nice -n N")
+    parser.add_argument("--no-worker", action="store_true", help="skip the worker's parse")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each worker-parse measurement (medians; 5)")
     parser.add_argument("--out", type=Path, default=None, help="where to generate (default: a temp folder)")
     args = parser.parse_args(argv)
     try:
@@ -131,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         result["large_count"] = args.large_count
         result.update(_scenario(out, work, db, args.large_count, args.tasks, prefix, False, "large_",
                                 anchor=not args.no_large_anchor))
+    if not args.no_worker and not args.only_large:
+        result.update(_worker(out, args.count, args.tasks, max(args.repeat, 1)))
     print("BENCH34" + "".join(f" {k}={v}" for k, v in result.items()), flush=True)
     return 0
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -186,10 +187,11 @@ class DagspecImporter(AbstractDagImporter[FileDagDefinition]):
             result.errors.append(DagImportError(source_reference=ref, message=f"cannot read the spec: {exc}",
                                                 error_type="read_error"))
             return result
-        from ..compile.airflow_yaml import is_airflow_yaml  # lazy, as is_spec_file above
+        if self.airflow_yaml == "delegate":
+            from ..compile.airflow_yaml import is_airflow_yaml  # lazy, as is_spec_file above
 
-        if self.airflow_yaml == "delegate" and is_airflow_yaml(data):
-            return self._airflow_yaml_importer().import_definition(definition, bundle)
+            if is_airflow_yaml(data):
+                return self._airflow_yaml_importer().import_definition(definition, bundle)
 
         from airflow.sdk.execution_time.timeout import timeout
 
@@ -238,12 +240,19 @@ class DagspecImporter(AbstractDagImporter[FileDagDefinition]):
 
 def _build_spec(path: Path, root: Path) -> tuple[list[Any], list[Diagnostic]]:
     """Compile one spec (through the plan cache) and build its DAGs; the error diagnostics, if any."""
-    from ..compile.api import compile_paths
-    from ..errors import Diagnostic
-    from .build import BuildError, build_dag
-    from .loader import BUILD_ERROR_CODE, _policy
+    from .build import build_dag
+    from .loader import _policy
 
     store = _plan_cache()
+    if store is not None and _parsing_dag_id() is not None:
+        plans = _cached_plans(store, path, root, _policy().key())
+        if plans is not None:  # a worker's parse of a spec the dag processor compiled: no compiler, no spec models
+            return [build_dag(plan, fileloc=str(path)) for plan in plans], []
+    from ..compile.api import compile_paths
+    from ..errors import Diagnostic
+    from .build import BuildError
+    from .loader import BUILD_ERROR_CODE
+
     try:
         compiled = compile_paths([path], root=root, policy=_policy(), cache=store, index=False)
     finally:
@@ -269,6 +278,22 @@ def _build_spec(path: Path, root: Path) -> tuple[list[Any], list[Diagnostic]]:
 
         errors = redact_diagnostics(errors, compiled.secrets)
     return ([], errors) if errors else (dags, [])
+
+
+def _cached_plans(store: PlanCache, path: Path, root: Path, policy: str) -> list[Any] | None:
+    """The worker's fast path (as the loader's ``_bind_from_cache``): the spec's plans straight from the plan
+    cache when they are fresh and compiled without a diagnostic; None sends the parse the full way, which
+    checks the budget, shows warnings and reports errors properly."""
+    try:
+        entry = store.get(os.path.abspath(path), os.environ, policy)
+    except Exception:
+        log.debug("dagspec: plan cache could not serve %s", path, exc_info=True)
+        return None
+    if entry is None or entry.diagnostics or not entry.plans:
+        return None
+    if str(root) not in sys.path:  # modules beside the specs (callables) are importable, as in a full parse
+        sys.path.append(str(root))
+    return list(entry.plans)
 
 
 def _import_error(ref: str, diagnostics: list[Diagnostic]) -> Any:
