@@ -93,3 +93,13 @@ def test_a_spec_cached_with_a_warning_takes_the_full_path_which_logs_it(folder) 
     assert _parse(dags, dags, env)["dags"] == ["s0", "s1", "s2"]
     worker = _parse(dags, spec, env, "s0")
     assert worker["dags"] == ["s0"] and _compiler_modules(worker["imported"])  # a cached warning is never skipped
+
+
+def test_a_worker_under_a_policy_the_cached_plan_was_not_checked_against_never_builds_it_from_the_cache(
+        folder) -> None:
+    dags, env = folder
+    _parse(dags, dags, env)  # compiled and cached without a policy
+    strict = {**env, "AIRFLOW__DAGSPEC__ALLOWED_OPERATORS": "mycompany.*"}  # bash is no longer allowed
+    worker = _parse(dags, dags / "s1.yaml", strict, "s1")
+    assert worker["dags"] == [] and _compiler_modules(worker["imported"])
+    assert "DSP" in " ".join(worker["errors"].values())  # the policy's error, from the full path
