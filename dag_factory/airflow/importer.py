@@ -251,10 +251,10 @@ def _build_spec(path: Path, root: Path) -> tuple[list[Any], list[Diagnostic]]:
     from ..compile.api import compile_paths
     from ..errors import Diagnostic
     from .build import BuildError
-    from .loader import BUILD_ERROR_CODE
+    from .loader import BUILD_ERROR_CODE, _budget
 
-    try:
-        compiled = compile_paths([path], root=root, policy=_policy(), cache=store, index=False)
+    try:  # the budgets as the loader reads them: Airflow's configuration, airflow.cfg included, not only the env
+        compiled = compile_paths([path], root=root, policy=_policy(), cache=store, index=False, budget=_budget())
     finally:
         if store is not None:
             store.end_batch()  # the writer thread stops once the entry is on disk, even after a timeout

@@ -103,3 +103,14 @@ def test_a_worker_under_a_policy_the_cached_plan_was_not_checked_against_never_b
     worker = _parse(dags, dags / "s1.yaml", strict, "s1")
     assert worker["dags"] == [] and _compiler_modules(worker["imported"])
     assert "DSP" in " ".join(worker["errors"].values())  # the policy's error, from the full path
+
+
+def test_the_importer_keeps_the_budgets_of_airflow_cfg_as_the_loader_does(folder, tmp_path: Path) -> None:
+    dags, env = folder
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "airflow.cfg").write_text("[dagspec]\nmax_tasks_per_dag = 2\n")  # in the file, not the environment
+    (dags / "s0.yaml").write_text("tasks:\n  a: {bash: echo a}\n  b: {bash: echo b}\n  c: {bash: echo c}\n")
+    parsed = _parse(dags, dags, {**env, "AIRFLOW_HOME": str(home)})
+    assert parsed["dags"] == ["s1", "s2"]
+    assert "DSP063" in " ".join(parsed["errors"].values()) and "max_tasks_per_dag" in " ".join(parsed["errors"].values())
