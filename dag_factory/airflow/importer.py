@@ -12,7 +12,9 @@ timeout: names only, nothing is read) and parses each spec in its own process th
 spec's own path, and a worker parses only the spec of the DAG it runs. ``_defaults.yaml``,
 ``dagspec.yaml``, files starting with ``_`` or ``.``, hidden folders and the template folders are
 not DAG definitions. A spec compiles with the same plan cache as the 3.3 loader (a warm parse is a
-stat and an unpickle), but writes no dag_id index (the worker needs none: it parses one file).
+stat and an unpickle), but writes no dag_id index (the worker needs none: it parses one file). A
+worker's parse of a spec cached without a diagnostic builds it straight from the cache, importing
+neither the compiler nor the spec models (``_cached_plans``), as the loader's worker path does.
 
 Airflow's own YAML importer (``airflow.sdk.importers.yaml_importer.YamlDagImporter``) claims the
 same extensions for a different format whose files declare ``$schema:
