@@ -34,7 +34,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -42,6 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate  # noqa: E402
 from processor import ProcessorRun, migrated_db, run_processor  # noqa: E402
+from run import parse_probe  # noqa: E402
 
 IMPORTER = "dagspec.dag_factory.airflow.importer.DagspecImporter"
 
@@ -65,26 +65,6 @@ def _cpu_ratio(run: ProcessorRun, base: ProcessorRun | None) -> float | str:
     return round(run.cpu_seconds / base.cpu_seconds, 3) if base is not None and base.cpu_seconds else "n/a"
 
 
-_WORKER_PROBE = r"""
-import json, sys, time
-from pathlib import Path
-from airflow.dag_processing.dagbag import DagBag
-path, bundle = sys.argv[1], Path(sys.argv[2])
-t0, c0 = time.perf_counter(), time.process_time()
-bag = DagBag(dag_folder=path, bundle_path=bundle, bundle_name="dags-folder", safe_mode=False)
-elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-print(json.dumps({"seconds": elapsed, "cpu": cpu, "dags": sorted(bag.dags), "errors": len(bag.import_errors)}))
-"""
-
-
-def _parse(path: Path, bundle: Path, env: dict[str, str]) -> dict:
-    done = subprocess.run([sys.executable, "-c", _WORKER_PROBE, str(path), str(bundle)], env=env,
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"the worker probe failed for {path}:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def _worker(out: Path, count: int, tasks: int, repeat: int) -> dict[str, object]:
     """A worker's parse of one DAG through the importer against one hand-written file (fresh processes)."""
     specs, python = generate(out / "worker_folders", count, tasks)
@@ -99,9 +79,9 @@ def _worker(out: Path, count: int, tasks: int, repeat: int) -> dict[str, object]
     target = f"bench_{count // 2:04d}"
     print(f"a worker's parse of {target} through the importer (plan cache warm) against its hand-written file",
           flush=True)
-    folder = _parse(specs, specs, env)  # the dag processor's parse: every spec compiled into the plan cache
-    if len(folder["dags"]) != count or folder["errors"]:
-        raise SystemExit(f"the folder's parse built {len(folder['dags'])} of {count} DAGs, {folder['errors']} errors")
+    folder = parse_probe(specs, env, specs)  # the dag processor's parse: every spec compiled into the plan cache
+    if folder["dags"] != count or folder["errors"]:
+        raise SystemExit(f"the folder's parse built {folder['dags']} of {count} DAGs, {folder['errors']} errors")
     worker_env = {**env, "_AIRFLOW_PARSING_CONTEXT_DAG_ID": target, "_AIRFLOW_PARSING_CONTEXT_TASK_ID": "start"}
     env.pop("AIRFLOW__DAG_PROCESSOR__DAG_IMPORTER_CONFIGS")  # the anchor: an environment of Python files only
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as deployed: both keep their bytecode between parses
@@ -110,8 +90,8 @@ def _worker(out: Path, count: int, tasks: int, repeat: int) -> dict[str, object]
     for label, path, run_env, bundle in (("importer worker", specs / f"{target}.yaml", worker_env, specs),
                                          ("python single", python / f"{target}.py", env, python)):
         for i in range(repeat):
-            result = _parse(path, bundle, run_env)
-            if result["dags"] != [target] or result["errors"]:
+            result = parse_probe(path, run_env, bundle)
+            if result["dag_ids"] != [target] or result["errors"]:
                 raise SystemExit(f"{label}: expected only {target} and no errors, got {result}")
             runs[label].append(result)
             print(f"  {label:<15} run {i + 1}/{repeat}: {result['seconds'] * 1000:8.1f} ms, "
