@@ -77,7 +77,10 @@ def child(request, os=os, sys=sys, atexit=atexit, traceback=traceback):
     except BaseException as error:
         traceback.print_exception(type(error), error, error.__traceback__.tb_next)  # from the probe's own frame
         code = 1
-    try:
+    try:  # what an interpreter does on exit: wait for its non-daemon threads (the plan cache's writer), then atexit
+        threading = sys.modules.get("threading")
+        if threading is not None:
+            threading._shutdown()
         atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()

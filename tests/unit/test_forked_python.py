@@ -40,6 +40,15 @@ def test_a_probe_gets_its_argv_environment_folder_and_output_and_no_dagspec_modu
     assert "DAGSPEC_PROBE" not in os.environ
 
 
+def test_a_probe_ends_as_an_interpreter_does_after_its_threads_and_exit_handlers(tmp_path: Path) -> None:
+    done = tmp_path / "written"
+    code = ("import atexit, sys, threading, time\n"
+            "def write():\n    time.sleep(0.5)\n    open(sys.argv[1], 'w').write('by the thread')\n"
+            "threading.Thread(target=write).start()\n"  # not a daemon: the interpreter waits for it
+            "atexit.register(lambda: print(open(sys.argv[1]).read()))\n")
+    assert forked_python.run(code, str(done)).stdout == "by the thread\n"
+
+
 def test_exit_status_errors_and_timeouts_are_reported_as_subprocess_run_does() -> None:
     assert forked_python.run("import sys; sys.exit(3)", check=False).returncode == 3
     killed = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
