@@ -245,9 +245,9 @@ def _build_spec(path: Path, root: Path) -> tuple[list[Any], list[Diagnostic]]:
     from .build import build_dag
     from .loader import _policy
 
-    store = _plan_cache()
+    store, policy = _plan_cache(), _policy()
     if store is not None and _parsing_dag_id() is not None:
-        plans = _cached_plans(store, path, root, _policy().key())
+        plans = _cached_plans(store, path, root, policy.key())
         if plans is not None:  # a worker's parse of a spec the dag processor compiled: no compiler, no spec models
             return [build_dag(plan, fileloc=str(path)) for plan in plans], []
     from ..compile.api import compile_paths
@@ -256,7 +256,7 @@ def _build_spec(path: Path, root: Path) -> tuple[list[Any], list[Diagnostic]]:
     from .loader import BUILD_ERROR_CODE, _budget
 
     try:  # the budgets as the loader reads them: Airflow's configuration, airflow.cfg included, not only the env
-        compiled = compile_paths([path], root=root, policy=_policy(), cache=store, index=False, budget=_budget())
+        compiled = compile_paths([path], root=root, policy=policy, cache=store, index=False, budget=_budget())
     finally:
         if store is not None:
             store.end_batch()  # the writer thread stops once the entry is on disk, even after a timeout
