@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 # the variables a zygote and the probes it forks must agree on: what Airflow and Python read while Airflow is
 # imported; minus those read only when a DAG is parsed or a task runs (the parsing and task contexts)
@@ -108,13 +109,13 @@ class _Zygote:
         self.process = subprocess.Popen([sys.executable, "-c", _ZYGOTE, json.dumps(list(preload))],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self.env)
 
-    def run(self, code: str, args: list[str], env: dict[str, str], cwd: str, timeout: float | None
-            ) -> tuple[int, str, str]:
+    def run(self, argv: list[str], env: dict[str, str], cwd: str, timeout: float | None) -> tuple[int, str, str]:
+        """``argv`` is ``[python, "-c", code, *args]``, as ``subprocess.run`` would be given it."""
         with self.lock, tempfile.TemporaryDirectory(prefix="dagspec-probe-") as folder:
             out, err = Path(folder, "stdout"), Path(folder, "stderr")
             out.touch()
             err.touch()
-            request = {"code": code, "args": args, "env": env, "cwd": cwd, "stdout": str(out), "stderr": str(err)}
+            request = {"code": argv[2], "args": argv[3:], "env": env, "cwd": cwd, "stdout": str(out), "stderr": str(err)}
             assert self.process.stdin is not None and self.process.stdout is not None
             pid, expired = None, threading.Event()
 
@@ -143,7 +144,7 @@ class _Zygote:
                 raise RuntimeError(f"the probe zygote ended (exit status {self.process.wait()})")
             status = json.loads(reply)["status"]
             if expired.is_set() and status == -signal.SIGKILL:
-                raise subprocess.TimeoutExpired([sys.executable, "-c", code, *args], timeout or 0,
+                raise subprocess.TimeoutExpired(argv, timeout or 0,
                                                 out.read_bytes(), err.read_bytes())
             return status, out.read_text(errors="replace"), err.read_text(errors="replace")
 
@@ -204,8 +205,18 @@ def run(code: str, *args: str, env: dict[str, str] | None = None, cwd: str | os.
     zygote = _zygote_for(env)
     if zygote is None:
         return subprocess.run(argv, env=env, cwd=cwd, timeout=timeout, check=check, capture_output=True, text=True)
-    status, out, err = zygote.run(code, list(args), env, cwd, timeout)
+    status, out, err = zygote.run(argv, env, cwd, timeout)
     done = subprocess.CompletedProcess(argv, status, out, err)
     if check:
         done.check_returncode()
     return done
+
+
+def parse_probe(code: str, *args: str, env: dict[str, str], dag_id: str | None = None) -> dict[str, Any]:
+    """Run a parse probe as Airflow runs a parse and return the JSON object its last output line prints: for
+    ``dag_id``, with the parsing context a worker's parse has (``_AIRFLOW_PARSING_CONTEXT_DAG_ID``); without it,
+    as the dag processor's parse (no parsing context at all)."""
+    env = {k: v for k, v in env.items() if not k.startswith("_AIRFLOW_PARSING_CONTEXT")}
+    if dag_id:
+        env["_AIRFLOW_PARSING_CONTEXT_DAG_ID"] = dag_id
+    return json.loads(run(code, *args, env=env).stdout.strip().splitlines()[-1])

@@ -7,7 +7,6 @@ Module names and results, never clocks. Runs in the 3.4 environment (``make test
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -39,11 +38,7 @@ WORKER_MODULES = {f"dagspec.dag_factory.{name}" for name in (
 
 
 def _parse(folder: Path, target: Path, env: dict[str, str], dag_id: str | None = None) -> dict:
-    env = {k: v for k, v in env.items() if not k.startswith("_AIRFLOW_PARSING_CONTEXT")}
-    if dag_id:
-        env["_AIRFLOW_PARSING_CONTEXT_DAG_ID"] = dag_id
-    done = forked_python.run(PROBE, str(folder), str(target), env=env)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return forked_python.parse_probe(PROBE, str(folder), str(target), env=env, dag_id=dag_id)
 
 
 @pytest.fixture

@@ -47,12 +47,7 @@ def _folder(tmp_path: Path, count: int = 5) -> tuple[Path, dict[str, str]]:
 
 
 def _parse(target: Path, env: dict[str, str], dag_id: str | None = None) -> dict:
-    env = dict(env)
-    env.pop("_AIRFLOW_PARSING_CONTEXT_DAG_ID", None)
-    if dag_id:
-        env["_AIRFLOW_PARSING_CONTEXT_DAG_ID"] = dag_id
-    out = forked_python.run(PROBE, str(target), env=env)  # a process of its own, forked as a worker's parse is
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return forked_python.parse_probe(PROBE, str(target), env=env, dag_id=dag_id)  # a process of its own
 
 
 def test_a_workers_cache_hit_imports_no_spec_module_and_nothing_of_the_compiler(tmp_path: Path) -> None:
@@ -93,9 +88,7 @@ def test_a_workers_cache_hit_imports_the_builder_and_the_cache_and_builds_with_t
         tmp_path: Path) -> None:
     dags, env = _folder(tmp_path)
     _parse(dags, env)
-    env = {**env, "_AIRFLOW_PARSING_CONTEXT_DAG_ID": "s2"}
-    out = forked_python.run(GC_PROBE, str(dags / "dagspec_loader.py"), env=env)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = forked_python.parse_probe(GC_PROBE, str(dags / "dagspec_loader.py"), env=env, dag_id="s2")
     assert result["dags"] == ["s2"]
     assert result["during"] == []  # no collection while the builder or the cache loads, decodes or builds
     assert result["enabled"]  # and the collector runs again afterwards

@@ -4,7 +4,6 @@ an edited spec is never served stale."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -23,15 +22,8 @@ print(json.dumps({"dags": sorted(bag.dags), "errors": bag.import_errors,
 
 
 def _parse(folder: Path, env: dict[str, str], dag_id: str | None = None) -> dict:
-    env = dict(env)
-    if dag_id:
-        env["_AIRFLOW_PARSING_CONTEXT_DAG_ID"] = dag_id
-        target = folder / "dagspec_loader.py"
-    else:
-        env.pop("_AIRFLOW_PARSING_CONTEXT_DAG_ID", None)
-        target = folder
-    out = forked_python.run(PROBE, str(target), env=env)  # a process of its own, forked as a worker's parse is
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    target = folder / "dagspec_loader.py" if dag_id else folder
+    return forked_python.parse_probe(PROBE, str(target), env=env, dag_id=dag_id)  # a process of its own
 
 
 def test_worker_builds_one_dag_from_the_cache_and_never_serves_a_stale_plan(tmp_path: Path) -> None:

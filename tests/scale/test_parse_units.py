@@ -5,7 +5,6 @@ Airflow's task runner does (forked_python)."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -201,11 +200,7 @@ print(json.dumps({"dags": sorted(bag.dags), "errors": sorted(bag.import_errors),
 
 
 def _parse(target: Path, env: dict[str, str], dag_id: str | None = None) -> dict:
-    env = {k: v for k, v in env.items() if not k.startswith("_AIRFLOW_PARSING_CONTEXT")}
-    if dag_id:
-        env["_AIRFLOW_PARSING_CONTEXT_DAG_ID"] = dag_id
-    out = forked_python.run(PROBE, str(target), env=env)  # a process of its own, forked as a worker's parse is
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return forked_python.parse_probe(PROBE, str(target), env=env, dag_id=dag_id)  # a process of its own
 
 
 @pytest.mark.timeout(300)
